@@ -1,0 +1,35 @@
+# The two set-up commands: `make run` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+
+.PHONY: run test install lint format bench clean
+
+install: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	touch $@
+
+## make run: install, migrate, seed the demo (with the Letzshop sandbox) and serve on :8000
+run: install
+	$(BIN)/ordergate db upgrade
+	$(BIN)/ordergate demo
+	$(BIN)/ordergate serve --host 127.0.0.1 --port 8000
+
+## make test: lint, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
+test: install lint
+	$(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -p no:cacheprovider
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+
+format: install
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+clean:
+	rm -rf $(VENV) ordergate.db ordergate.db-* .ordergate-secret

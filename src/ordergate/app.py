@@ -1,0 +1,43 @@
+"""create_app(): settings, database, routers and the one error handler."""
+
+from __future__ import annotations
+
+from fastapi import FastAPI
+from fastapi.responses import JSONResponse
+from sqlalchemy import text
+
+from ordergate import __version__
+from ordergate.auth.endpoints import router as auth_router
+from ordergate.config import Settings, get_settings
+from ordergate.db import make_engine, make_session_factory
+from ordergate.errors import install_error_handlers
+from ordergate.vendors.endpoints import router as vendors_router
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    app = FastAPI(
+        title="ordergate",
+        version=__version__,
+        description="Order intake and product-match QC for Letzshop sellers.",
+    )
+    engine = make_engine(settings.database_url)
+    app.state.settings = settings
+    app.state.engine = engine
+    app.state.session_factory = make_session_factory(engine)
+    app.state.secret_key = settings.resolved_secret_key()
+    install_error_handlers(app)
+    for router in (auth_router, vendors_router):
+        app.include_router(router)
+
+    @app.get("/health", tags=["health"])
+    def health() -> JSONResponse:
+        """Reports whether the database answers."""
+        try:
+            with engine.connect() as conn:
+                conn.execute(text("SELECT 1"))
+        except Exception:
+            return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
+        return JSONResponse({"status": "ok", "database": "ok"})
+
+    return app

@@ -1,0 +1,96 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import (
+    Boolean,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from ordergate.db import Base, JSONType, UTCDateTime, utcnow
+
+PLACEHOLDER_GTIN = "0000000000000"
+PLACEHOLDER_GTIN_TYPE = "placeholder"
+
+
+class MarketplaceProduct(Base):
+    """Canonical product data from a marketplace feed (e.g. Letzshop's CSV catalog)."""
+
+    __tablename__ = "marketplace_products"
+    __table_args__ = (UniqueConstraint("marketplace", "marketplace_product_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    marketplace: Mapped[str] = mapped_column(String(50))
+    marketplace_product_id: Mapped[str] = mapped_column(String(255))
+    title: Mapped[str] = mapped_column(String(500))
+    description: Mapped[str | None] = mapped_column(Text)
+    brand: Mapped[str | None] = mapped_column(String(255))
+    gtin: Mapped[str | None] = mapped_column(String(50))
+    gtin_normalized: Mapped[str | None] = mapped_column(String(14), index=True)
+    gtin_type: Mapped[str | None] = mapped_column(String(20))
+    mpn: Mapped[str | None] = mapped_column(String(100))
+    sku: Mapped[str | None] = mapped_column(String(100))
+    price_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str | None] = mapped_column(String(3))
+    attributes: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class Product(Base):
+    """A vendor's own catalog entry; ``gtin_normalized`` is the order-matching key."""
+
+    __tablename__ = "products"
+    __table_args__ = (
+        UniqueConstraint("vendor_id", "marketplace_product_id"),
+        Index("ix_products_vendor_id_gtin_normalized", "vendor_id", "gtin_normalized"),
+        # At most one placeholder product per vendor, enforced by the database.
+        Index(
+            "uq_products_one_placeholder_per_vendor",
+            "vendor_id",
+            unique=True,
+            sqlite_where=text("is_placeholder"),
+            postgresql_where=text("is_placeholder"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"))
+    marketplace_product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("marketplace_products.id", ondelete="SET NULL")
+    )
+    sku: Mapped[str | None] = mapped_column(String(100))
+    gtin: Mapped[str | None] = mapped_column(String(50))
+    gtin_normalized: Mapped[str | None] = mapped_column(String(14))
+    gtin_type: Mapped[str | None] = mapped_column(String(20))
+    title: Mapped[str] = mapped_column(String(500))
+    brand: Mapped[str | None] = mapped_column(String(255))
+    price_cents: Mapped[int | None] = mapped_column(Integer)
+    currency: Mapped[str] = mapped_column(String(3), default="EUR")
+    is_active: Mapped[bool] = mapped_column(Boolean, default=True)
+    is_placeholder: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class GtinMapping(Base):
+    """A remembered resolution: this marketplace GTIN of this vendor means this product."""
+
+    __tablename__ = "gtin_mappings"
+    __table_args__ = (UniqueConstraint("vendor_id", "gtin_key"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"))
+    # The canonical GTIN-14 when the marketplace GTIN is valid, else the raw value, trimmed.
+    gtin_key: Mapped[str] = mapped_column(String(50))
+    product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
+    created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

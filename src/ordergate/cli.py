@@ -1,0 +1,137 @@
+"""The `ordergate` command."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import typer
+from rich.console import Console
+from sqlalchemy.orm import Session
+
+from ordergate import migrate
+from ordergate.auth import service as auth_service
+from ordergate.config import ConfigError, get_settings
+from ordergate.db import make_engine, make_session_factory
+from ordergate.errors import AppError
+from ordergate.vendors import service as vendor_service
+
+app = typer.Typer(
+    help="ordergate: order intake and product-match QC for Letzshop sellers.", no_args_is_help=True
+)
+db_app = typer.Typer(help="Database schema.", no_args_is_help=True)
+vendors_app = typer.Typer(help="Vendors (shops).", no_args_is_help=True)
+users_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
+app.add_typer(db_app, name="db")
+app.add_typer(vendors_app, name="vendors")
+app.add_typer(users_app, name="users")
+
+console = Console()
+err_console = Console(stderr=True)
+
+
+@contextmanager
+def session_scope() -> Iterator[Session]:
+    """One session for one command, committed once at the end; errors exit with status 1."""
+    engine = make_engine(get_settings().database_url)
+    session = make_session_factory(engine)()
+    try:
+        yield session
+        session.commit()
+    except AppError as exc:
+        session.rollback()
+        err_console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        session.close()
+        engine.dispose()
+
+
+@db_app.command("upgrade")
+def db_upgrade(revision: str = typer.Argument("head")) -> None:
+    """Apply migrations up to REVISION (default: head)."""
+    url = get_settings().database_url
+    migrate.upgrade(url, revision)
+    console.print(f"database at revision {revision}")
+
+
+@db_app.command("downgrade")
+def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g. base")) -> None:
+    """Revert migrations down to REVISION."""
+    migrate.downgrade(get_settings().database_url, revision)
+    console.print(f"database at revision {revision}")
+
+
+@vendors_app.command("create")
+def vendors_create(
+    code: str = typer.Option(..., help="Unique vendor code"),
+    name: str = typer.Option(..., help="Display name"),
+) -> None:
+    """Create a vendor."""
+    with session_scope() as session:
+        vendor = vendor_service.create_vendor(session, code=code, name=name)
+        session.flush()
+        console.print(f"created vendor {vendor.code} (id {vendor.id})")
+
+
+@users_app.command("create")
+def users_create(
+    email: str = typer.Option(...),
+    password: str = typer.Option(..., help="At least 8 characters"),
+    admin: bool = typer.Option(False, "--admin", help="Platform admin (all vendors)"),
+    vendor: list[str] = typer.Option(None, "--vendor", help="Vendor code; repeat for several"),
+    role: str = typer.Option("staff", help="Role in the vendors: owner or staff"),
+) -> None:
+    """Create a user: --admin, or a member of one or more --vendor CODE."""
+    if not admin and not vendor:
+        err_console.print("[red]error[/red]: pass --admin or at least one --vendor CODE")
+        raise typer.Exit(2)
+    if len(password) < 8:
+        err_console.print("[red]error[/red]: the password needs at least 8 characters")
+        raise typer.Exit(2)
+    if role not in ("owner", "staff"):
+        err_console.print("[red]error[/red]: --role must be owner or staff")
+        raise typer.Exit(2)
+    with session_scope() as session:
+        user = auth_service.create_user(
+            session,
+            email=email,
+            password=password,
+            is_admin=admin,
+            vendor_codes=vendor or [],
+            role=role,
+        )
+        console.print(f"created user {user.email} (id {user.id})")
+
+
+@app.command()
+def serve(
+    host: str = typer.Option("127.0.0.1"),
+    port: int = typer.Option(8000),
+) -> None:
+    """Serve the API and dashboard."""
+    import uvicorn
+
+    from ordergate.app import create_app
+
+    try:
+        application = create_app()
+    except ConfigError as exc:
+        err_console.print(f"[red]error[/red]: {exc}")
+        raise typer.Exit(1) from exc
+    uvicorn.run(application, host=host, port=port)
+
+
+@app.command()
+def demo() -> None:
+    """Seed an idempotent demo: an admin, two vendors and their staff."""
+    from ordergate.demo import seed_demo
+
+    with session_scope() as session:
+        lines = seed_demo(session)
+    for line in lines:
+        console.print(line)
+
+
+def main() -> None:
+    app()

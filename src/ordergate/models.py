@@ -1,0 +1,27 @@
+"""Imports every model so the metadata (and Alembic) sees the whole schema."""
+
+from ordergate.auth.models import User, VendorMembership
+from ordergate.catalog.models import GtinMapping, MarketplaceProduct, Product
+from ordergate.db import Base
+from ordergate.events.models import Event
+from ordergate.item_exceptions.models import OrderItemException
+from ordergate.letzshop.models import LetzshopCredentials, SyncRun
+from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.vendors.models import Vendor
+
+__all__ = [
+    "Base",
+    "Event",
+    "GtinMapping",
+    "LetzshopCredentials",
+    "MarketplaceProduct",
+    "Order",
+    "OrderItem",
+    "OrderItemException",
+    "OrderItemUnit",
+    "Product",
+    "SyncRun",
+    "User",
+    "Vendor",
+    "VendorMembership",
+]

@@ -1,0 +1,84 @@
+"""Password hashing (argon2), access tokens (JWT) and secret encryption (Fernet)."""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass
+from datetime import timedelta
+
+import jwt
+from argon2 import PasswordHasher
+from argon2.exceptions import InvalidHashError, VerificationError
+from cryptography.fernet import Fernet, InvalidToken
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+
+from ordergate.db import utcnow
+
+_hasher = PasswordHasher()
+# Verified against when the email is unknown, so both paths take the same time.
+_DUMMY_HASH = _hasher.hash("ordergate-timing-equaliser")
+TOKEN_ALGORITHM = "HS256"
+
+
+def hash_password(password: str) -> str:
+    return _hasher.hash(password)
+
+
+def verify_password(password_hash: str | None, password: str) -> bool:
+    try:
+        return _hasher.verify(password_hash or _DUMMY_HASH, password) and password_hash is not None
+    except (VerificationError, InvalidHashError):
+        return False
+
+
+@dataclass(frozen=True, slots=True)
+class TokenClaims:
+    user_id: int
+    vendor_id: int | None
+
+
+def create_access_token(
+    secret: str, *, user_id: int, vendor_id: int | None, lifetime_minutes: int
+) -> str:
+    now = utcnow()
+    payload = {
+        "sub": str(user_id),
+        "vendor_id": vendor_id,
+        "iat": now,
+        "exp": now + timedelta(minutes=lifetime_minutes),
+    }
+    return jwt.encode(payload, secret, algorithm=TOKEN_ALGORITHM)
+
+
+def decode_access_token(secret: str, token: str) -> TokenClaims | None:
+    try:
+        payload = jwt.decode(
+            token, secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub"]}
+        )
+        vendor_id = payload.get("vendor_id")
+        return TokenClaims(
+            user_id=int(payload["sub"]), vendor_id=int(vendor_id) if vendor_id is not None else None
+        )
+    except (jwt.PyJWTError, ValueError, TypeError):
+        return None
+
+
+class SecretBox:
+    """Encrypts stored secrets (API keys) with a Fernet key derived from the app secret."""
+
+    def __init__(self, secret_key: str) -> None:
+        derived = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"ordergate:secretbox:v1"
+        ).derive(secret_key.encode())
+        self._fernet = Fernet(base64.urlsafe_b64encode(derived))
+
+    def encrypt(self, plaintext: str) -> str:
+        return self._fernet.encrypt(plaintext.encode()).decode()
+
+    def decrypt(self, token: str) -> str | None:
+        """The plaintext, or None when the token was made with another secret key."""
+        try:
+            return self._fernet.decrypt(token.encode()).decode()
+        except InvalidToken:
+            return None

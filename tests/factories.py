@@ -1,0 +1,56 @@
+"""Small keyword-only factories; each flushes so ids are set, and the caller commits."""
+
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ordergate.auth.models import User
+from ordergate.auth.service import create_user
+from ordergate.vendors.models import Vendor
+from ordergate.vendors.service import create_vendor
+from tests.conftest import PASSWORD
+
+
+def make_vendor(db: Session, *, code: str = "shop1", name: str | None = None) -> Vendor:
+    return create_vendor(db, code=code, name=name or f"Shop {code}")
+
+
+def make_user(
+    db: Session,
+    *,
+    email: str = "user@example.test",
+    is_admin: bool = False,
+    vendors: list[str] | None = None,
+    password: str = PASSWORD,
+) -> User:
+    return create_user(
+        db, email=email, password=password, is_admin=is_admin, vendor_codes=vendors or []
+    )
+
+
+def login(client: TestClient, email: str, *, vendor_code: str | None = None) -> dict[str, str]:
+    body = {"email": email, "password": PASSWORD}
+    if vendor_code:
+        body["vendor_code"] = vendor_code
+    response = client.post("/api/v1/auth/login", json=body)
+    assert response.status_code == 200, response.text
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def admin_headers(
+    client: TestClient, db: Session, *, email: str = "admin@example.test"
+) -> dict[str, str]:
+    make_user(db, email=email, is_admin=True)
+    db.commit()
+    return login(client, email)
+
+
+def vendor_headers(
+    client: TestClient, db: Session, *, code: str = "shop1", email: str | None = None
+) -> tuple[Vendor, dict[str, str]]:
+    vendor = make_vendor(db, code=code)
+    email = email or f"staff@{code}.test"
+    make_user(db, email=email, vendors=[code])
+    db.commit()
+    return vendor, login(client, email)
