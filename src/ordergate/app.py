@@ -8,10 +8,16 @@ from sqlalchemy import text
 
 from ordergate import __version__
 from ordergate.auth.endpoints import router as auth_router
+from ordergate.catalog import endpoints as catalog_endpoints
 from ordergate.config import Settings, get_settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import install_error_handlers
+from ordergate.item_exceptions import endpoints as exception_endpoints
+from ordergate.letzshop import endpoints as letzshop_endpoints
+from ordergate.orders import endpoints as order_endpoints
 from ordergate.vendors.endpoints import router as vendors_router
+
+DOMAIN_ENDPOINTS = (exception_endpoints, order_endpoints, letzshop_endpoints, catalog_endpoints)
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -27,8 +33,11 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.session_factory = make_session_factory(engine)
     app.state.secret_key = settings.resolved_secret_key()
     install_error_handlers(app)
-    for router in (auth_router, vendors_router):
-        app.include_router(router)
+    app.include_router(auth_router)
+    app.include_router(vendors_router)
+    for module in DOMAIN_ENDPOINTS:
+        app.include_router(module.admin_router)
+        app.include_router(module.vendor_router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:
