@@ -15,6 +15,7 @@ from ordergate.errors import install_error_handlers
 from ordergate.item_exceptions import endpoints as exception_endpoints
 from ordergate.letzshop import endpoints as letzshop_endpoints
 from ordergate.orders import endpoints as order_endpoints
+from ordergate.security import SecretBox
 from ordergate.vendors.endpoints import router as vendors_router
 
 DOMAIN_ENDPOINTS = (exception_endpoints, order_endpoints, letzshop_endpoints, catalog_endpoints)
@@ -32,6 +33,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.engine = engine
     app.state.session_factory = make_session_factory(engine)
     app.state.secret_key = settings.resolved_secret_key()
+    app.state.secret_box = SecretBox(app.state.secret_key)
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(vendors_router)

@@ -41,3 +41,13 @@ class CommittingRoute(APIRoute):
                     await run_in_threadpool(session.close)
 
         return handle
+
+
+def end_request_transaction(request: Request) -> None:
+    """Commit and close the request's session before handing work to a job runner that owns its
+    own transactions (on SQLite an open request transaction would hold the write lock)."""
+    session: Session | None = getattr(request.state, "db_session", None)
+    if session is not None:
+        request.state.db_session = None
+        session.commit()
+        session.close()
