@@ -11,9 +11,12 @@ from sqlalchemy.orm import Session
 
 from ordergate import migrate
 from ordergate.auth import service as auth_service
+from ordergate.catalog.cli import catalog_app, exceptions_app
 from ordergate.config import ConfigError, get_settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
+from ordergate.letzshop.cli import letzshop_app
+from ordergate.sandbox.cli import sandbox_app
 from ordergate.vendors import service as vendor_service
 
 app = typer.Typer(
@@ -25,6 +28,10 @@ users_app = typer.Typer(help="Users and memberships.", no_args_is_help=True)
 app.add_typer(db_app, name="db")
 app.add_typer(vendors_app, name="vendors")
 app.add_typer(users_app, name="users")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(exceptions_app, name="exceptions")
+app.add_typer(letzshop_app, name="letzshop")
+app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
 err_console = Console(stderr=True)

@@ -64,3 +64,9 @@ class SyncRunList(BaseModel):
     total: int
     skip: int
     limit: int
+
+
+class FulfilmentOut(BaseModel):
+    order_id: int
+    status: str = Field(description="The order's status after Letzshop answered")
+    accepted: dict[str, str] = Field(description="Letzshop unit id → its new state")

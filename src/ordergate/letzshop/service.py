@@ -8,6 +8,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordergate.errors import AppError
+from ordergate.letzshop.errors import LetzshopAuthError, LetzshopError
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.security import SecretBox
 
@@ -20,6 +21,27 @@ class LetzshopNotConfiguredError(AppError):
 class LetzshopKeyUnreadableError(AppError):
     status_code = 409
     code = "LETZSHOP_KEY_UNREADABLE"
+
+
+class LetzshopUnavailableAppError(AppError):
+    status_code = 502
+    code = "LETZSHOP_UNAVAILABLE"
+
+
+class LetzshopAuthFailedError(LetzshopUnavailableAppError):
+    code = "LETZSHOP_AUTH_FAILED"
+
+
+def upstream_error(vendor_id: int, exc: LetzshopError, **details: object) -> AppError:
+    error = (
+        LetzshopAuthFailedError
+        if isinstance(exc, LetzshopAuthError)
+        else LetzshopUnavailableAppError
+    )
+    return error(
+        f"Letzshop request for vendor {vendor_id} failed: {exc.message}",
+        details={"vendor_id": vendor_id, **details},
+    )
 
 
 @dataclass(frozen=True, slots=True)

@@ -16,12 +16,11 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
 from ordergate.db import utcnow
-from ordergate.errors import AppError
 from ordergate.letzshop.adapter import CHANNEL, to_incoming_order
 from ordergate.letzshop.client import LetzshopClient
-from ordergate.letzshop.errors import LetzshopAuthError, LetzshopError
+from ordergate.letzshop.errors import LetzshopError
 from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.service import connection_for
+from ordergate.letzshop.service import connection_for, upstream_error
 from ordergate.letzshop.types import ShipmentPage
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import ImportFailure, ImportResult
@@ -29,15 +28,6 @@ from ordergate.security import SecretBox
 from ordergate.vendors.service import get_vendor
 
 SyncState = Literal["unconfirmed", "confirmed", "all"]
-
-
-class LetzshopSyncError(AppError):
-    status_code = 502
-    code = "LETZSHOP_UNAVAILABLE"
-
-
-class LetzshopAuthFailedError(LetzshopSyncError):
-    code = "LETZSHOP_AUTH_FAILED"
 
 
 @dataclass(slots=True)
@@ -92,16 +82,12 @@ def run_sync(
                     on_page(summary)
     except LetzshopError as exc:
         _finish(session_factory, summary, status="failed", error=exc.message)
-        error_class = (
-            LetzshopAuthFailedError if isinstance(exc, LetzshopAuthError) else LetzshopSyncError
-        )
-        raise error_class(
-            f"Letzshop sync for vendor {vendor_id} failed: {exc.message}",
-            details={
-                "run_id": summary.run_id,
-                "orders_created": summary.orders_created,
-                "orders_updated": summary.orders_updated,
-            },
+        raise upstream_error(
+            vendor_id,
+            exc,
+            run_id=summary.run_id,
+            orders_created=summary.orders_created,
+            orders_updated=summary.orders_updated,
         ) from exc
     _finish(session_factory, summary, status="partial" if summary.failed else "succeeded")
     return summary

@@ -1,0 +1,95 @@
+"""Domain errors of the exception workflow.
+
+Specification name -> class -> code:
+
+- ``OrderItemExceptionNotFoundException`` -> ``OrderItemExceptionNotFoundError`` ->
+  404 ``ORDER_ITEM_EXCEPTION_NOT_FOUND`` (also for another vendor's exception)
+- ``ExceptionAlreadyResolvedException`` -> ``ExceptionAlreadyResolvedError`` ->
+  400 ``EXCEPTION_ALREADY_RESOLVED``
+- ``InvalidProductForExceptionException`` -> ``InvalidProductForExceptionError`` ->
+  400 ``INVALID_PRODUCT_FOR_EXCEPTION``
+- ``OrderHasUnresolvedExceptionsException`` -> ``OrderHasUnresolvedExceptionsError`` ->
+  400 ``ORDER_HAS_UNRESOLVED_EXCEPTIONS``
+
+Not in the specification: ``ExceptionNotPendingError`` (400 ``EXCEPTION_NOT_PENDING``, ignoring an
+exception that is not pending), ``GtinRequiredToRememberError`` (400
+``GTIN_REQUIRED_TO_REMEMBER``) and ``GtinMappingNotFoundError`` (404 ``GTIN_MAPPING_NOT_FOUND``).
+"""
+
+from __future__ import annotations
+
+from ordergate.errors import AppError, NotFoundError
+
+
+class OrderItemExceptionNotFoundError(NotFoundError):
+    code = "ORDER_ITEM_EXCEPTION_NOT_FOUND"
+
+    def __init__(self, exception_id: int) -> None:
+        super().__init__(
+            f"Order item exception {exception_id} not found",
+            details={"exception_id": exception_id},
+        )
+
+
+class ExceptionAlreadyResolvedError(AppError):
+    status_code = 400
+    code = "EXCEPTION_ALREADY_RESOLVED"
+
+    def __init__(self, exception_id: int) -> None:
+        super().__init__(
+            f"Order item exception {exception_id} is already resolved",
+            details={"exception_id": exception_id},
+        )
+
+
+class ExceptionNotPendingError(AppError):
+    status_code = 400
+    code = "EXCEPTION_NOT_PENDING"
+
+    def __init__(self, exception_id: int, status: str) -> None:
+        super().__init__(
+            f"Order item exception {exception_id} is {status}; only pending exceptions "
+            "can be ignored",
+            details={"exception_id": exception_id, "status": status},
+        )
+
+
+class InvalidProductForExceptionError(AppError):
+    status_code = 400
+    code = "INVALID_PRODUCT_FOR_EXCEPTION"
+
+    def __init__(self, product_id: int, reason: str) -> None:
+        super().__init__(
+            f"Product {product_id} cannot resolve this exception: {reason}",
+            details={"product_id": product_id, "reason": reason},
+        )
+
+
+class GtinRequiredToRememberError(AppError):
+    status_code = 400
+    code = "GTIN_REQUIRED_TO_REMEMBER"
+
+    def __init__(self, exception_id: int) -> None:
+        super().__init__(
+            f"Order item exception {exception_id} has no GTIN, so its resolution cannot be "
+            "remembered; resolve it without `remember`",
+            details={"exception_id": exception_id},
+        )
+
+
+class GtinMappingNotFoundError(NotFoundError):
+    code = "GTIN_MAPPING_NOT_FOUND"
+
+    def __init__(self, mapping_id: int) -> None:
+        super().__init__(f"GTIN mapping {mapping_id} not found", details={"mapping_id": mapping_id})
+
+
+class OrderHasUnresolvedExceptionsError(AppError):
+    """Raised by the confirmation gate while pending or ignored exceptions block an order.
+
+    Raise as ``OrderHasUnresolvedExceptionsError(message, details={"count": n,
+    "exception_ids": [...]})``.
+    """
+
+    status_code = 400
+    code = "ORDER_HAS_UNRESOLVED_EXCEPTIONS"

@@ -1,0 +1,124 @@
+"""``ordergate letzshop ...``: credentials and imports from the command line."""
+
+from __future__ import annotations
+
+from typing import Annotated, cast
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from ordergate.config import get_settings
+from ordergate.db import make_engine, make_session_factory
+from ordergate.errors import AppError
+from ordergate.letzshop import service
+from ordergate.letzshop.sync import SyncState, SyncSummary, run_sync
+from ordergate.security import SecretBox
+from ordergate.vendors.service import get_vendor_by_code
+
+letzshop_app = typer.Typer(help="Letzshop credentials and order imports.", no_args_is_help=True)
+console = Console()
+STATES = ("unconfirmed", "confirmed", "all")
+
+
+@letzshop_app.command("set-credentials")
+def set_credentials(
+    vendor: Annotated[str, typer.Option(help="Vendor code")],
+    api_key: Annotated[str, typer.Option(help="Letzshop API key (stored encrypted)")],
+    endpoint: Annotated[str | None, typer.Option(help="GraphQL endpoint URL")] = None,
+    auto_sync: Annotated[bool, typer.Option(help="Include in scheduled syncs")] = False,
+) -> None:
+    """Store a vendor's Letzshop API key, encrypted with the secret key."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        with make_session_factory(engine)() as session:
+            vendor_row = get_vendor_by_code(session, code=vendor)
+            service.set_credentials(
+                session,
+                vendor_id=vendor_row.id,
+                api_key=api_key,
+                endpoint=endpoint or settings.letzshop_endpoint,
+                auto_sync=auto_sync,
+                box=SecretBox(settings.resolved_secret_key()),
+            )
+            session.commit()
+    except AppError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+    console.print(f"credentials stored for {vendor} (key …{api_key[-4:]})")
+
+
+@letzshop_app.command("import")
+def import_orders(
+    vendor: Annotated[str, typer.Option(help="Vendor code")],
+    state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
+) -> None:
+    """Import a vendor's shipments from Letzshop, with a progress bar and a summary."""
+    if state not in STATES:
+        raise typer.BadParameter(f"must be one of {', '.join(STATES)}", param_hint="--state")
+    summary = import_for_vendor(vendor, cast(SyncState, state), trigger="cli")
+    print_summary(summary)
+    if summary.status == "failed":
+        raise typer.Exit(1)
+
+
+def import_for_vendor(vendor: str, state: SyncState, *, trigger: str) -> SyncSummary:
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    factory = make_session_factory(engine)
+    try:
+        with factory() as session:
+            vendor_id = get_vendor_by_code(session, code=vendor).id
+        progress = Progress(
+            SpinnerColumn(),
+            TextColumn("{task.description}"),
+            BarColumn(),
+            TextColumn("{task.fields[orders]} orders"),
+            TimeElapsedColumn(),
+            console=console,
+        )
+        with progress:
+            task = progress.add_task(f"importing {vendor}", total=None, orders=0)
+
+            def on_page(summary: SyncSummary) -> None:
+                progress.update(task, advance=1, orders=summary.shipments_seen)
+
+            return run_sync(
+                factory,
+                settings=settings,
+                box=SecretBox(settings.resolved_secret_key()),
+                vendor_id=vendor_id,
+                trigger=trigger,
+                state=state,
+                on_page=on_page,
+            )
+    except AppError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(1) from exc
+    finally:
+        engine.dispose()
+
+
+def print_summary(summary: SyncSummary) -> None:
+    table = Table(title=f"sync run {summary.run_id}: {summary.status}")
+    for column in ("shipments seen", "orders created", "orders updated", "exceptions", "failed"):
+        table.add_column(column, justify="right")
+    table.add_row(
+        *(
+            str(n)
+            for n in (
+                summary.shipments_seen,
+                summary.orders_created,
+                summary.orders_updated,
+                summary.exceptions_created,
+                len(summary.failed),
+            )
+        )
+    )
+    console.print(table)
+    for failure in summary.failed:
+        console.print(f"  [yellow]failed[/yellow] {failure['external_id']}: {failure['reason']}")

@@ -1,0 +1,328 @@
+"""Synchronous client for the Letzshop vendor GraphQL API.
+
+Retries (429, 5xx, timeouts, dropped connections, unreadable bodies) run through ``tenacity`` with
+bounded exponential backoff plus jitter; a ``Retry-After`` header is a floor on the wait, capped so
+a hostile value cannot stall an import.
+
+Mutations are retried too, deliberately. ``confirmInventoryUnits`` decides each unit once: if a
+timed-out first attempt did land, the retry changes nothing and reports those units as per-unit
+"already decided" errors, which the caller resolves by re-reading the shipment. Not retrying
+would instead leave the caller unable to tell "never sent" from "applied". ``setShipmentTracking``
+overwrites the same code with the same code, so repeating it is harmless.
+"""
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
+from types import TracebackType
+from typing import Any, Self
+
+import httpx
+from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
+from tenacity.wait import wait_exponential_jitter
+
+from ordergate.letzshop.errors import (
+    LetzshopAuthError,
+    LetzshopError,
+    LetzshopGraphQLError,
+    LetzshopProtocolError,
+    LetzshopUnavailableError,
+)
+from ordergate.letzshop.graphql import (
+    CONFIRM_UNITS_MUTATION,
+    CONFIRM_UNITS_OPERATION,
+    SET_TRACKING_MUTATION,
+    SET_TRACKING_OPERATION,
+    SHIPMENTS_OPERATION,
+    SHIPMENTS_QUERY,
+    ConfirmFields,
+    Connection,
+    Envelope,
+    TrackingMutationFields,
+    confirm_units_variables,
+    set_tracking_variables,
+    shipments_variables,
+)
+from ordergate.letzshop.parse import (
+    GraphQLErrorItem,
+    parse_confirm_payload,
+    parse_graphql_errors,
+    parse_shipment_page,
+    parse_tracking_payload,
+)
+from ordergate.letzshop.types import ConfirmResult, ShipmentPage, TrackingResult
+
+logger = logging.getLogger(__name__)
+
+_AUTH_STATUSES = frozenset({401, 403})
+_AUTH_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "FORBIDDEN"})
+_AUTH_WORDS = (
+    "unauthorized",
+    "unauthorised",
+    "unauthenticated",
+    "authentication",
+    "not authorized",
+    "invalid api key",
+    "access denied",
+    "forbidden",
+)
+# A Retry-After above backoff_max times this is treated as hostile or broken and cut down.
+_RETRY_AFTER_CAP_FACTOR = 4
+
+
+class _RetryableError(Exception):
+    """A failure worth another attempt; turned into a public error once attempts run out."""
+
+    def __init__(
+        self, reason: str, *, retry_after: float | None = None, malformed: bool = False
+    ) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.retry_after = retry_after
+        self.malformed = malformed
+
+    def give_up(self, attempts: int) -> LetzshopError:
+        message = f"{self.reason} after {attempts} attempts"
+        # A body that stays unreadable is a protocol problem, not an outage.
+        if self.malformed:
+            return LetzshopProtocolError(message)
+        return LetzshopUnavailableError(message, last_reason=self.reason, attempts=attempts)
+
+
+@dataclass(frozen=True, slots=True)
+class _Response:
+    data: dict[str, Any] | None
+    errors: list[GraphQLErrorItem]
+
+
+def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
+    """Seconds to wait from a ``Retry-After`` header (delta-seconds or HTTP date); None if absent
+    or unreadable. Never negative; not capped here."""
+    if not value or not value.strip():
+        return None
+    text = value.strip()
+    try:
+        seconds = float(text)
+    except ValueError:
+        try:
+            when = parsedate_to_datetime(text)
+        except (TypeError, ValueError):
+            return None
+        if when.tzinfo is None:
+            when = when.replace(tzinfo=UTC)
+        seconds = (when - (now or datetime.now(UTC))).total_seconds()
+    if math.isnan(seconds):
+        return None
+    return max(0.0, seconds)
+
+
+def _is_auth_error(error: GraphQLErrorItem) -> bool:
+    if error.code and error.code.upper() in _AUTH_CODES:
+        return True
+    message = error.message.lower()
+    return any(word in message for word in _AUTH_WORDS)
+
+
+class LetzshopClient:
+    """One vendor's connection to Letzshop. Use as a context manager, or call ``close()``."""
+
+    def __init__(
+        self,
+        endpoint: str,
+        api_key: str,
+        *,
+        timeout: float = 20.0,
+        max_retries: int = 4,
+        page_size: int = 50,
+        backoff_base: float = 0.5,
+        backoff_max: float = 8.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        if httpx.URL(endpoint).scheme not in ("http", "https"):
+            raise ValueError(f"Letzshop endpoint must be an http(s) URL, got {endpoint!r}")
+        if max_retries < 0 or page_size < 1:
+            raise ValueError("max_retries must be >= 0 and page_size >= 1")
+        self._endpoint = endpoint
+        self._max_retries = max_retries
+        self._page_size = page_size
+        self._retry_after_cap = backoff_max * _RETRY_AFTER_CAP_FACTOR
+        self._backoff = wait_exponential_jitter(
+            multiplier=backoff_base, max=backoff_max, jitter=backoff_base
+        )
+        self._http = httpx.Client(
+            timeout=httpx.Timeout(timeout),
+            transport=transport,
+            headers={
+                "Authorization": f"Bearer {api_key}",
+                "Accept": "application/json",
+                "User-Agent": "ordergate",
+            },
+        )
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        traceback: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self._http.close()
+
+    # --- operations ----------------------------------------------------------------------------
+
+    def iter_shipment_pages(self, state: str | None = None) -> Iterator[ShipmentPage]:
+        """Yield every page of shipments in ``state`` (``None``: all), one request per page.
+
+        Pages are fetched lazily, so only the current page is held in memory. When Letzshop
+        answers with partial data, the page is still yielded: nodes the errors broke become
+        parse failures and the messages are in ``page.graphql_errors``.
+        """
+        after: str | None = None
+        while True:
+            variables = shipments_variables(state, self._page_size, after)
+            response = self._execute(SHIPMENTS_OPERATION, SHIPMENTS_QUERY, variables)
+            connection = _root_field(response, Connection.ROOT)
+            page = parse_shipment_page(connection, errors=response.errors)
+            yield page
+            if not page.has_next_page:
+                return
+            if not page.end_cursor or page.end_cursor == after:
+                # A server that says "more" without moving the cursor would loop forever.
+                raise LetzshopProtocolError("hasNextPage is true but endCursor did not advance")
+            after = page.end_cursor
+
+    def confirm_units(self, decisions: list[tuple[str, bool]]) -> ConfirmResult:
+        """Confirm (``True``) or decline (``False``) inventory units, by unit id.
+
+        Units Letzshop refuses (already decided, unknown, another vendor's) come back in
+        ``errors`` and change nothing; the rest are applied.
+        """
+        if not decisions:
+            return ConfirmResult(units=[], errors=[])
+        variables = confirm_units_variables(decisions)
+        response = self._execute(CONFIRM_UNITS_OPERATION, CONFIRM_UNITS_MUTATION, variables)
+        return parse_confirm_payload(_root_field(response, ConfirmFields.ROOT))
+
+    def set_tracking(self, shipment_id: str, code: str, provider: str) -> TrackingResult:
+        """Send a tracking code. Keep tracking locally too: Letzshop may not read it back."""
+        variables = set_tracking_variables(shipment_id, code, provider)
+        response = self._execute(SET_TRACKING_OPERATION, SET_TRACKING_MUTATION, variables)
+        return parse_tracking_payload(_root_field(response, TrackingMutationFields.ROOT))
+
+    # --- transport -----------------------------------------------------------------------------
+
+    def _execute(self, operation: str, query: str, variables: dict[str, object]) -> _Response:
+        payload = {
+            Envelope.QUERY: query,
+            Envelope.VARIABLES: variables,
+            Envelope.OPERATION_NAME: operation,
+        }
+        attempts = self._max_retries + 1
+        retrying = Retrying(
+            stop=stop_after_attempt(attempts),
+            wait=self._wait_seconds,
+            retry=retry_if_exception_type(_RetryableError),
+            before_sleep=lambda state: _log_retry(operation, attempts, state),
+            reraise=True,
+        )
+        try:
+            return retrying(self._post_once, payload)
+        except _RetryableError as exc:
+            raise exc.give_up(attempts) from exc
+
+    def _wait_seconds(self, state: RetryCallState) -> float:
+        backoff = self._backoff(state)
+        error = state.outcome.exception() if state.outcome else None
+        if isinstance(error, _RetryableError) and error.retry_after is not None:
+            return max(min(error.retry_after, self._retry_after_cap), backoff)
+        return backoff
+
+    def _post_once(self, payload: dict[str, object]) -> _Response:
+        try:
+            response = self._http.post(self._endpoint, json=payload)
+        except httpx.TimeoutException as exc:
+            raise _RetryableError(f"timeout ({type(exc).__name__})") from exc
+        except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
+            raise _RetryableError(f"connection error ({type(exc).__name__})") from exc
+        except httpx.HTTPError as exc:
+            raise LetzshopError(f"request to Letzshop failed ({type(exc).__name__})") from exc
+        return _read_response(response)
+
+
+def _log_retry(operation: str, attempts: int, state: RetryCallState) -> None:
+    error = state.outcome.exception() if state.outcome else None
+    reason = error.reason if isinstance(error, _RetryableError) else repr(error)
+    wait = state.next_action.sleep if state.next_action else 0.0
+    logger.warning(
+        "Letzshop %s: %s; retrying in %.2fs (attempt %d of %d)",
+        operation,
+        reason,
+        wait,
+        state.attempt_number,
+        attempts,
+    )
+
+
+def _read_response(response: httpx.Response) -> _Response:
+    status = response.status_code
+    if status in _AUTH_STATUSES:
+        raise LetzshopAuthError(f"Letzshop refused the API key (HTTP {status})")
+    if status == 429 or status >= 500:
+        retry_after = parse_retry_after(response.headers.get("Retry-After"))
+        raise _RetryableError(f"HTTP {status}", retry_after=retry_after)
+    if 300 <= status < 400:
+        # Following would turn the POST into a GET and may drop the Authorization header.
+        location = response.headers.get("Location", "?")
+        raise LetzshopProtocolError(f"HTTP {status} redirect to {location}; fix the endpoint URL")
+    body = _json_body(response)
+    if not isinstance(body, dict):
+        raise LetzshopProtocolError(f"HTTP {status}: response is not a JSON object")
+    data = body.get(Envelope.DATA)
+    if data is not None and not isinstance(data, dict):
+        raise LetzshopProtocolError(f"HTTP {status}: 'data' is not an object")
+    errors = parse_graphql_errors(body.get(Envelope.ERRORS))
+    if status >= 400 and not errors:
+        raise LetzshopProtocolError(f"HTTP {status} without GraphQL errors")
+    return _Response(data=data, errors=errors)
+
+
+def _json_body(response: httpx.Response) -> object:
+    try:
+        return response.json()
+    except ValueError:
+        # On success statuses an unreadable body is most likely a truncated or proxied answer,
+        # so it is retried; on 4xx it will not get better.
+        reason = f"HTTP {response.status_code} with malformed JSON"
+        if response.is_success:
+            raise _RetryableError(reason, malformed=True) from None
+        raise LetzshopProtocolError(reason) from None
+
+
+def _root_field(response: _Response, root: str) -> object:
+    """The operation's root field, or the error explaining why it is missing."""
+    value = response.data.get(root) if response.data else None
+    if value is not None:
+        if response.errors:
+            logger.warning(
+                "Letzshop %s answered with partial errors: %s",
+                root,
+                "; ".join(error.message for error in response.errors),
+            )
+        return value
+    if not response.errors:
+        raise LetzshopProtocolError(f"response has no '{root}'")
+    messages = [error.message for error in response.errors]
+    summary = f"Letzshop {root} failed: {'; '.join(messages)}"
+    if any(_is_auth_error(error) for error in response.errors):
+        raise LetzshopAuthError(summary)
+    raise LetzshopGraphQLError(summary, messages=messages)
