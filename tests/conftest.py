@@ -19,6 +19,9 @@ from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.models import Base
+from ordergate.security import use_cheap_password_hashing  # noqa: E402
+
+use_cheap_password_hashing()
 
 TEST_SECRET = "test-secret-key-for-ordergate-tests"
 PASSWORD = "correct-horse-battery"
@@ -69,7 +72,9 @@ def app(settings: Settings) -> FastAPI:
 
 @pytest.fixture(scope="session")
 def _engine(database_url: str) -> Iterator[Engine]:
-    engine = make_engine(database_url)
+    # Deferred transactions: a test reading through `db` must not hold SQLite's write lock
+    # while the app serves a request.
+    engine = make_engine(database_url, sqlite_immediate=False)
     yield engine
     engine.dispose()
 

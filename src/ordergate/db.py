@@ -65,7 +65,13 @@ def _sqlite_begin_immediate(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN IMMEDIATE")
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def _sqlite_begin_deferred(conn: Any) -> None:
+    conn.exec_driver_sql("BEGIN")
+
+
+def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> Engine:
+    """An engine; on SQLite with foreign keys, WAL, a busy timeout and BEGIN IMMEDIATE (plain
+    BEGIN with ``sqlite_immediate=False``, for read-mostly inspection such as tests)."""
     if url.startswith("sqlite"):
         engine = create_engine(
             url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
@@ -76,7 +82,8 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         def _disable_pysqlite_begin(dbapi_connection: Any, _: Any) -> None:
             dbapi_connection.isolation_level = None
 
-        event.listen(engine, "begin", _sqlite_begin_immediate)
+        begin = _sqlite_begin_immediate if sqlite_immediate else _sqlite_begin_deferred
+        event.listen(engine, "begin", begin)
         return engine
     return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
 
