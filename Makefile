@@ -16,7 +16,7 @@ $(VENV)/.installed: pyproject.toml
 run: install
 	$(BIN)/ordergate db upgrade
 	$(BIN)/ordergate demo
-	$(BIN)/ordergate serve --host 127.0.0.1 --port 8000
+	$(BIN)/ordergate serve --host 127.0.0.1 --port 8000 --with-sandbox
 
 ## make test: lint, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
 test: install lint

@@ -108,3 +108,17 @@ def db(engine: Engine) -> Iterator[Session]:
 def client(app: FastAPI, engine: Engine) -> Iterator[TestClient]:
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
+
+
+@pytest.fixture
+def scratch_url(database_url: str, tmp_path: Path, is_postgres: bool) -> str:
+    """An empty database of the suite's kind, separate from the shared test database."""
+    if not is_postgres:
+        return f"sqlite:///{tmp_path / 'roundtrip.db'}"
+    url = make_url(database_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text('DROP DATABASE IF EXISTS "ordergate_roundtrip" WITH (FORCE)'))
+        conn.execute(text('CREATE DATABASE "ordergate_roundtrip"'))
+    admin.dispose()
+    return url.set(database="ordergate_roundtrip").render_as_string(hide_password=False)

@@ -1,6 +1,5 @@
 from __future__ import annotations
 
-import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
@@ -20,22 +19,6 @@ def test_every_model_table_exists_after_upgrade(engine: Engine) -> None:
     tables = set(inspect(engine).get_table_names())
     assert set(Base.metadata.tables) <= tables
     assert "alembic_version" in tables
-
-
-@pytest.fixture
-def scratch_url(database_url: str, tmp_path, is_postgres: bool) -> str:
-    if not is_postgres:
-        return f"sqlite:///{tmp_path / 'roundtrip.db'}"
-    from sqlalchemy import create_engine, text
-    from sqlalchemy.engine import make_url
-
-    url = make_url(database_url)
-    admin = create_engine(url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text('DROP DATABASE IF EXISTS "ordergate_roundtrip" WITH (FORCE)'))
-        conn.execute(text('CREATE DATABASE "ordergate_roundtrip"'))
-    admin.dispose()
-    return url.set(database="ordergate_roundtrip").render_as_string(hide_password=False)
 
 
 def test_migrations_round_trip(scratch_url: str) -> None:

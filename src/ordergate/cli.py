@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import socket
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -17,6 +18,7 @@ from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
 from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
+from ordergate.sandbox.server import SandboxHandle
 from ordergate.vendors import service as vendor_service
 
 app = typer.Typer(
@@ -115,8 +117,12 @@ def users_create(
 def serve(
     host: str = typer.Option("127.0.0.1"),
     port: int = typer.Option(8000),
+    with_sandbox: bool = typer.Option(
+        False, "--with-sandbox", help="Also run the Letzshop sandbox (demo), on --sandbox-port"
+    ),
+    sandbox_port: int = typer.Option(8765),
 ) -> None:
-    """Serve the API and dashboard."""
+    """Serve the API (and, for the demo, the Letzshop sandbox)."""
     import uvicorn
 
     from ordergate.app import create_app
@@ -126,18 +132,54 @@ def serve(
     except ConfigError as exc:
         err_console.print(f"[red]error[/red]: {exc}")
         raise typer.Exit(1) from exc
-    uvicorn.run(application, host=host, port=port)
+    sandbox = _start_sandbox(sandbox_port) if with_sandbox else None
+    console.print(f"ordergate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    try:
+        uvicorn.run(application, host=host, port=port)
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
 
 
 @app.command()
-def demo() -> None:
-    """Seed an idempotent demo: an admin, two vendors and their staff."""
-    from ordergate.demo import seed_demo
+def demo(sandbox_port: int = typer.Option(8765, help="Port of the Letzshop sandbox")) -> None:
+    """Seed an idempotent demo: an admin, two vendors with catalogs and staff, and their orders
+    imported from the Letzshop sandbox."""
+    from ordergate.demo import DEMO_VENDORS, login_lines, seed_demo
+    from ordergate.letzshop.cli import import_for_vendor, print_summary
+    from ordergate.security import SecretBox
 
+    settings = get_settings()
     with session_scope() as session:
-        lines = seed_demo(session)
-    for line in lines:
+        seed_demo(
+            session,
+            box=SecretBox(settings.resolved_secret_key()),
+            sandbox_url=f"http://127.0.0.1:{sandbox_port}/graphql",
+        )
+    sandbox = _start_sandbox(sandbox_port)
+    try:
+        for code, _, _ in DEMO_VENDORS:
+            print_summary(import_for_vendor(code, "all", trigger="demo"))
+    finally:
+        if sandbox is not None:
+            sandbox.stop()
+    console.print("\nLog in at http://127.0.0.1:8000/docs (POST /api/v1/auth/login) as:")
+    for line in login_lines():
         console.print(line)
+
+
+def _start_sandbox(port: int) -> SandboxHandle | None:
+    """The demo sandbox in a background thread; None when something already serves the port."""
+    from ordergate.demo import DEMO_SEED
+    from ordergate.sandbox import SandboxState, run_in_thread
+
+    with socket.socket() as probe:
+        if probe.connect_ex(("127.0.0.1", port)) == 0:
+            console.print(f"port {port} is in use; assuming the Letzshop sandbox runs there")
+            return None
+    handle = run_in_thread(SandboxState(seed=DEMO_SEED), port=port)
+    console.print(f"Letzshop sandbox on {handle.graphql_url}")
+    return handle
 
 
 def main() -> None:

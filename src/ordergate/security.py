@@ -16,8 +16,9 @@ from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 from ordergate.db import utcnow
 
 _hasher = PasswordHasher()
-# Verified against when the email is unknown, so both paths take the same time.
-_dummy_hash = _hasher.hash("ordergate-timing-equaliser")
+# Verified against when the email is unknown, so both paths take the same time; made on first
+# use, not at import, so commands that never log anyone in do not pay for it.
+_dummy_hash: str | None = None
 TOKEN_ALGORITHM = "HS256"
 
 
@@ -25,7 +26,7 @@ def use_cheap_password_hashing() -> None:
     """Argon2's cheapest parameters: for test suites only, where hashing dominates run time."""
     global _hasher, _dummy_hash
     _hasher = PasswordHasher.from_parameters(profiles.CHEAPEST)
-    _dummy_hash = _hasher.hash("ordergate-timing-equaliser")
+    _dummy_hash = None
 
 
 def hash_password(password: str) -> str:
@@ -33,8 +34,11 @@ def hash_password(password: str) -> str:
 
 
 def verify_password(password_hash: str | None, password: str) -> bool:
+    global _dummy_hash
+    if password_hash is None:
+        _dummy_hash = _dummy_hash or _hasher.hash("ordergate-timing-equaliser")
     try:
-        return _hasher.verify(password_hash or _dummy_hash, password) and password_hash is not None
+        return _hasher.verify(password_hash or _dummy_hash or "", password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
 
