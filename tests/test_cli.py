@@ -112,5 +112,6 @@ def test_letzshop_import_reports_unreachable_letzshop(cli) -> None:
     )
     failed = cli("letzshop", "import", "--vendor", "shop", expect=1)
     assert "LETZSHOP_UNAVAILABLE" in failed.stdout
+    assert "LETZSHOP_UNAVAILABLE" not in cli("letzshop", "sync-all").stdout  # auto_sync is off
     bad_state = cli("letzshop", "import", "--vendor", "shop", "--state", "declined", expect=2)
     assert "unconfirmed, confirmed, all" in bad_state.stderr

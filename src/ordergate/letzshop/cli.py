@@ -66,6 +66,32 @@ def import_orders(
         raise typer.Exit(1)
 
 
+@letzshop_app.command("sync-all")
+def sync_all(
+    state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
+) -> None:
+    """Import every vendor whose credentials have auto_sync on (run it from cron or a timer).
+    One vendor's failure does not stop the others; the exit status is 1 if any failed."""
+    if state not in STATES:
+        raise typer.BadParameter(f"must be one of {', '.join(STATES)}", param_hint="--state")
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    with make_session_factory(engine)() as session:
+        codes = service.auto_sync_vendor_codes(session)
+    engine.dispose()
+    failed = 0
+    for code in codes:
+        try:
+            summary = import_for_vendor(code, cast(SyncState, state), trigger="schedule")
+        except typer.Exit:
+            failed += 1
+            continue
+        print_summary(summary)
+        failed += summary.status == "failed"
+    if failed:
+        raise typer.Exit(1)
+
+
 def import_for_vendor(vendor: str, state: SyncState, *, trigger: str) -> SyncSummary:
     settings = get_settings()
     engine = make_engine(settings.database_url)

@@ -11,6 +11,7 @@ from ordergate.errors import AppError
 from ordergate.letzshop.errors import LetzshopAuthError, LetzshopError
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.security import SecretBox
+from ordergate.vendors.models import Vendor
 
 
 class LetzshopNotConfiguredError(AppError):
@@ -106,3 +107,14 @@ def list_sync_runs(
         select(SyncRun).where(where).order_by(SyncRun.id.desc()).offset(skip).limit(limit)
     ).all()
     return list(runs), total
+
+
+def auto_sync_vendor_codes(session: Session) -> list[str]:
+    """Codes of active vendors whose Letzshop credentials have auto_sync on."""
+    rows = session.scalars(
+        select(Vendor.code)
+        .join(LetzshopCredentials, LetzshopCredentials.vendor_id == Vendor.id)
+        .where(LetzshopCredentials.auto_sync.is_(True), Vendor.is_active.is_(True))
+        .order_by(Vendor.code)
+    )
+    return list(rows)
