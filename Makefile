@@ -23,6 +23,10 @@ test: install lint
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -p no:cacheprovider
 
+## make bench: the benchmarks on SQLite and on a throwaway PostgreSQL cluster (see bench/README.md)
+bench: install
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python bench/import_orders.py
+
 lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .

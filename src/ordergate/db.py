@@ -19,7 +19,8 @@ NAMING_CONVENTION = {
     "pk": "pk_%(table_name)s",
 }
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# None is stored as SQL NULL (not the JSON text 'null'), which also skips serialising it.
+JSONType = JSON(none_as_null=True).with_variant(JSONB(none_as_null=True), "postgresql")
 
 
 class UTCDateTime(TypeDecorator[datetime]):
@@ -33,7 +34,8 @@ class UTCDateTime(TypeDecorator[datetime]):
             return None
         if value.tzinfo is None:
             raise ValueError("naive datetime given; use timezone-aware UTC datetimes")
-        value = value.astimezone(UTC)
+        if value.tzinfo is not UTC:
+            value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
@@ -85,7 +87,15 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
         begin = _sqlite_begin_immediate if sqlite_immediate else _sqlite_begin_deferred
         event.listen(engine, "begin", begin)
         return engine
-    return create_engine(url, pool_pre_ping=True, pool_size=10, max_overflow=10, **kwargs)
+    # psycopg prepares a statement after 5 executions and PostgreSQL may then switch to a generic
+    # plan, which for "external_shipment_id IN (...)" is a sequential scan: plan each execution.
+    connect_args = {
+        "options": "-c plan_cache_mode=force_custom_plan",
+        **kwargs.pop("connect_args", {}),
+    }
+    return create_engine(
+        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs
+    )
 
 
 def make_session_factory(engine: Engine) -> sessionmaker[Session]:

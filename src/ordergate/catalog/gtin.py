@@ -30,7 +30,8 @@ class Gtin:
 def normalize_gtin(raw: str | None) -> Gtin:
     if raw is None or not raw.strip():
         return Gtin(raw=raw, status="missing", canonical=None)
-    compact = ean.compact(raw)
+    # Plain digits skip stdnum's clean-up (the common case, and hot in the import).
+    compact = raw if raw.isascii() and raw.isdigit() else ean.compact(raw)
     canonical = _canonical(compact)
     if canonical is None:
         return Gtin(raw=raw, status="invalid", canonical=None)
@@ -48,12 +49,12 @@ def _canonical(compact: str) -> str | None:
             compact = isbn.to_isbn13(isbn.validate(compact))
         except ValidationError:
             return None
-    try:
-        digits = ean.validate(compact)
-    except ValidationError:
+    if not (compact.isascii() and compact.isdigit()) or len(compact) not in (8, 12, 13, 14):
         return None
+    if ean.calc_check_digit(compact[:-1]) != compact[-1]:
+        return None
+    digits = compact
     # All zeros passes the check digit but is no article (it is the placeholder's GTIN).
     if not digits.strip("0"):
         return None
     return digits.zfill(CANONICAL_LENGTH)
-

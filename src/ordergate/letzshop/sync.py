@@ -12,6 +12,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sqlalchemy import update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
@@ -102,7 +103,7 @@ def _import_page(
         result.shipments_seen += len(page.failures)
         result.failed.extend(ImportFailure(f.external_id, f.reason) for f in page.failures)
         _add(summary, result)
-        _save(session, summary, status="running")
+        _save(session, summary, status="running", failures_changed=bool(result.failed))
         session.commit()
 
 
@@ -114,19 +115,29 @@ def _add(summary: SyncSummary, result: ImportResult) -> None:
     summary.failed.extend({"external_id": f.external_id, "reason": f.reason} for f in result.failed)
 
 
-def _save(session: Session, summary: SyncSummary, *, status: str, error: str | None = None) -> None:
-    run = session.get(SyncRun, summary.run_id)
-    assert run is not None
-    run.status = status
-    run.shipments_seen = summary.shipments_seen
-    run.orders_created = summary.orders_created
-    run.orders_updated = summary.orders_updated
-    run.exceptions_created = summary.exceptions_created
-    run.failures = list(summary.failed)
+def _save(
+    session: Session,
+    summary: SyncSummary,
+    *,
+    status: str,
+    error: str | None = None,
+    failures_changed: bool = True,
+) -> None:
+    """Write the run's counts; the failure list only when it grew (it can be long)."""
+    values: dict[str, Any] = {
+        "status": status,
+        "shipments_seen": summary.shipments_seen,
+        "orders_created": summary.orders_created,
+        "orders_updated": summary.orders_updated,
+        "exceptions_created": summary.exceptions_created,
+    }
+    if failures_changed:
+        values["failures"] = list(summary.failed)
     if error is not None:
-        run.error = error
+        values["error"] = error
     if status != "running":
-        run.finished_at = utcnow()
+        values["finished_at"] = utcnow()
+    session.execute(update(SyncRun).where(SyncRun.id == summary.run_id).values(**values))
 
 
 def _finish(

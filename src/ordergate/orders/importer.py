@@ -159,20 +159,6 @@ def _import_batch(
     result.orders_created = len(created)
     result.exceptions_created = _write_lines(session, vendor_id=vendor_id, batch=batch)
     result.orders_updated = _write_updates(session, vendor_id=vendor_id, batch=batch)
-    record_events(
-        session,
-        [
-            {
-                "vendor_id": vendor_id,
-                "actor_user_id": None,
-                "subject_type": "order",
-                "subject_id": order_id,
-                "action": "imported",
-                "after": {"channel": channel},
-            }
-            for order_id in created.values()
-        ],
-    )
     return result
 
 
@@ -316,15 +302,14 @@ def _reconcile_units(
 
 def _write_lines(session: Session, *, vendor_id: int, batch: _Batch) -> int:
     """Insert new items (matched or on the placeholder), their units and exceptions."""
-    matches = _match_lines(session, vendor_id, [line for _, line in batch.new_lines])
+    gtins, matches = _match_lines(session, vendor_id, [line for _, line in batch.new_lines])
     needs_placeholder = any(m.product_id is None for m in matches)
     placeholder_id = (
         placeholder_product_id(session, vendor_id=vendor_id) if needs_placeholder else 0
     )
     now = utcnow()
     item_rows = []
-    for (order_id, line), match in zip(batch.new_lines, matches, strict=True):
-        gtin = normalize_gtin(line.gtin)
+    for (order_id, line), gtin, match in zip(batch.new_lines, gtins, matches, strict=True):
         item_rows.append(
             {
                 "order_id": order_id,
@@ -481,7 +466,9 @@ def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
     return len(batch.touched_orders)
 
 
-def _match_lines(session: Session, vendor_id: int, lines: list[IncomingLine]) -> list[_Match]:
+def _match_lines(
+    session: Session, vendor_id: int, lines: list[IncomingLine]
+) -> tuple[list[Gtin], list[_Match]]:
     """Decide every line of the batch with one catalog query and one mapping query."""
     gtins = [normalize_gtin(line.gtin) for line in lines]
     canonicals = {g.canonical for g in gtins if g.canonical}
@@ -501,7 +488,7 @@ def _match_lines(session: Session, vendor_id: int, lines: list[IncomingLine]) ->
         for canonical, product_id in rows:
             catalog[canonical].append(product_id)
     remembered = _remembered_products(session, vendor_id, keys)
-    return [_decide(g, catalog, remembered) for g in gtins]
+    return gtins, [_decide(g, catalog, remembered) for g in gtins]
 
 
 def _remembered_products(session: Session, vendor_id: int, keys: set[str]) -> dict[str, int]:
