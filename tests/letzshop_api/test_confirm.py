@@ -199,7 +199,8 @@ def test_units_letzshop_refuses_keep_their_state_and_answer_409(
         sandbox.graphql_url,
         headers={"Authorization": f"Bearer {KEY}"},
         json={
-            "query": "mutation($i: ConfirmInventoryUnitsInput!) { confirmInventoryUnits(input: $i) { errors { id } } }",
+            "query": "mutation($i: ConfirmInventoryUnitsInput!) "
+            "{ confirmInventoryUnits(input: $i) { errors { id } } }",
             "variables": {
                 "i": {"inventoryUnits": [{"inventoryUnitId": "u2", "isAvailable": False}]}
             },

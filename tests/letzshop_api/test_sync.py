@@ -1,7 +1,5 @@
 from __future__ import annotations
 
-from collections.abc import Callable
-
 import httpx
 from fastapi.testclient import TestClient
 from sqlalchemy import func, select
