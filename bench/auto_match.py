@@ -1,0 +1,280 @@
+"""Copy-to-catalog with auto-matching benchmark: 100,000 marketplace products into one vendor's
+catalog holding 50,000 pending exceptions. Target: at most 10 s on SQLite.
+
+    .venv/bin/python bench/auto_match.py [--database-url URL] [--exceptions N] [--products N]
+
+Without ``--database-url`` a fresh SQLite file in a temporary directory is used; a URL given
+must point at an empty database. A child process migrates and fills the database with
+DB-API ``executemany`` INSERTs (fixed seed): one vendor, its placeholder, orders of five lines
+each, one pending ``product_not_found`` exception per line (40,000 distinct GTINs for 50,000
+exceptions, so some GTINs wait in several orders) and the marketplace products. 60 % of the
+exception GTINs appear in the feed, 2 % of those twice (the "never guess" case); the rest of
+the feed has GTINs no order asked for, and every 20th row has none.
+
+This process then times the production path, ``catalog.service.copy_to_catalog`` (validate
+the ids, insert the products, auto-match), and the commit separately, checks the outcome
+against what the generator expects, and reports its own peak RSS (the setup ran elsewhere, so
+the figure is the copy's, plus the interpreter and imports).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import platform
+import random
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import asdict, dataclass
+from pathlib import Path
+
+from sqlalchemy import func, insert, select
+from stdnum import ean
+
+from ordergate import migrate
+from ordergate.catalog.gtin import canonical_gtin
+from ordergate.catalog.placeholder import placeholder_product_id
+from ordergate.catalog.service import copy_to_catalog
+from ordergate.db import make_engine, make_session_factory, utcnow
+from ordergate.models import (
+    Event,
+    MarketplaceProduct,
+    Order,
+    OrderItem,
+    OrderItemException,
+    Vendor,
+)
+
+SEED = 42
+ITEMS_PER_ORDER = 5
+SHARED_SHARE = 0.6
+DUPLICATE_SHARE = 0.02
+NO_GTIN_EVERY = 20
+INSERT_CHUNK = 5000
+
+
+@dataclass(frozen=True, slots=True)
+class Expected:
+    auto_matched: int
+    marked_duplicate: int
+
+
+def _gtin(body: int) -> str:
+    digits = f"{body:012d}"
+    return digits + ean.calc_check_digit(digits)
+
+
+def _chunked_insert(session: object, model: type, rows: list[dict[str, object]]) -> None:
+    for start in range(0, len(rows), INSERT_CHUNK):
+        session.execute(insert(model), rows[start : start + INSERT_CHUNK])  # type: ignore[attr-defined]
+
+
+def setup(url: str, *, exceptions: int, products: int, seed: int) -> Expected:
+    migrate.upgrade(url)
+    rng = random.Random(seed)
+    pool_size = exceptions * 4 // 5
+    shared_count = int(pool_size * SHARED_SHARE)
+    duplicate_count = int(shared_count * DUPLICATE_SHARE)
+    fresh_count = products - shared_count - duplicate_count
+    bodies = rng.sample(range(400_000_000_000, 999_999_999_999), pool_size + fresh_count)
+    pool = [_gtin(b) for b in bodies[:pool_size]]
+    fresh = [_gtin(b) for b in bodies[pool_size:]]
+    exception_gtins = pool + [rng.choice(pool) for _ in range(exceptions - pool_size)]
+    rng.shuffle(exception_gtins)
+    shared = rng.sample(pool, shared_count)
+    duplicated = set(shared[:duplicate_count])
+    feed_gtins: list[str | None] = [*shared, *duplicated, *fresh]
+    rng.shuffle(feed_gtins)
+    shared_set = set(shared)
+    for index in range(0, len(feed_gtins), NO_GTIN_EVERY):
+        if feed_gtins[index] not in shared_set:
+            feed_gtins[index] = None
+    in_feed = {g for g in feed_gtins if g is not None}
+    expected = Expected(
+        auto_matched=sum(1 for g in exception_gtins if g in in_feed and g not in duplicated),
+        marked_duplicate=sum(1 for g in exception_gtins if g in duplicated),
+    )
+
+    engine = make_engine(url)
+    now = utcnow()
+    with make_session_factory(engine)() as session:
+        vendor = Vendor(code="bench", name="Bench shop", is_active=True)
+        session.add(vendor)
+        session.flush()
+        placeholder = placeholder_product_id(session, vendor_id=vendor.id)
+        order_count = -(-exceptions // ITEMS_PER_ORDER)
+        _chunked_insert(
+            session,
+            Order,
+            [
+                {
+                    "id": n + 1,
+                    "vendor_id": vendor.id,
+                    "channel": "letzshop",
+                    "external_shipment_id": f"shp-{n}",
+                    "order_number": f"LS-bench-{n}",
+                    "status": "pending",
+                    "currency": "EUR",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n in range(order_count)
+            ],
+        )
+        _chunked_insert(
+            session,
+            OrderItem,
+            [
+                {
+                    "id": n + 1,
+                    "order_id": n // ITEMS_PER_ORDER + 1,
+                    "product_id": placeholder,
+                    "external_item_id": f"var-{n}",
+                    "product_name": f"Article {gtin}",
+                    "gtin": gtin,
+                    "gtin_type": "gtin13",
+                    "gtin_normalized": canonical_gtin(gtin),
+                    "quantity": 1,
+                    "needs_product_match": True,
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, gtin in enumerate(exception_gtins)
+            ],
+        )
+        _chunked_insert(
+            session,
+            OrderItemException,
+            [
+                {
+                    "order_item_id": n + 1,
+                    "vendor_id": vendor.id,
+                    "original_gtin": gtin,
+                    "original_product_name": f"Article {gtin}",
+                    "exception_type": "product_not_found",
+                    "status": "pending",
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, gtin in enumerate(exception_gtins)
+            ],
+        )
+        _chunked_insert(
+            session,
+            MarketplaceProduct,
+            [
+                {
+                    "id": n + 1,
+                    "marketplace": "letzshop",
+                    "marketplace_product_id": f"ls-{n}",
+                    "title": f"Marketplace article {n}",
+                    "brand": "Bench",
+                    "gtin": gtin,
+                    "gtin_normalized": canonical_gtin(gtin),
+                    "gtin_type": "gtin13" if gtin else None,
+                    "sku": f"SKU-{n}",
+                    "price_cents": 100 + n % 5000,
+                    "currency": "EUR",
+                    "attributes": {},
+                    "created_at": now,
+                    "updated_at": now,
+                }
+                for n, gtin in enumerate(feed_gtins)
+            ],
+        )
+        session.commit()
+    engine.dispose()
+    return expected
+
+
+def run(url: str, *, products: int, expected: Expected) -> dict[str, object]:
+    engine = make_engine(url)
+    with make_session_factory(engine)() as session:
+        vendor_id = session.scalar(select(Vendor.id).where(Vendor.code == "bench"))
+        assert vendor_id is not None
+        ids = list(range(1, products + 1))
+        started = time.perf_counter()
+        summary = copy_to_catalog(session, vendor_id=vendor_id, marketplace_product_ids=ids)
+        copied = time.perf_counter()
+        session.commit()
+        committed = time.perf_counter()
+        marked = session.scalar(
+            select(func.count())
+            .select_from(OrderItemException)
+            .where(OrderItemException.exception_type == "duplicate_gtin")
+        )
+        events = session.scalar(select(func.count()).select_from(Event))
+    engine.dispose()
+    assert summary.created == products, summary
+    assert summary.auto_matched == expected.auto_matched, (summary, expected)
+    assert marked == expected.marked_duplicate, (marked, expected)
+    assert events == expected.auto_matched + expected.marked_duplicate, events
+    return {
+        "copy_seconds": round(copied - started, 3),
+        "commit_seconds": round(committed - copied, 3),
+        "created": summary.created,
+        "skipped": summary.skipped,
+        "auto_matched": summary.auto_matched,
+        "marked_duplicate": marked,
+        "events": events,
+        "peak_rss_mb": round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024, 1),
+    }
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--database-url", help="An empty database (default: fresh SQLite file)")
+    parser.add_argument("--exceptions", type=int, default=50_000)
+    parser.add_argument("--products", type=int, default=100_000)
+    parser.add_argument("--seed", type=int, default=SEED)
+    parser.add_argument("--setup-only", action="store_true", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.setup_only:
+        expected = setup(
+            args.database_url, exceptions=args.exceptions, products=args.products, seed=args.seed
+        )
+        print(json.dumps(asdict(expected)))
+        return 0
+
+    with tempfile.TemporaryDirectory(prefix="ordergate-bench-") as tmp:
+        url = args.database_url or f"sqlite:///{Path(tmp) / 'bench.db'}"
+        backend = url.split(":", 1)[0]
+        versions = f"python {platform.python_version()}; sqlite {sqlite3.sqlite_version}"
+        print(f"backend {backend}; {versions}")
+        print(f"setup: {args.exceptions} pending exceptions, {args.products} marketplace products")
+        started = time.perf_counter()
+        # The setup runs in a child so this process's peak RSS measures the copy, not the fill.
+        child = subprocess.run(
+            [
+                sys.executable,
+                __file__,
+                "--setup-only",
+                "--database-url",
+                url,
+                "--exceptions",
+                str(args.exceptions),
+                "--products",
+                str(args.products),
+                "--seed",
+                str(args.seed),
+            ],
+            check=True,
+            capture_output=True,
+            text=True,
+        )
+        expected = Expected(**json.loads(child.stdout.strip().splitlines()[-1]))
+        print(f"setup took {time.perf_counter() - started:.1f} s; expecting {expected}")
+        result = run(url, products=args.products, expected=expected)
+    for key, value in result.items():
+        print(f"{key:>17}: {value}")
+    verdict = "within" if float(result["copy_seconds"]) <= 10 else "OVER"  # type: ignore[arg-type]
+    print(f"copy-to-catalog {verdict} the 10 s target")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

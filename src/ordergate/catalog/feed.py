@@ -1,0 +1,222 @@
+"""Reading a Letzshop / Google-Shopping tab-separated product feed, one record at a time.
+
+Pure parsing: no database. Each record becomes either a ``FeedProduct`` (ready to upsert) or a
+``FeedRowError`` naming its row, so one bad line never loses the good ones. File-level problems
+(empty, not UTF-8, not tab-separated, broken quoting) raise ``FeedFormatError``: the import stops
+and writes nothing.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+from collections.abc import Iterator
+from dataclasses import dataclass
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
+from typing import IO, Any
+
+from stdnum import ean
+
+from ordergate.catalog.gtin import normalize_gtin
+from ordergate.errors import AppError
+
+# Column -> (model field, max length); every other non-empty column goes into ``attributes``.
+_TEXT_COLUMNS: dict[str, tuple[str, int | None]] = {
+    "id": ("marketplace_product_id", 255),
+    "title": ("title", 500),
+    "description": ("description", None),
+    "brand": ("brand", 255),
+    "mpn": ("mpn", 100),
+    "sku": ("sku", 100),
+    "gtin": ("gtin", 50),
+}
+_REQUIRED_COLUMNS = ("id", "title")
+_PRICE_COLUMN = "price"
+# The largest price an integer-cents column holds on every backend (PostgreSQL int4).
+MAX_PRICE_CENTS = 2**31 - 1
+
+_PRICE_RE = re.compile(
+    r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<amount>[0-9][0-9.,\s]*?)\s*(?P<post>[A-Za-z]{3})?$"
+)
+_GTIN_TYPES = {8: "gtin8", 12: "gtin12", 13: "gtin13", 14: "gtin14", 10: "isbn10"}
+
+
+class FeedFormatError(AppError):
+    """The file as a whole cannot be read as a product feed."""
+
+    status_code = 400
+    code = "CSV_INVALID"
+
+
+class FeedEmptyError(FeedFormatError):
+    code = "CSV_EMPTY"
+
+
+class FeedEncodingError(FeedFormatError):
+    code = "CSV_NOT_UTF8"
+
+
+class FeedHeaderError(FeedFormatError):
+    code = "CSV_HEADER_INVALID"
+
+
+class FeedMalformedError(FeedFormatError):
+    code = "CSV_MALFORMED"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedProduct:
+    row: int
+    values: dict[str, Any]  # MarketplaceProduct columns, without marketplace and timestamps
+
+    @property
+    def key(self) -> str:
+        return str(self.values["marketplace_product_id"])
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRowError:
+    row: int
+    error: str
+
+
+@dataclass(frozen=True, slots=True)
+class Price:
+    cents: int
+    currency: str | None
+
+
+class PriceError(ValueError):
+    pass
+
+
+def parse_price(raw: str) -> Price:
+    """``19.99 EUR``, ``19,99 EUR``, ``EUR 19.99`` or ``19.99`` -> cents (half-up) and currency.
+
+    When both ``.`` and ``,`` appear the last one is the decimal separator (``1.299,99``,
+    ``1,299.99``); a separator that appears several times alone groups thousands.
+    """
+    match = _PRICE_RE.match(raw.strip())
+    if match is None or (match["pre"] and match["post"]):
+        raise PriceError(f"price '{raw}' is not an amount with an optional currency code")
+    amount = re.sub(r"\s", "", match["amount"])
+    currency = (match["pre"] or match["post"] or "").upper() or None
+    last_dot, last_comma = amount.rfind("."), amount.rfind(",")
+    if last_dot >= 0 and last_comma >= 0:
+        decimal_sep = "." if last_dot > last_comma else ","
+        group_sep = "," if decimal_sep == "." else "."
+        if amount.count(decimal_sep) > 1:
+            raise PriceError(f"price '{raw}' has an ambiguous number format")
+        amount = amount.replace(group_sep, "").replace(decimal_sep, ".")
+    elif last_dot >= 0 or last_comma >= 0:
+        sep = "." if last_dot >= 0 else ","
+        amount = amount.replace(sep, "") if amount.count(sep) > 1 else amount.replace(sep, ".")
+    try:
+        value = Decimal(amount)
+    except InvalidOperation as exc:
+        raise PriceError(f"price '{raw}' is not a number") from exc
+    cents = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
+    if cents > MAX_PRICE_CENTS:
+        raise PriceError(f"price '{raw}' is too large")
+    return Price(cents=cents, currency=currency)
+
+
+def gtin_fields(raw: str | None) -> dict[str, str | None]:
+    """The raw GTIN as given, its canonical 14-digit form and its type; both null when invalid."""
+    gtin = normalize_gtin(raw)
+    if gtin.canonical is None:
+        return {"gtin": raw or None, "gtin_normalized": None, "gtin_type": None}
+    return {
+        "gtin": raw,
+        "gtin_normalized": gtin.canonical,
+        "gtin_type": _GTIN_TYPES.get(len(ean.compact(raw or ""))),
+    }
+
+
+def _column_name(header: str) -> str:
+    name = header.strip().lower()
+    return name[2:] if name.startswith("g:") else name
+
+
+def read_feed(stream: IO[bytes]) -> Iterator[FeedProduct | FeedRowError]:
+    """Yield one result per non-blank record. Rows are numbered as a spreadsheet shows them
+    (the header is row 1, blank lines keep their number), so an error points at the right line."""
+    # utf-8-sig drops a byte-order mark; newline="" lets csv handle CRLF and quoted newlines.
+    text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
+    records = enumerate(csv.reader(text, dialect="excel-tab"), start=1)
+    row = 0
+    try:
+        # `row` is read by the error handlers below, to say where reading stopped.
+        for row, record in records:  # noqa: B007
+            if any(field.strip() for field in record):
+                columns = [_column_name(h) for h in record]
+                _check_header(columns)
+                break
+        else:
+            raise FeedEmptyError("The file is empty; expected a tab-separated product feed")
+        for row, record in records:
+            if any(field.strip() for field in record):
+                yield _parse_record(row, columns, record)
+    except UnicodeDecodeError as exc:
+        raise FeedEncodingError(
+            f"The file is not UTF-8 text (undecodable bytes near row {row + 1}); save it as UTF-8",
+            details={"row": row + 1},
+        ) from exc
+    except csv.Error as exc:
+        raise FeedMalformedError(
+            f"Row {row + 1} cannot be read as tab-separated values: {exc}",
+            details={"row": row + 1},
+        ) from exc
+    finally:
+        # The caller owns the binary stream: hand it back instead of closing it with the wrapper.
+        text.detach()
+
+
+def _check_header(columns: list[str]) -> None:
+    missing = [c for c in _REQUIRED_COLUMNS if c not in columns]
+    if missing:
+        raise FeedHeaderError(
+            f"The header lacks the column(s) {', '.join(missing)}; expected a tab-separated "
+            "feed with at least 'id' and 'title'",
+            details={"missing_columns": missing, "found_columns": columns[:20]},
+        )
+    duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
+    if duplicates:
+        raise FeedHeaderError(
+            f"The header repeats the column(s) {', '.join(duplicates)}",
+            details={"duplicate_columns": duplicates},
+        )
+
+
+def _parse_record(row: int, columns: list[str], record: list[str]) -> FeedProduct | FeedRowError:
+    if len(record) > len(columns):
+        return FeedRowError(row, f"{len(record)} fields but the header has {len(columns)}")
+    values: dict[str, Any] = {field: None for field, _ in _TEXT_COLUMNS.values()}
+    attributes: dict[str, str] = {}
+    price_raw: str | None = None
+    for column, raw in zip(columns, record, strict=False):
+        value = raw.strip()
+        if column in _TEXT_COLUMNS:
+            field, max_length = _TEXT_COLUMNS[column]
+            if max_length is not None and len(value) > max_length:
+                return FeedRowError(row, f"{column} is longer than {max_length} characters")
+            values[field] = value or None
+        elif column == _PRICE_COLUMN:
+            price_raw = value or None
+        elif column and value:
+            attributes[column] = value
+    if values["marketplace_product_id"] is None:
+        return FeedRowError(row, "id is missing")
+    if values["title"] is None:
+        return FeedRowError(row, "title is missing")
+    values.update(gtin_fields(values["gtin"]))
+    values["price_cents"], values["currency"] = None, None
+    if price_raw is not None:
+        try:
+            price = parse_price(price_raw)
+        except PriceError as exc:
+            return FeedRowError(row, str(exc))
+        values["price_cents"], values["currency"] = price.cents, price.currency
+    values["attributes"] = attributes
+    return FeedProduct(row=row, values=values)
