@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import CheckConstraint, ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordergate.db import Base, UTCDateTime, utcnow
@@ -23,6 +23,24 @@ class OrderItemException(Base):
             name="exception_type",
         ),
         CheckConstraint("status IN ('pending', 'resolved', 'ignored')", name="status"),
+        # Lists: newest first within vendor (+ status) or overall (migration 0002).
+        Index(
+            "ix_order_item_exceptions_vendor_id_status_created_at",
+            "vendor_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+        Index("ix_order_item_exceptions_vendor_id_created_at", "vendor_id", "created_at", "id"),
+        Index("ix_order_item_exceptions_created_at", "created_at", "id"),
+        # Stats: counts and blocked orders from covering indexes.
+        Index("ix_order_item_exceptions_status_order_item_id", "status", "order_item_id"),
+        Index(
+            "ix_order_item_exceptions_vendor_id_status_order_item_id",
+            "vendor_id",
+            "status",
+            "order_item_id",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

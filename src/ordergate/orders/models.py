@@ -77,6 +77,8 @@ class OrderItem(Base):
         UniqueConstraint("order_id", "external_item_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),
         Index("ix_order_items_gtin_normalized", "gtin_normalized"),
+        # Covering: line -> order without reading the wide row (blocked-order counts, 0002).
+        Index("ix_order_items_id_order_id", "id", "order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -1,0 +1,273 @@
+#!/usr/bin/env python3
+"""Latency of the exceptions list and stats on the generated dataset, through the HTTP app
+(TestClient, admin and vendor tokens) and as the bare service call.
+
+    .venv/bin/python bench/generate_dataset.py && .venv/bin/python bench/exceptions_api.py
+    .venv/bin/python bench/exceptions_api.py --database-url postgresql+psycopg://...
+
+Targets: p95 <= 30 ms for the lists, <= 50 ms for the stats.
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import statistics
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+from sqlalchemy.orm import Session  # noqa: E402
+
+from ordergate.app import create_app  # noqa: E402
+from ordergate.auth.models import User  # noqa: E402
+from ordergate.auth.service import create_user  # noqa: E402
+from ordergate.config import Settings  # noqa: E402
+from ordergate.item_exceptions import service  # noqa: E402
+from ordergate.item_exceptions.models import OrderItemException  # noqa: E402
+from ordergate.security import use_cheap_password_hashing  # noqa: E402
+from ordergate.vendors.models import Vendor  # noqa: E402
+
+DEFAULT_SQLITE = Path(__file__).parent / "out" / "bench.db"
+PASSWORD = "bench-password-1234"
+TARGETS_MS = {"list": 30.0, "search": 30.0, "stats": 50.0}
+
+
+def ensure_users(session: Session, vendor_code: str) -> None:
+    if session.scalar(select(func.count()).select_from(User)) == 0:
+        create_user(
+            session, email="admin@bench.test", password=PASSWORD, is_admin=True, vendor_codes=[]
+        )
+        create_user(
+            session,
+            email="staff@bench.test",
+            password=PASSWORD,
+            is_admin=False,
+            vendor_codes=[vendor_code],
+        )
+        session.commit()
+
+
+def login(client: TestClient, email: str, vendor_code: str | None = None) -> dict[str, str]:
+    body = {"email": email, "password": PASSWORD}
+    if vendor_code:
+        body["vendor_code"] = vendor_code
+    response = client.post("/api/v1/auth/login", json=body)
+    response.raise_for_status()
+    return {"Authorization": f"Bearer {response.json()['access_token']}"}
+
+
+def search_terms(session: Session, rng: random.Random, vendor_id: int | None) -> list[str]:
+    """What QC staff type: a GTIN (raw and canonical), a name, a SKU, an order number."""
+    scope = [] if vendor_id is None else [OrderItemException.vendor_id == vendor_id]
+    sample = session.execute(
+        select(OrderItemException.original_gtin, OrderItemException.original_sku)
+        .where(*scope, OrderItemException.original_gtin.is_not(None))
+        .order_by(OrderItemException.id)
+        .limit(500)
+    ).all()
+    terms: list[str] = []
+    for gtin, sku in rng.sample(sample, 20):
+        if len(gtin) == 13:
+            terms += [gtin, gtin.zfill(14)]
+        terms.append(sku)
+    terms += ["funko pop", "lego classic", "puzzle", "LS-1-R0001", "R00012"]
+    return terms
+
+
+def measure(call: Callable[[int], Any], requests: int, warmup: int = 10) -> list[float]:
+    for i in range(warmup):
+        call(i)
+    timings = []
+    for i in range(requests):
+        started = time.perf_counter()
+        call(i)
+        timings.append((time.perf_counter() - started) * 1000)
+    return timings
+
+
+def p(values: list[float], q: float) -> float:
+    return statistics.quantiles(values, n=100, method="inclusive")[int(q) - 1]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sqlite", type=Path, default=DEFAULT_SQLITE)
+    parser.add_argument("--database-url")
+    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--seed", type=int, default=7)
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{args.sqlite}"
+    rng = random.Random(args.seed)
+    use_cheap_password_hashing()
+
+    app = create_app(
+        Settings(
+            env="test", database_url=url, secret_key="bench-secret-key-for-ordergate-benchmarks"
+        )
+    )
+    sessions = app.state.session_factory
+    with sessions() as session:
+        # The vendor token acts for the biggest vendor (the worst case for its lists).
+        vendor_id, vendor_code = session.execute(
+            select(Vendor.id, Vendor.code)
+            .join(OrderItemException, OrderItemException.vendor_id == Vendor.id)
+            .group_by(Vendor.id, Vendor.code)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        vendor_ids = list(session.scalars(select(Vendor.id).order_by(Vendor.id)))
+        ensure_users(session, vendor_code)
+        admin_terms = search_terms(session, rng, None)
+        vendor_terms = search_terms(session, rng, vendor_id)
+        counts = service.exception_stats(session, vendor_id=None)
+    print(f"database: {url.split('@')[-1]}")
+    print(f"exceptions: {counts.total:,} (pending {counts.pending:,}), vendor token: {vendor_code}")
+
+    statuses = ["pending", "pending", "ignored", "resolved"]
+    params = [
+        {
+            "vendor_id": rng.choice(vendor_ids),
+            "status": rng.choice(statuses),
+            "admin_term": rng.choice(admin_terms),
+            "vendor_term": rng.choice(vendor_terms),
+            "skip": rng.choice((0, 0, 0, 50, 100)),
+        }
+        for _ in range(args.requests + 10)
+    ]
+
+    def raw(fn: Callable[[Session, dict[str, Any]], Any]) -> Callable[[int], Any]:
+        def call(i: int) -> Any:
+            with sessions() as session:
+                return fn(session, params[i])
+
+        return call
+
+    results: list[tuple[str, str, str, list[float]]] = []
+    with TestClient(app) as client:
+        admin = login(client, "admin@bench.test")
+        vendor = login(client, "staff@bench.test", vendor_code)
+        base = "/api/v1/admin/order-exceptions"
+        vbase = "/api/v1/vendor/order-exceptions"
+
+        def http(path: str, headers: dict[str, str], query: Callable[[dict], dict]) -> Callable:
+            def call(i: int) -> Any:
+                response = client.get(path, headers=headers, params=query(params[i]))
+                assert response.status_code == 200, response.text
+                return response
+
+            return call
+
+        scenarios: list[tuple[str, str, str, Callable[[int], Any]]] = [
+            (
+                "list",
+                "vendor_id + status",
+                "http admin",
+                http(
+                    base,
+                    admin,
+                    lambda q: {
+                        "vendor_id": q["vendor_id"],
+                        "status": q["status"],
+                        "skip": q["skip"],
+                    },
+                ),
+            ),
+            (
+                "list",
+                "status (own vendor)",
+                "http vendor",
+                http(vbase, vendor, lambda q: {"status": q["status"], "skip": q["skip"]}),
+            ),
+            (
+                "list",
+                "vendor_id + status",
+                "service",
+                raw(
+                    lambda s, q: service.list_exceptions(
+                        s, vendor_id=q["vendor_id"], status=q["status"], skip=q["skip"], limit=50
+                    )
+                ),
+            ),
+            (
+                "search",
+                "all vendors",
+                "http admin",
+                http(base, admin, lambda q: {"search": q["admin_term"]}),
+            ),
+            (
+                "search",
+                "own vendor",
+                "http vendor",
+                http(vbase, vendor, lambda q: {"search": q["vendor_term"]}),
+            ),
+            (
+                "search",
+                "all vendors",
+                "service",
+                raw(
+                    lambda s, q: service.list_exceptions(
+                        s, vendor_id=None, search=q["admin_term"], limit=50
+                    )
+                ),
+            ),
+            (
+                "search",
+                "own vendor",
+                "service",
+                raw(
+                    lambda s, q: service.list_exceptions(
+                        s, vendor_id=vendor_id, search=q["vendor_term"], limit=50
+                    )
+                ),
+            ),
+            ("stats", "all vendors", "http admin", http(base + "/stats", admin, lambda q: {})),
+            (
+                "stats",
+                "vendor_id",
+                "http admin",
+                http(base + "/stats", admin, lambda q: {"vendor_id": q["vendor_id"]}),
+            ),
+            ("stats", "own vendor", "http vendor", http(vbase + "/stats", vendor, lambda q: {})),
+            (
+                "stats",
+                "all vendors",
+                "service",
+                raw(lambda s, q: service.exception_stats(s, vendor_id=None)),
+            ),
+            (
+                "stats",
+                "vendor_id",
+                "service",
+                raw(lambda s, q: service.exception_stats(s, vendor_id=q["vendor_id"])),
+            ),
+        ]
+        for kind, what, via, call in scenarios:
+            results.append((kind, what, via, measure(call, args.requests)))
+
+    print()
+    print(f"{args.requests} requests each; milliseconds")
+    print("| query | filter | via | p50 | p95 | max | target p95 |")
+    print("|---|---|---|---:|---:|---:|---:|")
+    missed = 0
+    for kind, what, via, timings in results:
+        p95 = p(timings, 95)
+        target = TARGETS_MS[kind]
+        flag = "" if p95 <= target else " MISSED"
+        missed += bool(flag)
+        print(
+            f"| {kind} | {what} | {via} | {statistics.median(timings):.1f} | {p95:.1f} "
+            f"| {max(timings):.1f} | {target:.0f}{flag} |"
+        )
+    print()
+    print("all targets met" if not missed else f"{missed} targets missed")
+
+
+if __name__ == "__main__":
+    main()

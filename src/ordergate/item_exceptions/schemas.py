@@ -1,0 +1,130 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, Field, StringConstraints
+
+from ordergate.schemas import Schema
+
+ExceptionType = Literal["product_not_found", "gtin_mismatch", "duplicate_gtin"]
+ExceptionStatus = Literal["pending", "resolved", "ignored"]
+NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+
+
+class ExceptionOut(Schema):
+    id: int
+    order_item_id: int
+    vendor_id: int
+    original_gtin: str | None
+    original_product_name: str | None
+    original_sku: str | None
+    exception_type: ExceptionType
+    status: ExceptionStatus
+    resolved_product_id: int | None
+    resolved_at: datetime | None
+    resolved_by: int | None
+    resolution_notes: str | None
+    created_at: datetime
+    updated_at: datetime
+    order_id: int
+    order_number: str
+    order_date: datetime | None
+
+
+class ExceptionList(BaseModel):
+    exceptions: list[ExceptionOut]
+    total: int
+    skip: int
+    limit: int
+
+
+class ExceptionStats(BaseModel):
+    pending: int
+    resolved: int
+    ignored: int
+    total: int
+    orders_with_exceptions: int = Field(
+        description="Distinct orders with at least one pending or ignored exception"
+    )
+
+
+class UnitOut(Schema):
+    id: int
+    external_unit_id: str
+    state: str
+
+
+class ExceptionOrderContext(Schema):
+    id: int
+    order_number: str
+    order_date: datetime | None
+    status: str
+    customer_name: str | None
+
+
+class ExceptionItemContext(Schema):
+    id: int
+    product_id: int
+    quantity: int
+    unit_price_cents: int | None
+    needs_product_match: bool
+    units: list[UnitOut]
+
+
+class CandidateProduct(Schema):
+    id: int
+    title: str
+    sku: str | None
+    gtin: str | None
+
+
+class ExceptionDetail(ExceptionOut):
+    order: ExceptionOrderContext
+    item: ExceptionItemContext
+    candidates: list[CandidateProduct] = Field(
+        description="For duplicate_gtin: the vendor's active products with this GTIN; else empty"
+    )
+
+
+class ResolveRequest(BaseModel):
+    product_id: int
+    notes: str | None = None
+    remember: bool = Field(
+        default=False, description="Also map this GTIN to the product for future imports"
+    )
+
+
+class IgnoreRequest(BaseModel):
+    notes: NonBlank = Field(description="Why the exception is set aside (required)")
+
+
+class BulkResolveRequest(BaseModel):
+    gtin: NonBlank = Field(max_length=50)
+    product_id: int
+    notes: str | None = None
+    remember: bool = False
+
+
+class BulkResolveResponse(BaseModel):
+    resolved_count: int
+    gtin: str
+    product_id: int
+
+
+class GtinMappingOut(Schema):
+    id: int
+    vendor_id: int
+    gtin_key: str
+    product_id: int
+    product_title: str
+    product_sku: str | None
+    created_by: int | None
+    created_at: datetime
+
+
+class GtinMappingList(BaseModel):
+    mappings: list[GtinMappingOut]
+    total: int
+    skip: int
+    limit: int

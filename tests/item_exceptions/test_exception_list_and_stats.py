@@ -1,0 +1,281 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ordergate.item_exceptions.models import OrderItemException
+from tests.item_exceptions.factories import (
+    Actors,
+    make_actors,
+    make_order,
+    make_unmatched_line,
+    minutes,
+)
+
+ADMIN = "/api/v1/admin/order-exceptions"
+VENDOR = "/api/v1/vendor/order-exceptions"
+
+
+def _ids(response_json: dict) -> list[int]:
+    return [row["id"] for row in response_json["exceptions"]]
+
+
+def _seed(db: Session, actors: Actors) -> dict[str, OrderItemException]:
+    """Four exceptions of shop1 (two on one order) and one of shop2, created a minute apart."""
+    v1, v2 = actors.vendor.id, actors.other.id
+    shared = make_order(db, vendor_id=v1, order_number="LS-1-R702236251")
+    rows = {
+        "funko": make_unmatched_line(db, vendor_id=v1, order=shared, created_at=minutes(1)),
+        "lego": make_unmatched_line(
+            db,
+            vendor_id=v1,
+            order=shared,
+            gtin="5702016618891",
+            product_name="LEGO Classic Box",
+            sku="LG-11014",
+            exception_type="duplicate_gtin",
+            created_at=minutes(2),
+        ),
+        "voucher": make_unmatched_line(
+            db,
+            vendor_id=v1,
+            gtin=None,
+            product_name="Gift voucher",
+            sku="VOUCHER-25",
+            status="ignored",
+            created_at=minutes(3),
+        ),
+        "bad": make_unmatched_line(
+            db,
+            vendor_id=v1,
+            gtin="12345",
+            product_name="Odd thing",
+            sku="ODD-1",
+            exception_type="gtin_mismatch",
+            status="resolved",
+            created_at=minutes(4),
+        ),
+        "other": make_unmatched_line(db, vendor_id=v2, created_at=minutes(5)),
+    }
+    db.commit()
+    return rows
+
+
+def test_admin_list_returns_every_vendor_newest_first_with_spec_fields(
+    client: TestClient, db: Session
+) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    response = client.get(ADMIN, headers=actors.admin)
+    assert response.status_code == 200
+    body = response.json()
+    assert body["total"] == 5
+    assert (body["skip"], body["limit"]) == (0, 50)
+    names = ["other", "bad", "voucher", "lego", "funko"]
+    assert _ids(body) == [rows[n].id for n in names]
+    funko = body["exceptions"][-1]
+    assert funko == {
+        "id": rows["funko"].id,
+        "order_item_id": rows["funko"].order_item_id,
+        "vendor_id": actors.vendor.id,
+        "original_gtin": "4006381333931",
+        "original_product_name": "Funko Pop! Marvel",
+        "original_sku": "MH-FU-56757",
+        "exception_type": "product_not_found",
+        "status": "pending",
+        "resolved_product_id": None,
+        "resolved_at": None,
+        "resolved_by": None,
+        "resolution_notes": None,
+        "created_at": "2025-12-19T10:31:00Z",
+        "updated_at": "2025-12-19T10:31:00Z",
+        "order_id": funko["order_id"],
+        "order_number": "LS-1-R702236251",
+        "order_date": "2025-12-19T10:30:00Z",
+    }
+
+
+def test_same_created_at_orders_by_id_descending(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    first = make_unmatched_line(db, vendor_id=actors.vendor.id, created_at=minutes(1))
+    second = make_unmatched_line(db, vendor_id=actors.vendor.id, created_at=minutes(1))
+    db.commit()
+    body = client.get(VENDOR, headers=actors.vendor_headers).json()
+    assert _ids(body) == [second.id, first.id]
+
+
+def test_vendor_list_shows_only_its_own(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    body = client.get(VENDOR, headers=actors.vendor_headers).json()
+    assert body["total"] == 4
+    assert _ids(body) == [rows[n].id for n in ["bad", "voucher", "lego", "funko"]]
+    other = client.get(VENDOR, headers=actors.other_headers).json()
+    assert _ids(other) == [rows["other"].id]
+
+
+def test_vendor_list_ignores_a_vendor_id_parameter(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    body = client.get(
+        VENDOR, headers=actors.other_headers, params={"vendor_id": actors.vendor.id}
+    ).json()
+    assert _ids(body) == [rows["other"].id]
+
+
+def test_admin_filters_by_vendor_status_and_type(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    by_vendor = client.get(ADMIN, headers=actors.admin, params={"vendor_id": actors.other.id})
+    assert _ids(by_vendor.json()) == [rows["other"].id]
+    pending = client.get(
+        ADMIN, headers=actors.admin, params={"vendor_id": actors.vendor.id, "status": "pending"}
+    ).json()
+    assert (pending["total"], _ids(pending)) == (2, [rows["lego"].id, rows["funko"].id])
+    ignored = client.get(ADMIN, headers=actors.admin, params={"status": "ignored"}).json()
+    assert _ids(ignored) == [rows["voucher"].id]
+    duplicates = client.get(
+        VENDOR, headers=actors.vendor_headers, params={"exception_type": "duplicate_gtin"}
+    ).json()
+    assert (duplicates["total"], _ids(duplicates)) == (1, [rows["lego"].id])
+    combined = client.get(
+        ADMIN,
+        headers=actors.admin,
+        params={"status": "resolved", "exception_type": "gtin_mismatch"},
+    ).json()
+    assert _ids(combined) == [rows["bad"].id]
+
+
+def test_unknown_status_or_type_is_422(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    for params in ({"status": "open"}, {"exception_type": "missing"}):
+        response = client.get(ADMIN, headers=actors.admin, params=params)
+        assert response.status_code == 422
+        assert response.json()["error"]["code"] == "VALIDATION_ERROR"
+        response = client.get(VENDOR, headers=actors.vendor_headers, params=params)
+        assert response.status_code == 422
+
+
+def test_search_matches_gtin_raw_and_canonical(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    for term in ("4006381333931", "04006381333931", "638133"):
+        body = client.get(VENDOR, headers=actors.vendor_headers, params={"search": term}).json()
+        assert _ids(body) == [rows["funko"].id], term
+        assert body["total"] == 1
+
+
+def test_search_matches_name_sku_and_order_number_case_insensitively(
+    client: TestClient, db: Session
+) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+
+    def search(term: str) -> list[int]:
+        return _ids(
+            client.get(VENDOR, headers=actors.vendor_headers, params={"search": term}).json()
+        )
+
+    assert search("lego classic") == [rows["lego"].id]
+    assert search("voucher-25") == [rows["voucher"].id]
+    assert search("ls-1-r702236251") == [rows["lego"].id, rows["funko"].id]
+    assert search("nothing like this") == []
+    assert search("100%") == []
+
+
+def test_search_combines_with_status_and_counts_matches(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    body = client.get(
+        ADMIN,
+        headers=actors.admin,
+        params={"search": "4006381333931", "status": "pending"},
+    ).json()
+    assert body["total"] == 2
+    assert _ids(body) == [rows["other"].id, rows["funko"].id]
+
+
+def test_pagination_with_skip_and_limit(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
+    body = client.get(ADMIN, headers=actors.admin, params={"skip": 1, "limit": 2}).json()
+    assert (body["total"], body["skip"], body["limit"]) == (5, 1, 2)
+    assert _ids(body) == [rows["bad"].id, rows["voucher"].id]
+
+
+def test_limit_above_200_is_422(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    assert client.get(ADMIN, headers=actors.admin, params={"limit": 201}).status_code == 422
+    assert client.get(ADMIN, headers=actors.admin, params={"limit": 200}).status_code == 200
+
+
+def test_admin_stats_count_every_vendor(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _seed(db, actors)
+    response = client.get(f"{ADMIN}/stats", headers=actors.admin)
+    assert response.status_code == 200
+    # Blocking: the shared order (funko, lego pending), the voucher order (ignored), shop2's.
+    assert response.json() == {
+        "pending": 3,
+        "resolved": 1,
+        "ignored": 1,
+        "total": 5,
+        "orders_with_exceptions": 3,
+    }
+
+
+def test_admin_stats_for_one_vendor(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _seed(db, actors)
+    body = client.get(
+        f"{ADMIN}/stats", headers=actors.admin, params={"vendor_id": actors.vendor.id}
+    ).json()
+    assert body == {
+        "pending": 2,
+        "resolved": 1,
+        "ignored": 1,
+        "total": 4,
+        "orders_with_exceptions": 2,
+    }
+
+
+def test_vendor_stats_are_its_own(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _seed(db, actors)
+    body = client.get(f"{VENDOR}/stats", headers=actors.other_headers).json()
+    assert body == {
+        "pending": 1,
+        "resolved": 0,
+        "ignored": 0,
+        "total": 1,
+        "orders_with_exceptions": 1,
+    }
+
+
+def test_stats_of_an_empty_vendor_are_zero(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    body = client.get(f"{VENDOR}/stats", headers=actors.vendor_headers).json()
+    assert body == {
+        "pending": 0,
+        "resolved": 0,
+        "ignored": 0,
+        "total": 0,
+        "orders_with_exceptions": 0,
+    }
+
+
+def test_resolved_only_order_is_not_counted_as_blocked(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    make_unmatched_line(db, vendor_id=actors.vendor.id, status="resolved")
+    db.commit()
+    body = client.get(f"{VENDOR}/stats", headers=actors.vendor_headers).json()
+    assert (body["resolved"], body["orders_with_exceptions"]) == (1, 0)
+
+
+def test_endpoints_need_the_right_token(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    assert client.get(ADMIN).status_code == 401
+    assert client.get(ADMIN, headers=actors.vendor_headers).status_code == 403
+    forbidden = client.get(VENDOR, headers=actors.admin)
+    assert forbidden.status_code == 403
+    assert forbidden.json()["error"]["code"] == "FORBIDDEN"

@@ -1,0 +1,196 @@
+from __future__ import annotations
+
+from fastapi.testclient import TestClient
+from sqlalchemy.orm import Session
+
+from ordergate.catalog.placeholder import placeholder_product_id
+from tests.item_exceptions.factories import (
+    exception_state,
+    make_actors,
+    make_product,
+    make_unmatched_line,
+    mappings,
+)
+
+EXCEPTIONS = "/api/v1/vendor/order-exceptions"
+ADMIN_EXCEPTIONS = "/api/v1/admin/order-exceptions"
+VENDOR_MAPPINGS = "/api/v1/vendor/gtin-mappings"
+ADMIN_MAPPINGS = "/api/v1/admin/gtin-mappings"
+
+
+def test_resolve_with_remember_stores_the_canonical_gtin_key(
+    client: TestClient, db: Session
+) -> None:
+    actors = make_actors(client, db)
+    exception = make_unmatched_line(db, vendor_id=actors.vendor.id, gtin="4006381333931")
+    product = make_product(db, vendor_id=actors.vendor.id, title="Funko", sku="FU-1")
+    db.commit()
+    response = client.post(
+        f"{EXCEPTIONS}/{exception.id}/resolve",
+        headers=actors.vendor_headers,
+        json={"product_id": product.id, "remember": True},
+    )
+    assert response.status_code == 200
+    assert mappings(db) == [(actors.vendor.id, "04006381333931", product.id)]
+    listed = client.get(VENDOR_MAPPINGS, headers=actors.vendor_headers).json()
+    assert listed["total"] == 1
+    row = listed["mappings"][0]
+    assert {k: v for k, v in row.items() if k not in ("id", "created_at")} == {
+        "vendor_id": actors.vendor.id,
+        "gtin_key": "04006381333931",
+        "product_id": product.id,
+        "product_title": "Funko",
+        "product_sku": "FU-1",
+        "created_by": actors.vendor_user_id,
+    }
+
+
+def test_remember_again_repoints_the_existing_mapping(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    v1 = actors.vendor.id
+    first = make_unmatched_line(db, vendor_id=v1, gtin="4006381333931")
+    second = make_unmatched_line(db, vendor_id=v1, gtin="04006381333931")
+    old = make_product(db, vendor_id=v1, title="Old")
+    new = make_product(db, vendor_id=v1, title="New")
+    db.commit()
+    for exception, product in ((first, old), (second, new)):
+        client.post(
+            f"{ADMIN_EXCEPTIONS}/{exception.id}/resolve",
+            headers=actors.admin,
+            json={"product_id": product.id, "remember": True},
+        )
+    assert mappings(db) == [(v1, "04006381333931", new.id)]
+
+
+def test_invalid_gtin_is_remembered_as_trimmed_raw(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    exception = make_unmatched_line(
+        db, vendor_id=actors.vendor.id, gtin=" ABC-123 ", exception_type="gtin_mismatch"
+    )
+    product = make_product(db, vendor_id=actors.vendor.id)
+    db.commit()
+    client.post(
+        f"{EXCEPTIONS}/{exception.id}/resolve",
+        headers=actors.vendor_headers,
+        json={"product_id": product.id, "remember": True},
+    )
+    assert mappings(db) == [(actors.vendor.id, "ABC-123", product.id)]
+
+
+def test_remember_without_gtin_is_400_and_changes_nothing(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    voucher = make_unmatched_line(db, vendor_id=actors.vendor.id, gtin=None)
+    product = make_product(db, vendor_id=actors.vendor.id)
+    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+    db.commit()
+    response = client.post(
+        f"{EXCEPTIONS}/{voucher.id}/resolve",
+        headers=actors.vendor_headers,
+        json={"product_id": product.id, "remember": True},
+    )
+    assert response.status_code == 400
+    error = response.json()["error"]
+    assert error["code"] == "GTIN_REQUIRED_TO_REMEMBER"
+    assert str(voucher.id) in error["message"]
+    assert exception_state(db, voucher.id) == {
+        "status": "pending",
+        "resolved_product_id": None,
+        "resolved_by": None,
+        "resolution_notes": None,
+        "item_product_id": placeholder,
+        "needs_product_match": True,
+        "events": 0,
+    }
+    assert mappings(db) == []
+
+
+def test_resolve_without_remember_stores_no_mapping(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
+    product = make_product(db, vendor_id=actors.vendor.id)
+    db.commit()
+    client.post(
+        f"{EXCEPTIONS}/{exception.id}/resolve",
+        headers=actors.vendor_headers,
+        json={"product_id": product.id},
+    )
+    assert mappings(db) == []
+
+
+def test_bulk_resolve_with_remember_stores_the_mapping(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    product = make_product(db, vendor_id=actors.vendor.id)
+    db.commit()
+    response = client.post(
+        f"{ADMIN_EXCEPTIONS}/bulk-resolve",
+        headers=actors.admin,
+        params={"vendor_id": actors.vendor.id},
+        json={"gtin": "4006381333931", "product_id": product.id, "remember": True},
+    )
+    assert response.json()["resolved_count"] == 0
+    assert mappings(db) == [(actors.vendor.id, "04006381333931", product.id)]
+
+
+def _remember(client: TestClient, db: Session, *, vendor_id: int, headers: dict, gtin: str) -> int:
+    product = make_product(db, vendor_id=vendor_id)
+    db.commit()
+    response = client.post(
+        "/api/v1/admin/order-exceptions/bulk-resolve",
+        headers=headers,
+        params={"vendor_id": vendor_id},
+        json={"gtin": gtin, "product_id": product.id, "remember": True},
+    )
+    assert response.status_code == 200
+    return product.id
+
+
+def test_admin_lists_mappings_of_all_or_one_vendor(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _remember(client, db, vendor_id=actors.vendor.id, headers=actors.admin, gtin="4006381333931")
+    _remember(client, db, vendor_id=actors.other.id, headers=actors.admin, gtin="5702016618891")
+    everything = client.get(ADMIN_MAPPINGS, headers=actors.admin).json()
+    assert everything["total"] == 2
+    assert [m["gtin_key"] for m in everything["mappings"]] == ["05702016618891", "04006381333931"]
+    one = client.get(ADMIN_MAPPINGS, headers=actors.admin, params={"vendor_id": actors.other.id})
+    assert [m["vendor_id"] for m in one.json()["mappings"]] == [actors.other.id]
+    theirs = client.get(VENDOR_MAPPINGS, headers=actors.other_headers).json()
+    assert [m["gtin_key"] for m in theirs["mappings"]] == ["05702016618891"]
+
+
+def test_vendor_deletes_its_mapping(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _remember(client, db, vendor_id=actors.vendor.id, headers=actors.admin, gtin="4006381333931")
+    mapping_id = client.get(VENDOR_MAPPINGS, headers=actors.vendor_headers).json()["mappings"][0][
+        "id"
+    ]
+    response = client.delete(f"{VENDOR_MAPPINGS}/{mapping_id}", headers=actors.vendor_headers)
+    assert response.status_code == 204
+    assert mappings(db) == []
+    again = client.delete(f"{VENDOR_MAPPINGS}/{mapping_id}", headers=actors.vendor_headers)
+    assert again.status_code == 404
+    assert again.json()["error"] == {
+        "code": "GTIN_MAPPING_NOT_FOUND",
+        "message": f"GTIN mapping {mapping_id} not found",
+        "details": {"mapping_id": mapping_id},
+    }
+
+
+def test_vendor_cannot_delete_another_vendors_mapping(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    product_id = _remember(
+        client, db, vendor_id=actors.vendor.id, headers=actors.admin, gtin="4006381333931"
+    )
+    mapping_id = client.get(ADMIN_MAPPINGS, headers=actors.admin).json()["mappings"][0]["id"]
+    response = client.delete(f"{VENDOR_MAPPINGS}/{mapping_id}", headers=actors.other_headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "GTIN_MAPPING_NOT_FOUND"
+    assert mappings(db) == [(actors.vendor.id, "04006381333931", product_id)]
+
+
+def test_admin_deletes_any_mapping(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _remember(client, db, vendor_id=actors.other.id, headers=actors.admin, gtin="4006381333931")
+    mapping_id = client.get(ADMIN_MAPPINGS, headers=actors.admin).json()["mappings"][0]["id"]
+    assert client.delete(f"{ADMIN_MAPPINGS}/{mapping_id}", headers=actors.admin).status_code == 204
+    assert mappings(db) == []
+    assert client.delete(f"{ADMIN_MAPPINGS}/{mapping_id}", headers=actors.admin).status_code == 404
