@@ -505,7 +505,7 @@ def _remembered_products(session: Session, vendor_id: int, keys: set[str]) -> di
             Product.is_placeholder.is_(False),
         )
     )
-    return dict(rows.tuples().all())
+    return {key: product_id for key, product_id in rows}
 
 
 def _decide(gtin: Gtin, catalog: dict[str, list[int]], remembered: dict[str, int]) -> _Match:
