@@ -53,11 +53,6 @@ class ValidationFailedError(AppError):
     code = "VALIDATION_ERROR"
 
 
-class UpstreamError(AppError):
-    status_code = 502
-    code = "UPSTREAM_UNAVAILABLE"
-
-
 _HTTP_CODES = {
     400: "BAD_REQUEST",
     401: "NOT_AUTHENTICATED",

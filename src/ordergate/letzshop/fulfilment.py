@@ -62,6 +62,8 @@ def run_fulfilment(
     what Letzshop accepted is recorded even when it refused some units (then 409)."""
     with session_factory() as session:
         get_vendor(session, vendor_id=vendor_id)
+        # An unknown order answers 404 before any question of credentials.
+        fulfilment.get_vendor_order(session, vendor_id=vendor_id, order_id=order_id)
         connection = connection_for(session, vendor_id=vendor_id, box=box)
         client = LetzshopClient(
             connection.endpoint,

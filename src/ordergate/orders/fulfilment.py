@@ -20,10 +20,7 @@ from ordergate.events.service import record_event
 from ordergate.orders.guard import ensure_confirmable
 from ordergate.orders.importer import order_status_from_units
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
-
-
-class OrderNotFoundError(NotFoundError):
-    code = "ORDER_NOT_FOUND"
+from ordergate.orders.service import OrderNotFoundError
 
 
 class OrderItemNotFoundError(NotFoundError):
@@ -116,7 +113,7 @@ def get_vendor_order(
         query = query.with_for_update()
     order = session.scalar(query)
     if order is None:
-        raise OrderNotFoundError(f"Order {order_id} not found", details={"order_id": order_id})
+        raise OrderNotFoundError(order_id)
     return order
 
 
