@@ -13,9 +13,9 @@ import logging
 from collections import Counter, defaultdict
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import bindparam, select, update
+from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
@@ -34,6 +34,12 @@ from ordergate.orders.intake import (
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 
 logger = logging.getLogger(__name__)
+
+# Core tables for the bulk statements (typed as Table: the ORM types them as FromClause).
+ORDERS = cast(Table, Order.__table__)
+ITEMS = cast(Table, OrderItem.__table__)
+UNITS = cast(Table, OrderItemUnit.__table__)
+EXCEPTIONS = cast(Table, OrderItemException.__table__)
 
 # Local statuses the marketplace's unit states must not overwrite.
 _LOCAL_ONLY_STATUSES = frozenset({"shipped", "delivered"})
@@ -69,7 +75,9 @@ def import_orders(
                 one = _import_batch(session, vendor_id=vendor_id, channel=channel, orders=[order])
             result.add(one)
         except SQLAlchemyError as exc:
-            reason = f"database rejected the order ({type(exc.orig or exc).__name__})"
+            reason = (
+                f"database rejected the order ({type(getattr(exc, 'orig', None) or exc).__name__})"
+            )
             result.failed.append(ImportFailure(order.external_shipment_id, reason))
     return result
 
@@ -212,9 +220,9 @@ def _insert_orders(
     ]
     insert = upsert_insert(session)
     statement = (
-        insert(Order.__table__)
+        insert(ORDERS)
         .on_conflict_do_nothing(index_elements=["vendor_id", "channel", "external_shipment_id"])
-        .returning(Order.__table__.c.external_shipment_id, Order.__table__.c.id)
+        .returning(ORDERS.c.external_shipment_id, ORDERS.c.id)
     )
     return {ext_id: order_id for ext_id, order_id in session.execute(statement, rows)}
 
@@ -269,11 +277,11 @@ def _reconcile_existing(
         order_id, status = existing[order.external_shipment_id]
         states = states_by_order[order_id]
         for line in order.lines:
-            item_id = items.get((order_id, line.external_item_id))
-            if item_id is None:
+            known_item = items.get((order_id, line.external_item_id))
+            if known_item is None:
                 batch.new_lines.append((order_id, line))
                 batch.touched_orders.add(order_id)
-            elif _reconcile_units(item_id, line, units[item_id], batch):
+            elif _reconcile_units(known_item, line, units[known_item], batch):
                 batch.touched_orders.add(order_id)
             states.update({u.external_id: u.state for u in line.units})
         new_status = order_status_from_units(states.values())
@@ -358,7 +366,7 @@ def _exception_row(
 def _insert_items(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
     if not rows:
         return {}
-    table = OrderItem.__table__
+    table = ITEMS
     statement = table.insert().returning(table.c.order_id, table.c.external_item_id, table.c.id)
     return {(o, ext): item_id for o, ext, item_id in session.execute(statement, rows)}
 
@@ -367,7 +375,7 @@ def _insert_units(session: Session, units: list[tuple[int, str, str]], now: Any)
     if not units:
         return
     session.execute(
-        OrderItemUnit.__table__.insert(),
+        UNITS.insert(),
         [
             {
                 "order_item_id": item_id,
@@ -389,9 +397,9 @@ def _insert_exceptions(
 ) -> int:
     if not rows:
         return 0
-    table = OrderItemException.__table__
+    table = EXCEPTIONS
     statement = table.insert().returning(table.c.order_item_id, table.c.id)
-    ids = dict(session.execute(statement, rows).all())
+    ids: dict[int, int] = {item: exc for item, exc in session.execute(statement, rows)}
     record_events(
         session,
         [
@@ -417,7 +425,7 @@ def _insert_exceptions(
 def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
     """Apply changed unit states, quantities and order statuses; returns orders changed."""
     now = utcnow()
-    units = OrderItemUnit.__table__
+    units = UNITS
     if batch.unit_updates:
         session.execute(
             update(units)
@@ -425,7 +433,7 @@ def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
             .values(state=bindparam("new_state"), updated_at=now),
             batch.unit_updates,
         )
-    items = OrderItem.__table__
+    items = ITEMS
     if batch.quantity_updates:
         session.execute(
             update(items)
@@ -433,7 +441,7 @@ def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
             .values(quantity=bindparam("new_quantity"), updated_at=now),
             [{"item_id": i, "new_quantity": q} for i, q in batch.quantity_updates.items()],
         )
-    orders = Order.__table__
+    orders = ORDERS
     if batch.status_updates:
         session.execute(
             update(orders)
@@ -486,7 +494,8 @@ def _match_lines(
             .order_by(Product.id)
         )
         for canonical, product_id in rows:
-            catalog[canonical].append(product_id)
+            if canonical is not None:
+                catalog[canonical].append(product_id)
     remembered = _remembered_products(session, vendor_id, keys)
     return gtins, [_decide(g, catalog, remembered) for g in gtins]
 
