@@ -6,7 +6,9 @@
     .venv/bin/python bench/generate_dataset.py --database-url postgresql+psycopg://...
 
 SQLite is filled with ``executemany`` batches, PostgreSQL with ``COPY``. The PostgreSQL
-database must exist and be empty. Units (order_item_units) are not generated: no benchmarked
+database must exist and be empty. The exception triggers of migration 0003 fill the search and
+context tables as the exceptions are loaded. ``bench/exceptions_api.py`` calls this itself when
+its database holds no dataset. Units (order_item_units) are not generated: no benchmarked
 query reads them.
 """
 

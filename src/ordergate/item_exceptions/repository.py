@@ -10,27 +10,36 @@ from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
+    SQLColumnExpression,
     bindparam,
     delete,
-    distinct,
     exists,
     func,
+    literal,
+    literal_column,
     or_,
     select,
+    text,
+    union,
     update,
 )
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, aliased
 
 from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.db import upsert_insert, utcnow
 from ordergate.item_exceptions.models import BLOCKING_STATUSES, OrderItemException
+from ordergate.item_exceptions.side_tables import (
+    MIN_INDEXED_TERM_LENGTH,
+    SEARCH_TABLE,
+    exception_context,
+)
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 
 # Chunk size for IN lists, well below SQLite's bound-parameter limit.
 IN_CHUNK = 900
 
-ExceptionRow = Row[tuple[OrderItemException, int, str, datetime | None]]
+ExceptionRow = Row[OrderItemException, int, str, datetime | None]
 
 
 def _chunks(values: Sequence[int], size: int = IN_CHUNK) -> Iterable[Sequence[int]]:
@@ -42,7 +51,7 @@ def _scope(vendor_id: int | None) -> list[ColumnElement[bool]]:
     return [] if vendor_id is None else [OrderItemException.vendor_id == vendor_id]
 
 
-def _with_order_context() -> Select[tuple[OrderItemException, int, str, datetime | None]]:
+def _with_order_context() -> Select[OrderItemException, int, str, datetime | None]:
     return (
         select(OrderItemException, OrderItem.order_id, Order.order_number, Order.order_date)
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
@@ -50,21 +59,45 @@ def _with_order_context() -> Select[tuple[OrderItemException, int, str, datetime
     )
 
 
-def _search_condition(search: str, *, vendor_id: int | None) -> ColumnElement[bool]:
+def _search_condition(search: str, *, vendor_id: int | None, dialect: str) -> ColumnElement[bool]:
     """A full valid GTIN (any of its forms) searches by GTIN, through indexes; anything else is
-    a case-insensitive substring of GTIN, product name, SKU or order number; the order number is
-    tried last, so the count joins no row to its order that already matched."""
+    a case-insensitive substring of GTIN, product name, SKU or order number. Terms of three
+    characters or more go through the trigram index; shorter ones scan."""
     term = search.strip()
     canonical = normalize_gtin(term).canonical
     if canonical is not None:
-        # 04006381333931 finds the line that arrived as 4006381333931.
-        return or_(
-            OrderItemException.original_gtin == term,
-            OrderItemException.order_item_id.in_(
-                select(OrderItem.id).where(OrderItem.gtin_normalized == canonical)
-            ),
+        # 04006381333931 finds the line that arrived as 4006381333931. A union of ids, each
+        # arm through its index: with an OR, PostgreSQL walks the whole created_at index.
+        by_line = aliased(OrderItemException)
+        return OrderItemException.id.in_(
+            union(
+                select(OrderItemException.id)
+                .select_from(OrderItemException)
+                .where(OrderItemException.original_gtin == term)
+                .correlate(None),
+                select(by_line.id)
+                .join(OrderItem, OrderItem.id == by_line.order_item_id)
+                .where(OrderItem.gtin_normalized == canonical),
+            )
         )
-    order_number_matches = Order.order_number.icontains(term, autoescape=True)
+    if len(term) < MIN_INDEXED_TERM_LENGTH:
+        return _substring_scan(term, vendor_id=vendor_id)
+    if dialect == "sqlite":
+        return _substring_fts(term)
+    return _substring_trigram(term)
+
+
+def _contains(column: SQLColumnExpression[str | None], term: str) -> ColumnElement[bool]:
+    """The one substring predicate every path uses, case-insensitive, with ``%``, ``_`` and
+    ``/`` in the term escaped: ``lower(x) LIKE lower(...)`` on SQLite (ASCII case folding),
+    ``x ILIKE ...`` on PostgreSQL."""
+    return column.icontains(term, autoescape=True)
+
+
+def _substring_scan(term: str, *, vendor_id: int | None) -> ColumnElement[bool]:
+    """The plain predicate, without an index; the order number is tried last, so the count
+    joins no row to its order that already matched."""
+    order_number_matches = _contains(Order.order_number, term)
     if vendor_id is not None:
         # A vendor's few thousand rows: look up each row's own order.
         in_matching_order: ColumnElement[bool] = exists(
@@ -80,10 +113,43 @@ def _search_condition(search: str, *, vendor_id: int | None) -> ColumnElement[bo
             .where(order_number_matches)
         )
     return or_(
-        OrderItemException.original_gtin.icontains(term, autoescape=True),
-        OrderItemException.original_product_name.icontains(term, autoescape=True),
-        OrderItemException.original_sku.icontains(term, autoescape=True),
+        _contains(OrderItemException.original_gtin, term),
+        _contains(OrderItemException.original_product_name, term),
+        _contains(OrderItemException.original_sku, term),
         in_matching_order,
+    )
+
+
+def _substring_fts(term: str) -> ColumnElement[bool]:
+    """SQLite: the FTS5 table holds ``lower()`` of the four texts under a case-sensitive
+    trigram index, so the phrase ``lower(term)`` matches exactly the rows of the plain
+    predicate (a substring of the ``lower()``-ed text), with no recheck."""
+    phrase = literal('"') + func.replace(func.lower(term), '"', '""') + literal('"')
+    return OrderItemException.id.in_(
+        select(literal_column("rowid"))
+        .select_from(text(SEARCH_TABLE))
+        .where(literal_column(SEARCH_TABLE).op("MATCH")(phrase))
+    )
+
+
+def _substring_trigram(term: str) -> ColumnElement[bool]:
+    """PostgreSQL: the plain predicate, on columns with pg_trgm GIN indexes; the order number
+    comes from the exception's context row, so a term matching thousands of orders is not
+    joined through all their lines. The union lets each arm use its own index."""
+    exception = aliased(OrderItemException)
+    return OrderItemException.id.in_(
+        union(
+            select(exception.id).where(
+                or_(
+                    _contains(exception.original_gtin, term),
+                    _contains(exception.original_product_name, term),
+                    _contains(exception.original_sku, term),
+                )
+            ),
+            select(exception_context.c.exception_id).where(
+                _contains(exception_context.c.order_number, term)
+            ),
+        )
     )
 
 
@@ -97,25 +163,51 @@ def list_exceptions(
     skip: int,
     limit: int,
 ) -> tuple[list[ExceptionRow], int]:
-    """One query for the page (with its order context), one for the total."""
+    """One query for the page (with its order context) and, except for a search, one for
+    the total."""
     conditions = _scope(vendor_id)
     if status is not None:
         conditions.append(OrderItemException.status == status)
     if exception_type is not None:
         conditions.append(OrderItemException.exception_type == exception_type)
-    if search and search.strip():
-        conditions.append(_search_condition(search, vendor_id=vendor_id))
-    rows = session.execute(
-        _with_order_context()
+    term = search.strip() if search else ""
+    searching = bool(term)
+    if searching:
+        dialect = session.get_bind().dialect.name
+        conditions.append(_search_condition(term, vendor_id=vendor_id, dialect=dialect))
+    newest_first = (OrderItemException.created_at.desc(), OrderItemException.id.desc())
+    # The page's ids first, its order context after: a search can match thousands of rows,
+    # and only the page's rows need their line and order. A search's matches are all read
+    # anyway, so they are counted in the same pass (a window count) rather than searched twice;
+    # a plain list walks an index and stops at the page, so it counts apart.
+    page_columns: list[SQLColumnExpression[int]] = [OrderItemException.id]
+    if searching:
+        page_columns.append(func.count().over().label("total"))
+    page = (
+        select(*page_columns)
         .where(*conditions)
-        .order_by(OrderItemException.created_at.desc(), OrderItemException.id.desc())
+        .order_by(*newest_first)
         .offset(skip)
         .limit(limit)
-    ).all()
-    total = (
-        session.scalar(select(func.count()).select_from(OrderItemException).where(*conditions)) or 0
+        .subquery()
     )
-    return list(rows), total
+    statement = _with_order_context().join(page, page.c.id == OrderItemException.id)
+    if searching:
+        statement = statement.add_columns(page.c.total)
+    result = session.execute(statement.order_by(*newest_first)).all()
+    if not searching:
+        total = session.scalar(
+            select(func.count()).select_from(OrderItemException).where(*conditions)
+        )
+        return list(result), total or 0
+    if not result and skip > 0:
+        # Past the last page: no row carries the count.
+        total = session.scalar(
+            select(func.count()).select_from(OrderItemException).where(*conditions)
+        )
+        return [], total or 0
+    total = result[0].total if result else 0
+    return [row[:4] for row in result], total  # type: ignore[misc]
 
 
 def count_by_status(session: Session, *, vendor_id: int | None) -> dict[str, int]:
@@ -128,16 +220,12 @@ def count_by_status(session: Session, *, vendor_id: int | None) -> dict[str, int
 
 
 def count_blocked_orders(session: Session, *, vendor_id: int | None) -> int:
-    """Distinct orders with at least one pending or ignored exception."""
-    return (
-        session.scalar(
-            select(func.count(distinct(OrderItem.order_id)))
-            .select_from(OrderItemException)
-            .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
-            .where(*_scope(vendor_id), OrderItemException.status.in_(BLOCKING_STATUSES))
-        )
-        or 0
-    )
+    """Distinct orders with at least one pending or ignored exception, read in order from the
+    context table's (vendor_id,) blocking, order_id index: no lookup per exception."""
+    context = exception_context.c
+    scope = [] if vendor_id is None else [context.vendor_id == vendor_id]
+    blocked_orders = select(context.order_id).where(*scope, context.blocking).distinct().subquery()
+    return session.scalar(select(func.count()).select_from(blocked_orders)) or 0
 
 
 def get_exception_row(
@@ -250,6 +338,7 @@ def resolve_pending_by_gtin(
 ) -> list[tuple[int, int]]:
     """Resolve the vendor's pending exceptions for one GTIN in one UPDATE; returns
     ``(exception_id, order_item_id)`` of the rows it changed."""
+    matches_gtin: ColumnElement[bool]
     if canonical_gtin is not None:
         matches_gtin = OrderItemException.order_item_id.in_(
             select(OrderItem.id).where(OrderItem.gtin_normalized == canonical_gtin)
@@ -325,7 +414,7 @@ def upsert_mapping(
 
 def list_mappings(
     session: Session, *, vendor_id: int | None, skip: int, limit: int
-) -> tuple[list[Row[tuple[GtinMapping, str, str | None]]], int]:
+) -> tuple[list[Row[GtinMapping, str, str | None]], int]:
     scope = [] if vendor_id is None else [GtinMapping.vendor_id == vendor_id]
     rows = session.execute(
         select(GtinMapping, Product.title, Product.sku)

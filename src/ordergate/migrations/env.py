@@ -4,6 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from ordergate.db import make_engine
+from ordergate.item_exceptions.side_tables import include_in_schema_comparison
 from ordergate.models import Base
 
 target_metadata = Base.metadata
@@ -15,6 +16,8 @@ def _run(connection: Connection) -> None:
         target_metadata=target_metadata,
         render_as_batch=connection.dialect.name == "sqlite",
         compare_type=True,
+        # Trigger-maintained side tables and trigram indexes are migration-only (side_tables.py).
+        include_object=include_in_schema_comparison,
     )
     with context.begin_transaction():
         context.run_migrations()

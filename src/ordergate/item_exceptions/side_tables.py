@@ -1,0 +1,61 @@
+"""Tables derived from ``order_item_exceptions`` by triggers (migration 0003), outside the ORM.
+
+- ``order_item_exception_context`` (both databases): per exception its vendor, order, order
+  number and whether it blocks (pending or ignored), written in the exception's own
+  transaction. The blocked-order count reads it from one index; PostgreSQL searches order
+  numbers in it (pg_trgm) without joining through each matching order's lines.
+- ``order_item_exception_search`` (SQLite): an FTS5 table, case-sensitive trigram tokenizer,
+  holding ``lower()`` of GTIN, product name, SKU and order number per exception (rowid =
+  exception id).
+- PostgreSQL: ``pg_trgm`` GIN indexes on the searched columns.
+
+None of them is in the models (an FTS5 table cannot be, and the rest are only ever written by
+triggers), so the schema comparison (Alembic autogenerate, ``tests/test_migrations.py``) skips
+exactly these names.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import Boolean, Integer, String, column, table
+
+CONTEXT_TABLE = "order_item_exception_context"
+SEARCH_TABLE = "order_item_exception_search"
+# Trigrams: a shorter term has none, so it is searched by scanning.
+MIN_INDEXED_TERM_LENGTH = 3
+
+exception_context = table(
+    CONTEXT_TABLE,
+    column("exception_id", Integer),
+    column("vendor_id", Integer),
+    column("order_id", Integer),
+    column("order_number", String),
+    column("blocking", Boolean),
+)
+
+TRIGRAM_INDEXES = frozenset(
+    {
+        "ix_order_item_exceptions_original_gtin_trgm",
+        "ix_order_item_exceptions_original_product_name_trgm",
+        "ix_order_item_exceptions_original_sku_trgm",
+    }
+)
+# FTS5's shadow tables: <table>_data, _idx, _content, _docsize, _config.
+_FTS5_SHADOW_SUFFIXES = ("_data", "_idx", "_content", "_docsize", "_config")
+SIDE_TABLES = frozenset(
+    {
+        CONTEXT_TABLE,
+        SEARCH_TABLE,
+        *(SEARCH_TABLE + suffix for suffix in _FTS5_SHADOW_SUFFIXES),
+    }
+)
+
+
+def include_in_schema_comparison(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Alembic ``include_object`` hook: False for the side tables and trigram indexes."""
+    if type_ == "table" and name in SIDE_TABLES:
+        return False
+    return not (type_ == "index" and name in TRIGRAM_INDEXES)
