@@ -92,11 +92,10 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
         event.listen(engine, "begin", begin)
         return engine
     # psycopg prepares a statement after 5 executions and PostgreSQL may then switch to a generic
-    # plan, which for "external_shipment_id IN (...)" is a sequential scan: plan each execution.
-    connect_args = {
-        "options": "-c plan_cache_mode=force_custom_plan",
-        **kwargs.pop("connect_args", {}),
-    }
+    # plan, which for "external_shipment_id IN (...)" is a sequential scan. Never preparing keeps
+    # the app's statements on custom plans while PostgreSQL still caches its own plans for
+    # foreign-key checks and trigger functions (plan_cache_mode=force_custom_plan did not).
+    connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
     return create_engine(
         url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs
     )

@@ -195,6 +195,7 @@ def test_several_exceptions_of_one_gtin_all_resolve(db: Session) -> None:
 
 def test_matching_spans_chunks(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(matching, "CHUNK_SIZE", 3)
+    monkeypatch.setattr(matching, "ARRAY_BATCH_SIZE", 3)
     vendor = make_vendor(db)
     gtins = [gtin13(f"40000000{n:04d}") for n in range(7)]
     exceptions = [make_pending_exception(db, vendor_id=vendor.id, gtin=g) for g in gtins]

@@ -15,7 +15,7 @@ from ordergate.catalog.gtin import canonical_gtin, normalize_gtin
 from ordergate.catalog.models import MarketplaceProduct, Product
 from ordergate.db import upsert_insert, utcnow
 from ordergate.errors import NotFoundError, ValidationFailedError
-from ordergate.item_exceptions.matching import auto_match_products
+from ordergate.item_exceptions.matching import auto_match_products, batches, in_values
 from ordergate.vendors.service import get_vendor
 
 DEFAULT_MARKETPLACE = "letzshop"
@@ -180,7 +180,7 @@ def copy_to_catalog(
     now = utcnow()
     insert = upsert_insert(session)
     new_product_ids: list[int] = []
-    for chunk in _chunks(ids, COPY_BATCH_SIZE):
+    for chunk in batches(session, ids, COPY_BATCH_SIZE):
         source = select(
             literal(vendor_id),
             MarketplaceProduct.id,
@@ -196,7 +196,7 @@ def copy_to_catalog(
             literal(False),
             literal(now, Product.created_at.type),
             literal(now, Product.updated_at.type),
-        ).where(MarketplaceProduct.id.in_(chunk))
+        ).where(in_values(session, MarketplaceProduct.id, chunk))
         statement = (
             insert(Product)
             .from_select(
@@ -232,9 +232,13 @@ def copy_to_catalog(
 
 def _ensure_marketplace_products_exist(session: Session, *, ids: list[int]) -> None:
     missing: list[int] = []
-    for chunk in _chunks(ids, COPY_BATCH_SIZE):
+    for chunk in batches(session, ids, COPY_BATCH_SIZE):
         found = set(
-            session.scalars(select(MarketplaceProduct.id).where(MarketplaceProduct.id.in_(chunk)))
+            session.scalars(
+                select(MarketplaceProduct.id).where(
+                    in_values(session, MarketplaceProduct.id, chunk)
+                )
+            )
         )
         missing.extend(i for i in chunk if i not in found)
     if missing:
