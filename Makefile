@@ -25,7 +25,7 @@ test: install lint
 
 ## make bench: the benchmarks on SQLite and on a throwaway PostgreSQL cluster (see bench/README.md)
 bench: install
-	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python bench/import_orders.py
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python bench/run_all.py
 
 lint: install
 	$(BIN)/ruff check .

@@ -1,0 +1,48 @@
+#!/usr/bin/env python3
+"""Every benchmark, on SQLite and (when ORDERGATE_TEST_DATABASE_URL names a PostgreSQL server,
+as `make bench` arranges) on PostgreSQL, each PostgreSQL run in a fresh database.
+
+    .venv/bin/python scripts/with_postgres.py -- .venv/bin/python bench/run_all.py
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from sqlalchemy import create_engine, text
+from sqlalchemy.engine import make_url
+
+BENCH = Path(__file__).parent
+
+
+def fresh_database(admin_url: str, name: str) -> str:
+    url = make_url(admin_url)
+    admin = create_engine(url, isolation_level="AUTOCOMMIT")
+    with admin.connect() as conn:
+        conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+        conn.execute(text(f'CREATE DATABASE "{name}"'))
+    admin.dispose()
+    return url.set(database=name).render_as_string(hide_password=False)
+
+
+def run(script: str, *args: str) -> None:
+    print(f"\n=== {script} {' '.join(args)}".rstrip(), flush=True)
+    subprocess.run([sys.executable, str(BENCH / script), *args], check=True)
+
+
+def main() -> None:
+    pg = os.environ.get("ORDERGATE_TEST_DATABASE_URL")
+    run("import_orders.py")  # SQLite, and PostgreSQL through the same variable
+    run("auto_match.py")
+    if pg:
+        run("auto_match.py", "--database-url", fresh_database(pg, "ordergate_bench_match"))
+    run("exceptions_api.py", "--regenerate")
+    if pg:
+        run("exceptions_api.py", "--database-url", fresh_database(pg, "ordergate_bench_api"))
+
+
+if __name__ == "__main__":
+    main()
