@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
+import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect
@@ -38,10 +39,34 @@ class UTCDateTime(TypeDecorator[datetime]):
             value = value.astimezone(UTC)
         return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
 
+    def bind_processor(self, dialect: Dialect) -> Any:
+        """The usual conversion, remembering its last input: bulk inserts bind one ``now`` to
+        every row, and converting it once per statement instead of per row was 8 % of the
+        import. One tuple, swapped whole, so threads sharing the processor stay correct."""
+        convert = super().bind_processor(dialect)
+        last: tuple[datetime | None, Any] = (None, None)
+
+        def process(value: datetime | None) -> Any:
+            nonlocal last
+            cached = last
+            if value is not None and cached[0] is value:
+                return cached[1]
+            result = convert(value) if convert else value
+            last = (value, result)
+            return result
+
+        return process
+
     def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
         if value is None:
             return None
         return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+def json_dumps(value: Any) -> str:
+    """JSON columns through orjson: raw payloads and addresses made JSON encoding 6 % of the
+    import with the standard library."""
+    return orjson.dumps(value).decode()
 
 
 def utcnow() -> datetime:
@@ -58,10 +83,9 @@ def _sqlite_pragmas(dbapi_connection: Any, _: Any) -> None:
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.execute("PRAGMA busy_timeout=30000")
-    # A 64 MiB page cache and memory-mapped reads: the QC queue's counts scan indexes that
+    # A 64 MiB page cache: the QC queue's counts scan indexes that
     # outgrow SQLite's 2 MiB default cache at a million order lines.
     cursor.execute("PRAGMA cache_size=-65536")
-    cursor.execute("PRAGMA mmap_size=268435456")
     cursor.close()
 
 
@@ -80,7 +104,11 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
     BEGIN with ``sqlite_immediate=False``, for read-mostly inspection such as tests)."""
     if url.startswith("sqlite"):
         engine = create_engine(
-            url, connect_args={"check_same_thread": False, "timeout": 30}, **kwargs
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            json_serializer=json_dumps,
+            json_deserializer=orjson.loads,
+            **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
 
@@ -97,7 +125,14 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
     # foreign-key checks and trigger functions (plan_cache_mode=force_custom_plan did not).
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
     return create_engine(
-        url, pool_pre_ping=True, pool_size=10, max_overflow=10, connect_args=connect_args, **kwargs
+        url,
+        pool_pre_ping=True,
+        pool_size=10,
+        max_overflow=10,
+        connect_args=connect_args,
+        json_serializer=json_dumps,
+        json_deserializer=orjson.loads,
+        **kwargs,
     )
 
 

@@ -23,6 +23,7 @@ from types import TracebackType
 from typing import Any, Self
 
 import httpx
+import orjson
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
@@ -298,7 +299,7 @@ def _read_response(response: httpx.Response) -> _Response:
 
 def _json_body(response: httpx.Response) -> object:
     try:
-        return response.json()
+        return orjson.loads(response.content)
     except ValueError:
         # On success statuses an unreadable body is most likely a truncated or proxied answer,
         # so it is retried; on 4xx it will not get better.
