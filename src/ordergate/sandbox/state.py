@@ -213,9 +213,7 @@ class SandboxState:
                     message = f"Inventory unit is already {unit.get('state')}"
                     errors.append(_error(unit_id, "already_decided", message))
                 else:
-                    unit["state"] = (
-                        "confirmed_available" if is_available else "confirmed_unavailable"
-                    )
+                    unit["state"] = _decided_state(is_available)
                     changed.append(unit)
             return MutationOutcome(changed=copy.deepcopy(changed), errors=errors)
 
