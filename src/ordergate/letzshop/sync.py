@@ -90,6 +90,12 @@ def run_sync(
             orders_created=summary.orders_created,
             orders_updated=summary.orders_updated,
         ) from exc
+    except Exception as exc:
+        # Never leave a run "running": record the failure, then let the error surface.
+        _finish(
+            session_factory, summary, status="failed", error=f"internal error: {type(exc).__name__}"
+        )
+        raise
     _finish(session_factory, summary, status="partial" if summary.failed else "succeeded")
     return summary
 
