@@ -12,7 +12,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import IntegrityError, OperationalError
+from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -66,6 +66,9 @@ _HTTP_CODES = {
 }
 
 
+_OUT_OF_RANGE = "A number in the request is out of range (ids and amounts must fit 32 bits)"
+
+
 def error_body(code: str, message: str, details: Any = None) -> dict[str, Any]:
     return {"error": {"code": code, "message": message, "details": details}}
 
@@ -106,6 +109,17 @@ def install_error_handlers(app: FastAPI) -> None:
         # Raw database text never reaches the client: it can leak schema and data.
         logger.warning("integrity error: %s", exc.orig)
         return _json(409, "CONFLICT", "The change conflicts with existing data")
+
+    @app.exception_handler(DataError)
+    async def _data(_: Request, exc: DataError) -> JSONResponse:
+        # e.g. an id beyond the database's integer range in a path, query or body
+        logger.info("value refused by the database: %s", exc.orig)
+        return _json(422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
+
+    @app.exception_handler(OverflowError)
+    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+        # SQLite's driver refuses integers beyond 64 bits before the database sees them.
+        return _json(422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
 
     @app.exception_handler(OperationalError)
     async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
