@@ -61,3 +61,17 @@ def test_overlong_vendor_name_is_422(client: TestClient, db: Session) -> None:
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "body.name"
+
+
+@pytest.mark.parametrize(
+    "term", ['"', "'", "%", "_", "a*b", "NEAR(x y)", "))", "ab\x00cd", "é" * 300]
+)
+def test_search_terms_never_break_the_query(client: TestClient, db: Session, term: str) -> None:
+    _, headers = vendor_headers(client, db)
+    for path in (
+        "/api/v1/vendor/order-exceptions",
+        "/api/v1/vendor/orders",
+        "/api/v1/vendor/products",
+    ):
+        response = client.get(path, headers=headers, params={"search": term})
+        assert response.status_code in (200, 422), (path, response.text)
