@@ -116,6 +116,9 @@ def parse_price(raw: str) -> Price:
         value = Decimal(amount)
     except InvalidOperation as exc:
         raise PriceError(f"price '{raw}' is not a number") from exc
+    # Checked before quantize, which fails outright past Decimal's 28-digit precision.
+    if value * 100 > MAX_PRICE_CENTS:
+        raise PriceError(f"price '{raw}' is too large")
     cents = int((value * 100).quantize(Decimal(1), rounding=ROUND_HALF_UP))
     if cents > MAX_PRICE_CENTS:
         raise PriceError(f"price '{raw}' is too large")
