@@ -3,19 +3,15 @@
 from __future__ import annotations
 
 import socket
-from collections.abc import Iterator
-from contextlib import contextmanager
 
 import typer
 from rich.console import Console
-from sqlalchemy.orm import Session
 
 from ordergate import migrate
 from ordergate.auth import service as auth_service
 from ordergate.catalog.cli import catalog_app, exceptions_app
+from ordergate.cli_session import err_console, session_scope
 from ordergate.config import ConfigError, get_settings
-from ordergate.db import make_engine, make_session_factory
-from ordergate.errors import AppError
 from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
 from ordergate.sandbox.server import SandboxHandle
@@ -36,24 +32,6 @@ app.add_typer(letzshop_app, name="letzshop")
 app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
-err_console = Console(stderr=True)
-
-
-@contextmanager
-def session_scope() -> Iterator[Session]:
-    """One session for one command, committed once at the end; errors exit with status 1."""
-    engine = make_engine(get_settings().database_url)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    except AppError as exc:
-        session.rollback()
-        err_console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        session.close()
-        engine.dispose()
 
 
 @db_app.command("upgrade")

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated
 
@@ -18,12 +16,9 @@ from rich.progress import (
     TimeRemainingColumn,
 )
 from sqlalchemy import select
-from sqlalchemy.orm import Session
 
 from ordergate.catalog import service
-from ordergate.config import get_settings
-from ordergate.db import make_engine, make_session_factory
-from ordergate.errors import AppError
+from ordergate.cli_session import session_scope
 from ordergate.item_exceptions.matching import sweep_vendor
 from ordergate.item_exceptions.models import OrderItemException
 from ordergate.vendors.models import Vendor
@@ -32,26 +27,8 @@ from ordergate.vendors.service import get_vendor_by_code
 catalog_app = typer.Typer(help="Marketplace products and vendor catalogs.", no_args_is_help=True)
 exceptions_app = typer.Typer(help="Order item exceptions.", no_args_is_help=True)
 console = Console()
-err_console = Console(stderr=True)
 # Row errors printed in full; the rest are counted.
 MAX_ERRORS_SHOWN = 20
-
-
-@contextmanager
-def _session() -> Iterator[Session]:
-    """One session, committed once at the end; an AppError rolls back and exits with 1."""
-    engine = make_engine(get_settings().database_url)
-    session = make_session_factory(engine)()
-    try:
-        yield session
-        session.commit()
-    except AppError as exc:
-        session.rollback()
-        err_console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        session.close()
-        engine.dispose()
 
 
 @catalog_app.command("import-csv")
@@ -63,7 +40,7 @@ def import_csv(
 ) -> None:
     """Import a Letzshop / Google-Shopping product feed (TSV); re-importing updates rows."""
     with (
-        _session() as session,
+        session_scope() as session,
         file.open("rb") as stream,
         Progress(
             TextColumn("[bold]importing[/bold]"),
@@ -101,7 +78,7 @@ def sweep(
     ] = None,
 ) -> None:
     """Match pending exceptions against the vendors' whole active catalogs."""
-    with _session() as session:
+    with session_scope() as session:
         if vendor is not None:
             vendors = [get_vendor_by_code(session, code=vendor)]
         else:

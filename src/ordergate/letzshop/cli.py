@@ -9,6 +9,7 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
+from ordergate.cli_session import session_scope
 from ordergate.config import get_settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
@@ -31,24 +32,15 @@ def set_credentials(
 ) -> None:
     """Store a vendor's Letzshop API key, encrypted with the secret key."""
     settings = get_settings()
-    engine = make_engine(settings.database_url)
-    try:
-        with make_session_factory(engine)() as session:
-            vendor_row = get_vendor_by_code(session, code=vendor)
-            service.set_credentials(
-                session,
-                vendor_id=vendor_row.id,
-                api_key=api_key,
-                endpoint=endpoint or settings.letzshop_endpoint,
-                auto_sync=auto_sync,
-                box=SecretBox(settings.resolved_secret_key()),
-            )
-            session.commit()
-    except AppError as exc:
-        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+    with session_scope() as session:
+        service.set_credentials(
+            session,
+            vendor_id=get_vendor_by_code(session, code=vendor).id,
+            api_key=api_key,
+            endpoint=endpoint or settings.letzshop_endpoint,
+            auto_sync=auto_sync,
+            box=SecretBox(settings.resolved_secret_key()),
+        )
     console.print(f"credentials stored for {vendor} (key …{api_key[-4:]})")
 
 
