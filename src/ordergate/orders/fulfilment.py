@@ -18,7 +18,7 @@ from ordergate.db import utcnow
 from ordergate.errors import AppError, NotFoundError
 from ordergate.events.service import record_event
 from ordergate.orders.guard import ensure_confirmable
-from ordergate.orders.importer import order_status_from_units
+from ordergate.orders.importer import next_order_status
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from ordergate.orders.service import OrderNotFoundError
 
@@ -193,8 +193,7 @@ def _apply(
         .where(OrderItem.order_id == order.id)
     ).all()
     before = order.status
-    if before not in ("shipped", "delivered"):
-        order.status = order_status_from_units(states)
+    order.status = next_order_status(before, states)
     if "confirmed_available" in states and order.confirmed_at is None:
         order.confirmed_at = now
     order.updated_at = now

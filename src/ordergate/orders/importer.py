@@ -46,6 +46,11 @@ _LOCAL_ONLY_STATUSES = frozenset({"shipped", "delivered"})
 _MAX_EXTERNAL_ID = 100
 
 
+def next_order_status(current: str, unit_states: Iterable[str]) -> str:
+    """The status the unit states call for; a local-only status (shipped, delivered) stays."""
+    return current if current in _LOCAL_ONLY_STATUSES else order_status_from_units(unit_states)
+
+
 def order_status_from_units(states: Iterable[str]) -> str:
     """pending while any unit awaits a decision; cancelled when every unit was declined."""
     states = list(states)
@@ -284,8 +289,8 @@ def _reconcile_existing(
             elif _reconcile_units(known_item, line, units[known_item], batch):
                 batch.touched_orders.add(order_id)
             states.update({u.external_id: u.state for u in line.units})
-        new_status = order_status_from_units(states.values())
-        if status not in _LOCAL_ONLY_STATUSES and new_status != status:
+        new_status = next_order_status(status, states.values())
+        if new_status != status:
             batch.status_updates.append((order_id, status, new_status))
             batch.touched_orders.add(order_id)
 
