@@ -10,7 +10,7 @@ from ordergate.config import Settings
 from ordergate.errors import AppError
 from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.errors import LetzshopError
-from ordergate.letzshop.service import connection_for, upstream_error
+from ordergate.letzshop.service import connection_for, open_client, upstream_error
 from ordergate.orders import fulfilment
 from ordergate.orders.fulfilment import FulfilmentResult, RefusedUnit, UnitDecisions
 from ordergate.security import SecretBox
@@ -65,12 +65,7 @@ def run_fulfilment(
         # An unknown order answers 404 before any question of credentials.
         fulfilment.get_vendor_order(session, vendor_id=vendor_id, order_id=order_id)
         connection = connection_for(session, vendor_id=vendor_id, box=box)
-        client = LetzshopClient(
-            connection.endpoint,
-            connection.api_key,
-            timeout=settings.letzshop_timeout_seconds,
-            max_retries=settings.letzshop_max_retries,
-        )
+        client = open_client(connection, settings)
         with client:
             decider = LetzshopUnitDecider(client, vendor_id)
             kwargs = {"item_id": item_id} if item_id is not None else {}

@@ -7,7 +7,9 @@ from dataclasses import dataclass
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ordergate.config import Settings
 from ordergate.errors import AppError
+from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.errors import LetzshopAuthError, LetzshopError
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.security import SecretBox
@@ -49,6 +51,17 @@ def upstream_error(vendor_id: int, exc: LetzshopError, **details: object) -> App
 class Connection:
     endpoint: str
     api_key: str
+
+
+def open_client(connection: Connection, settings: Settings) -> LetzshopClient:
+    """A client for one vendor's connection, with the configured timeout, retries, page size."""
+    return LetzshopClient(
+        connection.endpoint,
+        connection.api_key,
+        timeout=settings.letzshop_timeout_seconds,
+        max_retries=settings.letzshop_max_retries,
+        page_size=settings.letzshop_page_size,
+    )
 
 
 def set_credentials(

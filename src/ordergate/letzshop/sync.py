@@ -18,10 +18,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from ordergate.config import Settings
 from ordergate.db import utcnow
 from ordergate.letzshop.adapter import CHANNEL, to_incoming_order
-from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.errors import LetzshopError
 from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.service import connection_for, upstream_error
+from ordergate.letzshop.service import connection_for, open_client, upstream_error
 from ordergate.letzshop.types import ShipmentPage
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import ImportFailure, ImportResult
@@ -68,13 +67,7 @@ def run_sync(
         session.add(run)
         session.commit()
         summary = SyncSummary(run_id=run.id, status="running")
-    client = LetzshopClient(
-        connection.endpoint,
-        connection.api_key,
-        timeout=settings.letzshop_timeout_seconds,
-        max_retries=settings.letzshop_max_retries,
-        page_size=settings.letzshop_page_size,
-    )
+    client = open_client(connection, settings)
     try:
         with client:
             for page in client.iter_shipment_pages(None if state == "all" else state):
