@@ -7,6 +7,8 @@ from sqlalchemy.orm import Session
 
 from ordergate.auth.models import User
 from ordergate.auth.service import create_user
+from ordergate.catalog.gtin import canonical_gtin
+from ordergate.catalog.models import Product
 from ordergate.vendors.models import Vendor
 from ordergate.vendors.service import create_vendor
 from tests.conftest import PASSWORD
@@ -14,6 +16,33 @@ from tests.conftest import PASSWORD
 
 def make_vendor(db: Session, *, code: str = "shop1", name: str | None = None) -> Vendor:
     return create_vendor(db, code=code, name=name or f"Shop {code}")
+
+
+def make_product(
+    db: Session,
+    *,
+    vendor_id: int,
+    title: str = "Product",
+    gtin: str | None = None,
+    sku: str | None = None,
+    is_active: bool = True,
+) -> Product:
+    """A catalog row written directly, without auto-matching."""
+    canonical = canonical_gtin(gtin)
+    product = Product(
+        vendor_id=vendor_id,
+        title=title,
+        gtin=gtin,
+        gtin_normalized=canonical,
+        gtin_type="gtin13" if canonical else None,
+        sku=sku,
+        currency="EUR",
+        is_active=is_active,
+        is_placeholder=False,
+    )
+    db.add(product)
+    db.flush()
+    return product
 
 
 def make_user(

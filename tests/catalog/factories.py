@@ -10,10 +10,11 @@ from sqlalchemy.orm import Session
 from stdnum import ean
 
 from ordergate.catalog.gtin import canonical_gtin
-from ordergate.catalog.models import MarketplaceProduct, Product
+from ordergate.catalog.models import MarketplaceProduct
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.models import Order, OrderItem
+from tests.factories import make_product  # noqa: F401 - the shared factory, re-exported
 
 _sequence = count(1)
 M = TypeVar("M")
@@ -55,32 +56,6 @@ def make_marketplace_product(
     db.add(row)
     db.flush()
     return row
-
-
-def make_product(
-    db: Session,
-    *,
-    vendor_id: int,
-    title: str = "Product",
-    gtin: str | None = None,
-    sku: str | None = None,
-    is_active: bool = True,
-) -> Product:
-    """A catalog row written directly, without auto-matching."""
-    product = Product(
-        vendor_id=vendor_id,
-        title=title,
-        gtin=gtin,
-        gtin_normalized=canonical_gtin(gtin),
-        gtin_type="gtin13" if canonical_gtin(gtin) else None,
-        sku=sku,
-        currency="EUR",
-        is_active=is_active,
-        is_placeholder=False,
-    )
-    db.add(product)
-    db.flush()
-    return product
 
 
 def make_pending_exception(

@@ -13,41 +13,16 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.gtin import normalize_gtin
-from ordergate.catalog.models import GtinMapping, Product
+from ordergate.catalog.models import GtinMapping
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.events.models import Event
 from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from ordergate.vendors.models import Vendor
-from tests.factories import login, make_user, make_vendor
+from tests.factories import login, make_product, make_user, make_vendor  # noqa: F401
 
 _seq = itertools.count(1)
 BASE_TIME = datetime(2025, 12, 19, 10, 30, tzinfo=UTC)
-
-
-def make_product(
-    db: Session,
-    *,
-    vendor_id: int,
-    title: str = "Funko Pop! Marvel",
-    sku: str | None = None,
-    gtin: str | None = None,
-    is_active: bool = True,
-) -> Product:
-    product = Product(
-        vendor_id=vendor_id,
-        title=title,
-        sku=sku,
-        gtin=gtin,
-        gtin_normalized=normalize_gtin(gtin).canonical,
-        gtin_type="ean13" if gtin else None,
-        is_active=is_active,
-        is_placeholder=False,
-        currency="EUR",
-    )
-    db.add(product)
-    db.flush()
-    return product
 
 
 def make_order(

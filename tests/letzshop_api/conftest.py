@@ -10,8 +10,6 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.gtin import normalize_gtin
-from ordergate.catalog.models import Product
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from ordergate.vendors.models import Vendor
 from tests.factories import admin_headers, vendor_headers
@@ -121,18 +119,3 @@ def put_shipments(control: httpx.Client) -> Callable[..., None]:
         assert response.status_code == 200, response.text
 
     return put
-
-
-def add_product(db: Session, vendor_id: int, gtin: str, *, title: str = "Known") -> Product:
-    product = Product(
-        vendor_id=vendor_id,
-        title=title,
-        gtin=gtin,
-        gtin_normalized=normalize_gtin(gtin).canonical,
-        is_active=True,
-        is_placeholder=False,
-        currency="EUR",
-    )
-    db.add(product)
-    db.commit()
-    return product

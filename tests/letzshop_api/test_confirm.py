@@ -13,7 +13,8 @@ from sqlalchemy.orm import Session
 
 from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
-from tests.letzshop_api.conftest import KEY, add_product, shipment, unit
+from tests.factories import make_product
+from tests.letzshop_api.conftest import KEY, shipment, unit
 
 KNOWN = "4006381333931"
 UNKNOWN = "5901234123457"
@@ -32,7 +33,8 @@ def sandbox_unit_states(control: httpx.Client) -> dict[str, str]:
 def imported(client: TestClient, db: Session, shop, put_shipments) -> Callable[..., Order]:
     """Put shipments in the sandbox, sync them, and return the order of the first."""
     vendor, _, vendor_auth = shop
-    add_product(db, vendor.id, KNOWN)
+    make_product(db, vendor_id=vendor.id, gtin=KNOWN)
+    db.commit()
 
     def load(*shipments: dict) -> Order:
         put_shipments(*shipments)

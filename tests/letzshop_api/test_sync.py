@@ -8,7 +8,8 @@ from sqlalchemy.orm import Session
 from ordergate.item_exceptions.models import OrderItemException
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
-from tests.letzshop_api.conftest import KEY, SHIPMENTS, add_product, shipment, unit
+from tests.factories import make_product
+from tests.letzshop_api.conftest import KEY, SHIPMENTS, shipment, unit
 
 KNOWN = "4006381333931"
 
@@ -67,7 +68,8 @@ def test_units_of_one_variant_become_one_item(
     client: TestClient, db: Session, shop, put_shipments
 ) -> None:
     vendor, _, vendor_auth = shop
-    add_product(db, vendor.id, KNOWN)
+    make_product(db, vendor_id=vendor.id, gtin=KNOWN)
+    db.commit()
     put_shipments(
         shipment(
             "S1",

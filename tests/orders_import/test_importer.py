@@ -17,7 +17,7 @@ from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import IncomingLine, IncomingOrder, IncomingUnit
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
-from tests.factories import make_vendor
+from tests.factories import make_product, make_vendor
 
 KNOWN = "4006381333931"
 
@@ -61,25 +61,6 @@ def order(shipment: str, *lines: IncomingLine, number: str | None = None) -> Inc
     )
 
 
-def product(
-    db: Session, vendor_id: int, *, gtin: str | None, title: str = "P", active: bool = True
-) -> Product:
-    from ordergate.catalog.gtin import normalize_gtin
-
-    item = Product(
-        vendor_id=vendor_id,
-        title=title,
-        gtin=gtin,
-        gtin_normalized=normalize_gtin(gtin).canonical,
-        is_active=active,
-        is_placeholder=False,
-        currency="EUR",
-    )
-    db.add(item)
-    db.flush()
-    return item
-
-
 def count(db: Session, model: type) -> int:
     return db.scalar(select(func.count()).select_from(model)) or 0
 
@@ -92,7 +73,7 @@ def run(db: Session, vendor_id: int, *orders: IncomingOrder):
 
 def test_known_gtin_becomes_a_normal_item(db: Session) -> None:
     vendor = make_vendor(db)
-    known = product(db, vendor.id, gtin=KNOWN)
+    known = make_product(db, vendor_id=vendor.id, gtin=KNOWN)
     result = run(db, vendor.id, order("S1", line("v1", units=3, prefix="S1")))
     assert (result.orders_created, result.exceptions_created, result.failed) == (1, 0, [])
     item = db.scalars(select(OrderItem)).one()
@@ -105,7 +86,7 @@ def test_known_gtin_becomes_a_normal_item(db: Session) -> None:
 @pytest.mark.parametrize("raw", ["04006381333931", "4006381333931", "004006381333931"[1:]])
 def test_gtin_forms_match_one_canonical_product(db: Session, raw: str) -> None:
     vendor = make_vendor(db)
-    known = product(db, vendor.id, gtin="04006381333931")
+    known = make_product(db, vendor_id=vendor.id, gtin="04006381333931")
     run(db, vendor.id, order("S1", line("v1", gtin=raw, prefix="S1")))
     assert db.scalars(select(OrderItem.product_id)).one() == known.id
 
@@ -123,7 +104,7 @@ def test_unmatched_lines_get_placeholder_and_exception(
     db: Session, gtin: str | None, expected_type: str
 ) -> None:
     vendor = make_vendor(db)
-    product(db, vendor.id, gtin=KNOWN)
+    make_product(db, vendor_id=vendor.id, gtin=KNOWN)
     result = run(db, vendor.id, order("S1", line("v1", gtin=gtin, name="Mystery", prefix="S1")))
     assert result.exceptions_created == 1
     item = db.scalars(select(OrderItem)).one()
@@ -146,7 +127,10 @@ def test_unmatched_lines_get_placeholder_and_exception(
 
 def test_duplicate_gtin_never_guesses_and_records_candidates(db: Session) -> None:
     vendor = make_vendor(db)
-    first, second = product(db, vendor.id, gtin=KNOWN), product(db, vendor.id, gtin="0" + KNOWN)
+    first, second = (
+        make_product(db, vendor_id=vendor.id, gtin=KNOWN),
+        make_product(db, vendor_id=vendor.id, gtin="0" + KNOWN),
+    )
     run(db, vendor.id, order("S1", line("v1", prefix="S1")))
     exc = db.scalars(select(OrderItemException)).one()
     assert exc.exception_type == "duplicate_gtin"
@@ -156,15 +140,15 @@ def test_duplicate_gtin_never_guesses_and_records_candidates(db: Session) -> Non
 
 def test_inactive_placeholder_and_other_vendor_products_do_not_match(db: Session) -> None:
     vendor, other = make_vendor(db), make_vendor(db, code="other")
-    product(db, vendor.id, gtin=KNOWN, active=False)
-    product(db, other.id, gtin=KNOWN)
+    make_product(db, vendor_id=vendor.id, gtin=KNOWN, is_active=False)
+    make_product(db, vendor_id=other.id, gtin=KNOWN)
     run(db, vendor.id, order("S1", line("v1", prefix="S1")))
     assert db.scalars(select(OrderItemException.exception_type)).one() == "product_not_found"
 
 
 def test_remembered_mapping_wins(db: Session) -> None:
     vendor = make_vendor(db)
-    target = product(db, vendor.id, gtin=None, title="Gift card")
+    target = make_product(db, vendor_id=vendor.id, gtin=None, title="Gift card")
     db.add(GtinMapping(vendor_id=vendor.id, gtin_key="BAD-GTIN", product_id=target.id))
     db.commit()
     run(db, vendor.id, order("S1", line("v1", gtin=" BAD-GTIN ", prefix="S1")))
