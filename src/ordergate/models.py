@@ -1,7 +1,7 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
 from ordergate.auth.models import User, VendorMembership
-from ordergate.catalog.models import GtinMapping, MarketplaceProduct, Product
+from ordergate.catalog.models import CatalogImportRun, GtinMapping, MarketplaceProduct, Product
 from ordergate.db import Base
 from ordergate.events.models import Event
 from ordergate.item_exceptions.models import OrderItemException
@@ -11,6 +11,7 @@ from ordergate.vendors.models import Vendor
 
 __all__ = [
     "Base",
+    "CatalogImportRun",
     "Event",
     "GtinMapping",
     "LetzshopCredentials",

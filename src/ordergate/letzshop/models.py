@@ -19,7 +19,8 @@ class LetzshopCredentials(Base):
     endpoint_url: Mapped[str] = mapped_column(String(500))
     # Fernet token keyed from the secret key; the plain key is never stored.
     api_key_encrypted: Mapped[str] = mapped_column(Text)
-    api_key_last4: Mapped[str] = mapped_column(String(4))
+    # Only for keys of 12 characters or more; a shorter key would be shown nearly whole.
+    api_key_last4: Mapped[str | None] = mapped_column(String(4))
     auto_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
@@ -30,7 +31,9 @@ class SyncRun(Base):
 
     __tablename__ = "sync_runs"
     __table_args__ = (
-        CheckConstraint("status IN ('running', 'succeeded', 'partial', 'failed')", name="status"),
+        CheckConstraint(
+            "status IN ('running', 'succeeded', 'partial', 'failed', 'abandoned')", name="status"
+        ),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -48,3 +51,9 @@ class SyncRun(Base):
     failures: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     error: Mapped[str | None] = mapped_column(Text)
     triggered_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    # The lease of a running run: refreshed with every committed page; a run whose heartbeat
+    # is older than the lease is "abandoned" (its process died).
+    heartbeat_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    pages_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The cursor after the last committed page, so a later run can resume from there.
+    last_cursor: Mapped[str | None] = mapped_column(String(500))
