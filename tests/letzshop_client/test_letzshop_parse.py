@@ -58,7 +58,8 @@ def _failure(node: object) -> ShipmentParseFailure:
         (10.005, 1001),
         (1.005, 101),
         ("0", 0),
-        ("-2.345", -235),
+        ("-0", 0),
+        ("21474836.47", 2_147_483_647),
         (None, None),
     ],
 )
@@ -66,7 +67,10 @@ def test_to_cents_converts_numbers_and_strings_half_up(value: object, cents: int
     assert to_cents(value) == cents
 
 
-@pytest.mark.parametrize("value", ["", "abc", "10,50", "NaN", "Infinity", True, [1], {"a": 1}])
+@pytest.mark.parametrize(
+    "value",
+    ["", "abc", "10,50", "NaN", "Infinity", "1_000", "٣", True, [1], {"a": 1}, "-2.345", -1],
+)
 def test_to_cents_rejects_non_amounts(value: object) -> None:
     with pytest.raises(ParseError):
         to_cents(value)
@@ -244,12 +248,15 @@ def _bad_price(node: dict[str, Any]) -> None:
         (lambda node: node.update(state=None), "state: missing"),
         (lambda node: node.update(order=None), "order: expected an object, got null"),
         (lambda node: node["order"].pop("id"), "order.id: missing"),
-        (lambda node: node["order"].update(total="lots"), "order: not an amount: 'lots'"),
-        (lambda node: node["order"].update(completedAt="soon"), "order: not a timestamp: 'soon'"),
+        (lambda node: node["order"].update(total="lots"), 'order.total: not an amount: "lots"'),
+        (
+            lambda node: node["order"].update(completedAt="soon"),
+            'order.completedAt: not a timestamp: "soon"',
+        ),
         (lambda node: node.update(inventoryUnits=None), "inventoryUnits: expected a list"),
         (lambda node: node["inventoryUnits"].append(None), "inventoryUnits[2]: expected an object"),
         (_drop_unit_variant_id, "inventoryUnits[1].variant.id: missing"),
-        (_bad_price, "inventoryUnits[0].variant.price: not an amount: '12,50'"),
+        (_bad_price, 'inventoryUnits[0].variant.price: not an amount: "12,50"'),
         (lambda node: node["order"].update(email=["a"]), "order.email: expected text, got list"),
     ],
 )

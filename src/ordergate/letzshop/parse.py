@@ -6,6 +6,8 @@ the page and the rest of the page still imports. Field names come from ``graphql
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -30,6 +32,7 @@ from ordergate.letzshop.graphql import (
     UnitFields,
     VariantFields,
 )
+from ordergate.letzshop.models import SyncRun
 from ordergate.letzshop.types import (
     Address,
     ConfirmResult,
@@ -44,9 +47,22 @@ from ordergate.letzshop.types import (
     UnitResult,
     Variant,
 )
+from ordergate.orders.intake import LIMITS, max_length
 
-_CENTS_PER_EURO = Decimal(100)
-_WHOLE = Decimal(1)
+# Characters no database here stores in text or JSON: NUL (PostgreSQL) and lone surrogates
+# (not Unicode, so not UTF-8).
+_UNSTORABLE = re.compile("[\x00\ud800-\udfff]")
+# Decimal text as Letzshop writes an amount; Decimal() alone would also take "NaN", "1_0", "٣".
+_AMOUNT = re.compile(r"[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?", re.ASCII)
+_MAX_AMOUNT_TEXT = 100
+MAX_CENTS = LIMITS.cents
+_MAX_EUROS = Decimal(MAX_CENTS).scaleb(-2)
+_CENT = Decimal("0.01")
+# What the JSON columns (raw_payload) take: orjson writes 64-bit integers and nests 255 levels.
+_JSON_INT_BITS = 63
+_MAX_DEPTH = 32
+_MAX_SHOWN = 40
+_MAX_CURSOR = max_length(SyncRun.last_cursor)
 
 
 class ParseError(ValueError):
@@ -66,27 +82,35 @@ class GraphQLErrorItem:
 
 
 def to_cents(value: object) -> int | None:
-    """Euro amount (number or decimal string) to integer cents, rounded half-up.
+    """Euro amount (number or decimal text) to integer cents, rounded half-up.
 
-    Floats go through ``str`` so 10.005 is read as written, not as its binary approximation.
+    Negative amounts and amounts beyond what the cents columns store (``MAX_CENTS``) are refused
+    like any non-amount, always with ``ParseError``. Floats go through ``str`` so 10.005 is read
+    as written, not as its binary approximation.
     """
     if value is None:
         return None
-    if isinstance(value, bool):  # bool is an int subclass; True is not a price
-        raise ParseError(f"not an amount: {value!r}")
-    if isinstance(value, int | float):
-        text = str(value)
-    elif isinstance(value, str):
-        text = value.strip()
-    else:
-        raise ParseError(f"not an amount: {value!r}")
-    try:
-        amount = Decimal(text)
-    except InvalidOperation:
-        raise ParseError(f"not an amount: {value!r}") from None
-    if not amount.is_finite():
-        raise ParseError(f"not an amount: {value!r}")
-    return int((amount * _CENTS_PER_EURO).quantize(_WHOLE, rounding=ROUND_HALF_UP))
+    amount = _decimal(value)
+    if amount < 0:
+        raise ParseError(f"{_shown(value)} is negative")
+    if amount > _MAX_EUROS:
+        raise ParseError(f"{_shown(value)} is beyond {_MAX_EUROS:,}")
+    # Bounded above, so the quantized amount has at most 11 digits: exact, never an overflow.
+    return int(amount.quantize(_CENT, rounding=ROUND_HALF_UP).scaleb(2))
+
+
+def _decimal(value: object) -> Decimal:
+    if isinstance(value, bool) or not isinstance(value, int | float | str):
+        raise ParseError(f"not an amount: {_shown(value)}")
+    if isinstance(value, int):
+        return Decimal(value)
+    text = str(value).strip()
+    if len(text) <= _MAX_AMOUNT_TEXT and _AMOUNT.fullmatch(text):
+        try:
+            return Decimal(text)
+        except InvalidOperation:  # an exponent beyond what Decimal represents (about 10^18)
+            pass
+    raise ParseError(f"not an amount: {_shown(value)}")
 
 
 def to_utc_datetime(value: object) -> datetime | None:
@@ -94,29 +118,94 @@ def to_utc_datetime(value: object) -> datetime | None:
     if value is None:
         return None
     if not isinstance(value, str):
-        raise ParseError(f"not a timestamp: {value!r}")
+        raise ParseError(f"not a timestamp: {_shown(value)}")
     try:
         parsed = datetime.fromisoformat(value.strip())
-    except ValueError:
-        raise ParseError(f"not a timestamp: {value!r}") from None
-    if parsed.tzinfo is None:
-        return parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+        return parsed.replace(tzinfo=UTC) if parsed.tzinfo is None else parsed.astimezone(UTC)
+    except (ValueError, OverflowError):  # OverflowError: an offset pushing year 9999 past UTC
+        raise ParseError(f"not a timestamp: {_shown(value)}") from None
 
 
-def _text(value: object, where: str) -> str | None:
-    # GraphQL ID and String arrive as strings; a number is accepted but kept as its text.
+def _shown(value: object) -> str:
+    """A value as a reason quotes it: short JSON, every unusual character escaped."""
+    try:
+        text = json.dumps(value, ensure_ascii=True)
+    except (TypeError, ValueError):
+        text = type(value).__name__
+    return text if len(text) <= _MAX_SHOWN else f"{text[: _MAX_SHOWN - 3]}..."
+
+
+def _message(value: object) -> str:
+    """An error message from Letzshop, kept for people to read (in a run's failures and errors):
+    never refused, but escaped where it holds what the database cannot store."""
+    if value is None or value == "":
+        return "?"
+    text = value if isinstance(value, str) else _shown(value)
+    return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
+
+
+def _amount(value: object, where: str) -> int | None:
+    try:
+        return to_cents(value)
+    except ParseError as exc:
+        raise ParseError(f"{where}: {exc}") from None
+
+
+def _timestamp(value: object, where: str) -> datetime | None:
+    try:
+        return to_utc_datetime(value)
+    except ParseError as exc:
+        raise ParseError(f"{where}: {exc}") from None
+
+
+def _storable(text: str, where: str) -> None:
+    found = _UNSTORABLE.search(text)
+    if found:
+        what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+        raise ParseError(f"{where}: contains {what}, which cannot be stored")
+
+
+def _text(value: object, where: str, max_length: int | None) -> str | None:
+    """Text as it will be stored: at most ``max_length`` characters (None: the value is kept in
+    JSON only) and storable. GraphQL IDs may arrive as numbers: an integer is kept as its text.
+    """
     if value is None:
         return None
-    if isinstance(value, str):
-        return value
     if isinstance(value, int) and not isinstance(value, bool):
-        return str(value)
-    raise ParseError(f"{where}: expected text, got {type(value).__name__}")
+        if value.bit_length() > _JSON_INT_BITS:
+            raise ParseError(f"{where}: expected text, got an integer beyond 64 bits")
+        value = str(value)
+    if not isinstance(value, str):
+        raise ParseError(f"{where}: expected text, got {type(value).__name__}")
+    _storable(value, where)
+    if max_length is not None and len(value) > max_length:
+        raise ParseError(f"{where}: {len(value):,} characters, longer than {max_length}")
+    return value
 
 
-def _required_id(value: object, where: str) -> str:
-    text = _text(value, where)
+def _storable_json(value: object, where: str, depth: int = 0) -> None:
+    """Every key, text and number of a node the import keeps whole, as ``raw_payload``."""
+    if depth > _MAX_DEPTH:
+        raise ParseError(f"{where}: nested deeper than {_MAX_DEPTH} levels")
+    if isinstance(value, str):
+        _storable(value, where)
+    elif isinstance(value, int) and not isinstance(value, bool):
+        if value.bit_length() > _JSON_INT_BITS:
+            raise ParseError(f"{where}: an integer beyond 64 bits")
+    elif isinstance(value, dict):
+        for key, item in value.items():
+            if not isinstance(key, str) or _UNSTORABLE.search(key):
+                raise ParseError(f"{where or 'node'}: a key that cannot be stored: {_shown(key)}")
+            _storable_json(item, f"{where}.{key}" if where else key, depth + 1)
+    elif isinstance(value, list):
+        for index, item in enumerate(value):
+            _storable_json(item, f"{where}[{index}]", depth + 1)
+    elif not (value is None or isinstance(value, bool | float)):
+        raise ParseError(f"{where}: not JSON ({type(value).__name__})")
+
+
+def _required_text(value: object, where: str, max_length: int | None) -> str:
+    text = _text(value, where, max_length)
     if not text:
         raise ParseError(f"{where}: missing")
     return text
@@ -134,6 +223,8 @@ def _optional_object(value: object, where: str) -> dict[str, Any] | None:
 
 
 # --- shipment nodes ----------------------------------------------------------------------------
+# Each text names the limit of the column it ends up in (``LIMITS``); None where it is kept only
+# in the JSON of the order (addresses, brand, MPN).
 
 
 def _address(value: object, where: str) -> Address | None:
@@ -141,34 +232,34 @@ def _address(value: object, where: str) -> Address | None:
     if raw is None:
         return None
     country = _optional_object(raw.get(AddressFields.COUNTRY), f"{where}.country") or {}
+
+    def text(key: str, max_length: int | None = None) -> str | None:
+        return _text(raw.get(key), f"{where}.{key}", max_length)
+
     return Address(
-        first_name=_text(raw.get(AddressFields.FIRST_NAME), f"{where}.firstName"),
-        last_name=_text(raw.get(AddressFields.LAST_NAME), f"{where}.lastName"),
-        company=_text(raw.get(AddressFields.COMPANY), f"{where}.company"),
-        street_name=_text(raw.get(AddressFields.STREET_NAME), f"{where}.streetName"),
-        street_number=_text(raw.get(AddressFields.STREET_NUMBER), f"{where}.streetNumber"),
-        city=_text(raw.get(AddressFields.CITY), f"{where}.city"),
-        zip_code=_text(raw.get(AddressFields.ZIP_CODE), f"{where}.zipCode"),
-        phone=_text(raw.get(AddressFields.PHONE), f"{where}.phone"),
-        country_name=_text(country.get(CountryFields.NAME), f"{where}.country.name"),
-        country_iso=_text(country.get(CountryFields.ISO), f"{where}.country.iso"),
+        # The customer's name is made of these two (and cut to its column if both are long).
+        first_name=text(AddressFields.FIRST_NAME, LIMITS.customer_name),
+        last_name=text(AddressFields.LAST_NAME, LIMITS.customer_name),
+        company=text(AddressFields.COMPANY),
+        street_name=text(AddressFields.STREET_NAME),
+        street_number=text(AddressFields.STREET_NUMBER),
+        city=text(AddressFields.CITY),
+        zip_code=text(AddressFields.ZIP_CODE),
+        phone=text(AddressFields.PHONE),
+        country_name=_text(country.get(CountryFields.NAME), f"{where}.country.name", None),
+        country_iso=_text(country.get(CountryFields.ISO), f"{where}.country.iso", None),
     )
 
 
 def _order(value: object) -> LetzshopOrder:
     raw = _object(value, "order")
-    try:
-        total_cents = to_cents(raw.get(OrderFields.TOTAL))
-        completed_at = to_utc_datetime(raw.get(OrderFields.COMPLETED_AT))
-    except ParseError as exc:
-        raise ParseError(f"order: {exc}") from None
     return LetzshopOrder(
-        id=_required_id(raw.get(OrderFields.ID), "order.id"),
-        number=_text(raw.get(OrderFields.NUMBER), "order.number"),
-        email=_text(raw.get(OrderFields.EMAIL), "order.email"),
-        total_cents=total_cents,
-        completed_at=completed_at,
-        locale=_text(raw.get(OrderFields.LOCALE), "order.locale"),
+        id=_required_text(raw.get(OrderFields.ID), "order.id", LIMITS.order_id),
+        number=_text(raw.get(OrderFields.NUMBER), "order.number", LIMITS.order_number),
+        email=_text(raw.get(OrderFields.EMAIL), "order.email", LIMITS.customer_email),
+        total_cents=_amount(raw.get(OrderFields.TOTAL), "order.total"),
+        completed_at=_timestamp(raw.get(OrderFields.COMPLETED_AT), "order.completedAt"),
+        locale=_text(raw.get(OrderFields.LOCALE), "order.locale", LIMITS.customer_locale),
         ship_address=_address(raw.get(OrderFields.SHIP_ADDRESS), "order.shipAddress"),
         bill_address=_address(raw.get(OrderFields.BILL_ADDRESS), "order.billAddress"),
     )
@@ -177,7 +268,8 @@ def _order(value: object) -> LetzshopOrder:
 def _product_names(product: dict[str, Any], where: str) -> dict[str, str | None]:
     names = _optional_object(product.get(ProductFields.NAME), f"{where}.name") or {}
     return {
-        lang: _text(names.get(lang), f"{where}.name.{lang}") for lang in ProductFields.TRANSLATIONS
+        lang: _text(names.get(lang), f"{where}.name.{lang}", LIMITS.product_name)
+        for lang in ProductFields.TRANSLATIONS
     }
 
 
@@ -188,7 +280,7 @@ def _brand_name(value: object, where: str) -> str | None:
     typename = brand.get(BrandFields.TYPENAME)
     # Without __typename (a server that ignores it) the presence of ``name`` is the only hint.
     if typename == BrandFields.BRAND_TYPE or typename is None:
-        return _text(brand.get(BrandFields.NAME), f"{where}.name")
+        return _text(brand.get(BrandFields.NAME), f"{where}.name", None)
     return None  # BrandUnknown, or a union member this client does not know yet
 
 
@@ -196,17 +288,17 @@ def _variant(value: object, where: str) -> Variant:
     raw = _object(value, where)
     trade_id = _optional_object(raw.get(VariantFields.TRADE_ID), f"{where}.tradeId") or {}
     product = _optional_object(raw.get(VariantFields.PRODUCT), f"{where}.product") or {}
-    try:
-        price_cents = to_cents(raw.get(VariantFields.PRICE))
-    except ParseError as exc:
-        raise ParseError(f"{where}.price: {exc}") from None
     return Variant(
-        id=_required_id(raw.get(VariantFields.ID), f"{where}.id"),
-        sku=_text(raw.get(VariantFields.SKU), f"{where}.sku"),
-        mpn=_text(raw.get(VariantFields.MPN), f"{where}.mpn"),
-        price_cents=price_cents,
-        trade_id_number=_text(trade_id.get(TradeIdFields.NUMBER), f"{where}.tradeId.number"),
-        trade_id_parser=_text(trade_id.get(TradeIdFields.PARSER), f"{where}.tradeId.parser"),
+        id=_required_text(raw.get(VariantFields.ID), f"{where}.id", LIMITS.item_id),
+        sku=_text(raw.get(VariantFields.SKU), f"{where}.sku", LIMITS.sku),
+        mpn=_text(raw.get(VariantFields.MPN), f"{where}.mpn", None),
+        price_cents=_amount(raw.get(VariantFields.PRICE), f"{where}.price"),
+        trade_id_number=_text(
+            trade_id.get(TradeIdFields.NUMBER), f"{where}.tradeId.number", LIMITS.gtin
+        ),
+        trade_id_parser=_text(
+            trade_id.get(TradeIdFields.PARSER), f"{where}.tradeId.parser", LIMITS.gtin_type
+        ),
         product_names=_product_names(product, f"{where}.product"),
         brand_name=_brand_name(product.get(ProductFields.BRAND), f"{where}.product._brand"),
     )
@@ -214,12 +306,9 @@ def _variant(value: object, where: str) -> Variant:
 
 def _unit(value: object, where: str) -> InventoryUnit:
     raw = _object(value, where)
-    state = _text(raw.get(UnitFields.STATE), f"{where}.state")
-    if not state:
-        raise ParseError(f"{where}.state: missing")
     return InventoryUnit(
-        id=_required_id(raw.get(UnitFields.ID), f"{where}.id"),
-        state=state,
+        id=_required_text(raw.get(UnitFields.ID), f"{where}.id", LIMITS.unit_id),
+        state=_required_text(raw.get(UnitFields.STATE), f"{where}.state", LIMITS.unit_state),
         variant=_variant(raw.get(UnitFields.VARIANT), f"{where}.variant"),
     )
 
@@ -234,8 +323,10 @@ def _tracking(value: object) -> Tracking | None:
     raw = _optional_object(value, "tracking")
     if raw is None:
         return None
-    code = _text(raw.get(TrackingFields.CODE), "tracking.code")
-    provider = _text(raw.get(TrackingFields.PROVIDER), "tracking.provider")
+    code = _text(raw.get(TrackingFields.CODE), "tracking.code", LIMITS.tracking_code)
+    provider = _text(
+        raw.get(TrackingFields.PROVIDER), "tracking.provider", LIMITS.tracking_provider
+    )
     # An empty tracking object means "none yet"; callers only need to test for None.
     if code is None and provider is None:
         return None
@@ -243,23 +334,28 @@ def _tracking(value: object) -> Tracking | None:
 
 
 def _shipment(raw: dict[str, Any]) -> Shipment:
-    shipment_id = _required_id(raw.get(ShipmentFields.ID), "id")
-    state = _text(raw.get(ShipmentFields.STATE), "state")
-    if not state:
-        raise ParseError("state: missing")
-    return Shipment(
-        id=shipment_id,
-        number=_text(raw.get(ShipmentFields.NUMBER), "number"),
-        state=state,
+    shipment = Shipment(
+        id=_required_text(raw.get(ShipmentFields.ID), "id", LIMITS.shipment_id),
+        # Stands in for the order number when the order has none.
+        number=_text(raw.get(ShipmentFields.NUMBER), "number", LIMITS.order_number),
+        state=_required_text(raw.get(ShipmentFields.STATE), "state", None),
         order=_order(raw.get(ShipmentFields.ORDER)),
         inventory_units=_units(raw.get(ShipmentFields.INVENTORY_UNITS)),
         tracking=_tracking(raw.get(ShipmentFields.TRACKING)),
         raw=raw,
     )
+    # The node is stored whole (raw_payload): what the fields above do not read must be
+    # storable too.
+    _storable_json(raw, "")
+    return shipment
 
 
 def parse_shipment(node: object, *, errors: Sequence[str] = ()) -> Shipment | ShipmentParseFailure:
-    """Parse one ``shipments.nodes`` entry; ``errors`` are GraphQL messages aimed at this node."""
+    """Parse one ``shipments.nodes`` entry; ``errors`` are GraphQL messages aimed at this node.
+
+    Never raises: whatever is wrong with the node (a type, a range, a length, a character no
+    database stores) becomes a failure whose reason starts with the field's path.
+    """
     external_id = _node_id(node)
     try:
         return _shipment(_object(node, "node"))
@@ -271,10 +367,11 @@ def parse_shipment(node: object, *, errors: Sequence[str] = ()) -> Shipment | Sh
 
 
 def _node_id(node: object) -> str | None:
+    # The failure's id is stored with the run: only an id that could be stored is kept.
     if not isinstance(node, dict):
         return None
     try:
-        return _text(node.get(ShipmentFields.ID), "id") or None
+        return _text(node.get(ShipmentFields.ID), "id", LIMITS.shipment_id) or None
     except ParseError:
         return None
 
@@ -293,12 +390,12 @@ def parse_graphql_errors(value: object) -> list[GraphQLErrorItem]:
 
 def _graphql_error(entry: object) -> GraphQLErrorItem:
     if not isinstance(entry, dict):
-        return GraphQLErrorItem(message=str(entry), path=(), code=None)
+        return GraphQLErrorItem(message=_message(entry), path=(), code=None)
     path = entry.get(Envelope.PATH)
     extensions = entry.get(Envelope.EXTENSIONS)
     code = extensions.get(Envelope.CODE) if isinstance(extensions, dict) else None
     return GraphQLErrorItem(
-        message=str(entry.get(Envelope.MESSAGE) or "?"),
+        message=_message(entry.get(Envelope.MESSAGE)),
         path=tuple(path) if isinstance(path, list) else (),
         code=code if isinstance(code, str) else None,
     )
@@ -333,6 +430,11 @@ def parse_shipment_page(
         raise LetzshopProtocolError("'pageInfo.hasNextPage' is not a boolean")
     if end_cursor is not None and not isinstance(end_cursor, str):
         raise LetzshopProtocolError("'pageInfo.endCursor' is not a string")
+    try:
+        # Kept with the run so a later run can resume from it: the same rules as stored text.
+        _text(end_cursor, "'pageInfo.endCursor'", _MAX_CURSOR)
+    except ParseError as exc:
+        raise LetzshopProtocolError(str(exc)) from None
 
     node_errors = _errors_by_node(errors)
     shipments: list[Shipment] = []
@@ -368,10 +470,10 @@ def parse_confirm_payload(payload: object) -> ConfirmResult:
 
 def _unit_result(value: object) -> UnitResult:
     raw = _object(value, "unit")
-    state = _text(raw.get(ConfirmFields.UNIT_STATE), "unit.state")
-    if not state:
-        raise ParseError("unit.state: missing")
-    return UnitResult(id=_required_id(raw.get(ConfirmFields.UNIT_ID), "unit.id"), state=state)
+    return UnitResult(
+        id=_required_text(raw.get(ConfirmFields.UNIT_ID), "unit.id", LIMITS.unit_id),
+        state=_required_text(raw.get(ConfirmFields.UNIT_STATE), "unit.state", LIMITS.unit_state),
+    )
 
 
 def parse_payload_errors(payload: dict[str, Any], root: str) -> list[UnitError]:
@@ -384,12 +486,12 @@ def parse_payload_errors(payload: dict[str, Any], root: str) -> list[UnitError]:
 
 def _unit_error(value: object) -> UnitError:
     if not isinstance(value, dict):
-        return UnitError(id=None, code=None, message=str(value))
+        return UnitError(id=None, code=None, message=_message(value))
     try:
         return UnitError(
-            id=_text(value.get(PayloadErrorFields.ID), "error.id"),
-            code=_text(value.get(PayloadErrorFields.CODE), "error.code"),
-            message=_text(value.get(PayloadErrorFields.MESSAGE), "error.message") or "?",
+            id=_text(value.get(PayloadErrorFields.ID), "error.id", None),
+            code=_text(value.get(PayloadErrorFields.CODE), "error.code", None),
+            message=_message(value.get(PayloadErrorFields.MESSAGE)),
         )
     except ParseError as exc:
         raise LetzshopProtocolError(f"payload error entry: {exc}") from None

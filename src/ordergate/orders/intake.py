@@ -9,6 +9,11 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import BigInteger, Integer, SmallInteger, String
+from sqlalchemy.orm import InstrumentedAttribute
+
+from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+
 
 @dataclass(frozen=True, slots=True)
 class IncomingUnit:
@@ -69,3 +74,70 @@ class ImportResult:
         self.orders_updated += other.orders_updated
         self.exceptions_created += other.exceptions_created
         self.failed.extend(other.failed)
+
+
+# The narrowest bound any supported database puts on each integer type: SQLite keeps 64 bits in
+# every INTEGER column, PostgreSQL's integer is 32 bits. Subclasses before Integer.
+_INTEGER_MAX = {SmallInteger: 2**15 - 1, BigInteger: 2**63 - 1, Integer: 2**31 - 1}
+
+
+def max_length(column: InstrumentedAttribute[Any]) -> int:
+    """The most characters a String column stores (PostgreSQL refuses more; SQLite would not)."""
+    column_type = column.type
+    if not isinstance(column_type, String) or column_type.length is None:
+        raise TypeError(f"{column} is not a String column with a length")
+    return column_type.length
+
+
+def max_integer(column: InstrumentedAttribute[Any]) -> int:
+    """The largest value an integer column stores on every supported database."""
+    for integer_type, maximum in _INTEGER_MAX.items():
+        if isinstance(column.type, integer_type):
+            return maximum
+    raise TypeError(f"{column} is not an integer column")
+
+
+@dataclass(frozen=True, slots=True)
+class IntakeLimits:
+    """The most each incoming field may hold: what the column it is stored in takes.
+
+    An adapter refuses a longer text or a larger amount itself, naming its own field, so SQLite
+    and PostgreSQL import the same orders (one would store the value, the other refuse the row).
+    """
+
+    shipment_id: int
+    order_id: int
+    order_number: int
+    customer_email: int
+    customer_name: int
+    customer_locale: int
+    tracking_code: int
+    tracking_provider: int
+    item_id: int
+    product_name: int
+    sku: int
+    gtin: int
+    gtin_type: int
+    unit_id: int
+    unit_state: int
+    cents: int
+
+
+LIMITS = IntakeLimits(
+    shipment_id=max_length(Order.external_shipment_id),
+    order_id=max_length(Order.external_order_id),
+    order_number=max_length(Order.external_order_number),
+    customer_email=max_length(Order.customer_email),
+    customer_name=max_length(Order.customer_name),
+    customer_locale=max_length(Order.customer_locale),
+    tracking_code=max_length(Order.tracking_code),
+    tracking_provider=max_length(Order.tracking_provider),
+    item_id=max_length(OrderItem.external_item_id),
+    product_name=max_length(OrderItem.product_name),
+    sku=max_length(OrderItem.product_sku),
+    gtin=max_length(OrderItem.gtin),
+    gtin_type=max_length(OrderItem.gtin_type),
+    unit_id=max_length(OrderItemUnit.external_unit_id),
+    unit_state=max_length(OrderItemUnit.state),
+    cents=min(max_integer(Order.total_cents), max_integer(OrderItem.unit_price_cents)),
+)
