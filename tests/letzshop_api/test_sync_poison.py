@@ -14,7 +14,8 @@ from sqlalchemy.orm import Session
 from ordergate.letzshop.models import SyncRun
 from ordergate.orders.models import Order
 from ordergate.sandbox.generator import generate_shipments
-from tests.letzshop_api.test_sync import counts
+from tests.letzshop_api.conftest import shipment, unit
+from tests.letzshop_api.test_sync import KNOWN, counts
 
 GOOD = 160
 POSITION = 100  # 0-based: the 101st shipment, the first of the third page of 50
@@ -76,3 +77,43 @@ def test_poisoned_shipment_is_one_failure_and_every_other_imports(
     assert (again.json()["orders_created"], again.json()["orders_updated"]) == (0, 0)
     assert [f["external_id"] for f in again.json()["failed"]] == [bad["id"]]
     assert counts(db) == before
+
+
+def test_values_the_databases_treat_differently_fail_alike_on_both(
+    client: TestClient, db: Session, shop, put_shipments: Callable[..., None]
+) -> None:
+    vendor, admin, _ = shop
+    big_price = shipment("S2", [unit("u2", "var2", KNOWN, price=1e12)])
+    nul_name = shipment("S3", [unit("u3", "var3", KNOWN, name="Toy\x00")])
+    long_number = shipment("S4", [unit("u4", "var4", KNOWN)], number="R" * 101)
+    long_email = shipment("S5", [unit("u5", "var5", KNOWN)])
+    long_email["order"]["email"] = "a" * 310 + "@example.lu"
+    twice = shipment("S6", [unit("u6", "var6", KNOWN), unit("u6", "var6", KNOWN)])
+    put_shipments(
+        shipment("S1", [unit("u1", "var1", KNOWN)]),
+        big_price,
+        nul_name,
+        long_number,
+        long_email,
+        twice,
+        shipment("S1", [unit("u7", "var7", KNOWN)]),
+        shipment("S8", [unit("u8", "var8", KNOWN)]),
+    )
+
+    response = client.post(f"/api/v1/admin/letzshop/vendors/{vendor.id}/sync", headers=admin)
+
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert sorted((f["external_id"], f["reason"]) for f in body["failed"]) == [
+        ("S1", "shipment appears twice in the same page"),
+        ("S2", "inventoryUnits[0].variant.price: 1000000000000.0 is beyond 21,474,836.47"),
+        (
+            "S3",
+            "inventoryUnits[0].variant.product.name.en: contains a NUL character, "
+            "which cannot be stored",
+        ),
+        ("S4", "order.number: 101 characters, longer than 100"),
+        ("S5", "order.email: 321 characters, longer than 320"),
+        ("S6", "an inventory unit id appears twice"),
+    ]
+    assert set(db.scalars(select(Order.external_shipment_id))) == {"S1", "S8"}
