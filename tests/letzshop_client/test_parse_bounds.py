@@ -136,13 +136,22 @@ def test_integer_beyond_64_bits_anywhere_is_refused(clean_node: dict[str, Any]) 
     assert _failure(clean_node).reason == "order.shipAddress.floor: an integer beyond 64 bits"
 
 
-def test_deeply_nested_value_is_refused(clean_node: dict[str, Any]) -> None:
+def test_value_nested_deeper_than_json_columns_take_is_refused(clean_node: dict[str, Any]) -> None:
     deep: Any = "bottom"
-    for _ in range(40):
+    for _ in range(253):  # with the node and its order: 255 levels, one more than JSON columns take
         deep = [deep]
     clean_node["order"]["deep"] = deep
 
-    assert _failure(clean_node).reason.endswith(": nested deeper than 32 levels")
+    assert _failure(clean_node).reason.endswith(": nested deeper than 254 levels")
+
+
+def test_nesting_the_json_columns_take_is_kept(clean_node: dict[str, Any]) -> None:
+    deep: Any = "bottom"
+    for _ in range(252):
+        deep = [deep]
+    clean_node["order"]["deep"] = deep
+
+    assert _parsed(clean_node).raw["order"]["deep"] == deep
 
 
 @pytest.mark.parametrize("shipment_id", ["S\x00", "S" * 101])

@@ -14,6 +14,8 @@ from datetime import UTC, datetime
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+import orjson
+
 from ordergate.letzshop.errors import LetzshopProtocolError
 from ordergate.letzshop.graphql import (
     AddressFields,
@@ -58,9 +60,9 @@ _MAX_AMOUNT_TEXT = 100
 MAX_CENTS = LIMITS.cents
 _MAX_EUROS = Decimal(MAX_CENTS).scaleb(-2)
 _CENT = Decimal("0.01")
-# What the JSON columns (raw_payload) take: orjson writes 64-bit integers and nests 255 levels.
+# What the JSON columns (raw_payload) take: orjson writes 64-bit integers and 254 nested levels.
 _JSON_INT_BITS = 63
-_MAX_DEPTH = 32
+_MAX_DEPTH = 254
 _MAX_SHOWN = 40
 _MAX_CURSOR = max_length(SyncRun.last_cursor)
 
@@ -138,7 +140,7 @@ def _shown(value: object) -> str:
 def _message(value: object) -> str:
     """An error message from Letzshop, kept for people to read (in a run's failures and errors):
     never refused, but escaped where it holds what the database cannot store."""
-    if value is None or value == "":
+    if not value:
         return "?"
     text = value if isinstance(value, str) else _shown(value)
     return _UNSTORABLE.sub(lambda found: f"\\u{ord(found.group()):04x}", text)
@@ -159,9 +161,9 @@ def _timestamp(value: object, where: str) -> datetime | None:
 
 
 def _storable(text: str, where: str) -> None:
-    found = _UNSTORABLE.search(text)
-    if found:
-        what = "a NUL character" if found.group() == "\x00" else "a lone surrogate"
+    # Hot (every text of every shipment): plain ASCII needs only the NUL test.
+    if "\x00" in text or (not text.isascii() and _UNSTORABLE.search(text)):
+        what = "a NUL character" if "\x00" in text else "a lone surrogate"
         raise ParseError(f"{where}: contains {what}, which cannot be stored")
 
 
@@ -185,7 +187,7 @@ def _text(value: object, where: str, max_length: int | None) -> str | None:
 
 def _storable_json(value: object, where: str, depth: int = 0) -> None:
     """Every key, text and number of a node the import keeps whole, as ``raw_payload``."""
-    if depth > _MAX_DEPTH:
+    if depth >= _MAX_DEPTH and isinstance(value, dict | list):
         raise ParseError(f"{where}: nested deeper than {_MAX_DEPTH} levels")
     if isinstance(value, str):
         _storable(value, where)
@@ -232,20 +234,17 @@ def _address(value: object, where: str) -> Address | None:
     if raw is None:
         return None
     country = _optional_object(raw.get(AddressFields.COUNTRY), f"{where}.country") or {}
-
-    def text(key: str, max_length: int | None = None) -> str | None:
-        return _text(raw.get(key), f"{where}.{key}", max_length)
-
+    # The customer's name is made of the two names (cut to its column if both are long).
+    name = LIMITS.customer_name
     return Address(
-        # The customer's name is made of these two (and cut to its column if both are long).
-        first_name=text(AddressFields.FIRST_NAME, LIMITS.customer_name),
-        last_name=text(AddressFields.LAST_NAME, LIMITS.customer_name),
-        company=text(AddressFields.COMPANY),
-        street_name=text(AddressFields.STREET_NAME),
-        street_number=text(AddressFields.STREET_NUMBER),
-        city=text(AddressFields.CITY),
-        zip_code=text(AddressFields.ZIP_CODE),
-        phone=text(AddressFields.PHONE),
+        first_name=_text(raw.get(AddressFields.FIRST_NAME), f"{where}.firstName", name),
+        last_name=_text(raw.get(AddressFields.LAST_NAME), f"{where}.lastName", name),
+        company=_text(raw.get(AddressFields.COMPANY), f"{where}.company", None),
+        street_name=_text(raw.get(AddressFields.STREET_NAME), f"{where}.streetName", None),
+        street_number=_text(raw.get(AddressFields.STREET_NUMBER), f"{where}.streetNumber", None),
+        city=_text(raw.get(AddressFields.CITY), f"{where}.city", None),
+        zip_code=_text(raw.get(AddressFields.ZIP_CODE), f"{where}.zipCode", None),
+        phone=_text(raw.get(AddressFields.PHONE), f"{where}.phone", None),
         country_name=_text(country.get(CountryFields.NAME), f"{where}.country.name", None),
         country_iso=_text(country.get(CountryFields.ISO), f"{where}.country.iso", None),
     )
@@ -344,10 +343,20 @@ def _shipment(raw: dict[str, Any]) -> Shipment:
         tracking=_tracking(raw.get(ShipmentFields.TRACKING)),
         raw=raw,
     )
-    # The node is stored whole (raw_payload): what the fields above do not read must be
-    # storable too.
-    _storable_json(raw, "")
+    _storable_node(raw)
     return shipment
+
+
+def _storable_node(raw: dict[str, Any]) -> None:
+    """The node is stored whole (``raw_payload``), so what the fields do not read must be
+    storable too. The JSON columns' serializer (orjson) decides quickly; only a node it refuses,
+    or writes with a NUL, is walked to name the field (and a false alarm passes the walk)."""
+    try:
+        if b"\\u0000" not in orjson.dumps(raw):
+            return
+    except orjson.JSONEncodeError:
+        pass
+    _storable_json(raw, "")
 
 
 def parse_shipment(node: object, *, errors: Sequence[str] = ()) -> Shipment | ShipmentParseFailure:
