@@ -150,7 +150,7 @@ def _assert_storable(shipment: Shipment) -> None:
     assert b"\\u0000" not in orjson.dumps(shipment.raw)
 
 
-@settings(max_examples=200, deadline=None, derandomize=True)
+@settings(max_examples=200, deadline=None, derandomize=True, database=None)
 @given(st.data())
 def test_parser_never_raises_and_names_the_field_it_refuses(data: st.DataObject) -> None:
     page = _draw_page(data)
@@ -178,6 +178,7 @@ _vendor_codes = (f"fuzz-{n}" for n in itertools.count())
     max_examples=25,
     deadline=None,
     derandomize=True,
+    database=None,
     # One database for every example; each example imports for its own new vendor.
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

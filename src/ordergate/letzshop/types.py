@@ -1,6 +1,8 @@
 """Typed Letzshop objects, parsed from GraphQL JSON by ``ordergate.letzshop.parse``.
 
-Money is integer cents (Decimal, rounded half-up); strings stay strings (GTINs keep leading zeros).
+Money is integer cents (Decimal, rounded half-up), never negative and within what the cents
+columns store; strings stay strings (GTINs keep leading zeros) and fit the column they are stored
+in (``ordergate.orders.intake.LIMITS``). A node that breaks either is a ``ShipmentParseFailure``.
 """
 
 from __future__ import annotations
