@@ -18,7 +18,7 @@ from sqlalchemy.orm import Session
 from ordergate.config import Settings
 from ordergate.events.models import Event
 from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import OrderItem
+from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from tests.factories import make_product, make_user, make_vendor
 from tests.letzshop_api.conftest import shipment, unit
@@ -203,3 +203,113 @@ def test_f2_bulk_resolves_racing_ignores_never_answer_500(
     single = [r for r in responses[bulks:] if r.is_success]
     assert bulk_resolved + len(single) == changes
     assert changes >= 40
+
+
+ALLOWED = {
+    "ignore": {200, 400},
+    "resolve": {200, 400},
+    "bulk": {200},
+    "confirm": {200, 400, 409},
+    "sync": {200, 409},
+    "read": {200},
+}
+
+
+def mixed_calls(ids: list[int], blocked_orders: list[int], clean_orders: list[int], product: int):
+    """About 200 overlapping calls on one vendor, labelled by kind."""
+    exceptions = "/api/v1/vendor/order-exceptions"
+    calls: list[tuple[str, Call]] = []
+    for n, (exception_id, order_id) in enumerate(zip(ids, blocked_orders, strict=True)):
+        calls.append(("ignore", ("POST", f"{exceptions}/{exception_id}/ignore", {"notes": "x"})))
+        resolve = {"product_id": product}
+        calls.append(("resolve", ("POST", f"{exceptions}/{exception_id}/resolve", resolve)))
+        calls.append(
+            ("confirm", ("POST", f"/api/v1/vendor/letzshop/orders/{order_id}/confirm", None))
+        )
+        if n % 10 == 0:
+            bulk = {"gtin": UNKNOWN, "product_id": product}
+            calls.append(("bulk", ("POST", f"{exceptions}/bulk-resolve", bulk)))
+            calls.append(("sync", ("POST", "/api/v1/vendor/letzshop/sync", None)))
+    for order_id in clean_orders:
+        for _ in range(2):
+            calls.append(
+                ("confirm", ("POST", f"/api/v1/vendor/letzshop/orders/{order_id}/confirm", None))
+            )
+    reads = [f"{exceptions}?limit=20", f"{exceptions}/stats", "/api/v1/vendor/orders?limit=20"]
+    calls += [("read", ("GET", reads[n % 3], None)) for n in range(200 - len(calls))]
+    # Interleave the kinds so every wave mixes them.
+    return calls[::2] + calls[1::2]
+
+
+def test_a_bounded_burst_on_a_small_pool_queues_and_keeps_the_invariants(
+    server: Callable[..., Any], db: Session, sandbox: SandboxHandle, control: httpx.Client
+) -> None:
+    """200 requests, 64 at a time, on a pool of 2 + 2 connections (so 4 worker threads): resolve,
+    ignore, bulk-resolve, confirm and sync of one vendor overlapping."""
+    blocked = [shipment(f"B{n}", [unit(f"b{n}", f"bv{n}", UNKNOWN)]) for n in range(40)]
+    clean = [shipment(f"C{n}", [unit(f"c{n}a", f"cv{n}", KNOWN)]) for n in range(10)]
+    put_shipments(control, blocked + clean)
+    small_pool = {"db_pool_size": 2, "db_max_overflow": 2}
+    with server(**small_pool) as url, httpx.Client(base_url=url, timeout=60.0) as http:
+        shop = Shop(http, db, sandbox)
+        assert http.post("/api/v1/vendor/letzshop/sync", headers=shop.staff).is_success
+        db.rollback()
+        orders = dict(db.execute(select(Order.external_shipment_id, Order.id)).all())
+        ids = sorted(exception_outcomes(db))
+        calls = mixed_calls(
+            ids,
+            [orders[f"B{n}"] for n in range(40)],
+            [orders[f"C{n}"] for n in range(10)],
+            shop.product_id,
+        )
+        responses = fire(http, shop.staff, [call for _, call in calls], workers=64)
+
+    assert len(responses) == 200
+    assert server_errors(responses) == []
+    unexpected = [
+        (kind, call, r.status_code, r.text[:200])
+        for (kind, call), r in zip(calls, responses, strict=True)
+        if r.status_code not in ALLOWED[kind] | {503}
+    ]
+    assert unexpected == []
+    changes = assert_events_are_state_changes(exception_outcomes(db), shop.product_id)
+    decided = {"ignore", "resolve"}
+    singles = sum(
+        1 for (kind, _), r in zip(calls, responses, strict=True) if kind in decided and r.is_success
+    )
+    bulks = sum(
+        r.json()["resolved_count"]
+        for (kind, _), r in zip(calls, responses, strict=True)
+        if kind == "bulk" and r.is_success
+    )
+    assert singles + bulks == changes
+    assert_no_duplicate_orders(db, expected=50)
+    assert_no_confirmed_unit_under_a_blocking_exception(db)
+    assert_each_unit_sent_at_most_once(control)
+
+
+def assert_no_duplicate_orders(db: Session, *, expected: int) -> None:
+    shipments = db.scalars(select(Order.external_shipment_id)).all()
+    assert len(shipments) == len(set(shipments)) == expected
+
+
+def assert_no_confirmed_unit_under_a_blocking_exception(db: Session) -> None:
+    confirmed_under_block = db.execute(
+        select(OrderItemUnit.external_unit_id)
+        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
+        .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+        .where(
+            OrderItemUnit.state == "confirmed_available",
+            OrderItemException.status.in_(("pending", "ignored")),
+        )
+    ).all()
+    assert confirmed_under_block == []
+
+
+def assert_each_unit_sent_at_most_once(control: httpx.Client) -> None:
+    sent = Counter(
+        decision["inventoryUnitId"]
+        for mutation in control.get("/control/mutations").json()["mutations"]
+        for decision in mutation["variables"]["input"]["inventoryUnits"]
+    )
+    assert [unit_id for unit_id, times in sent.items() if times > 1] == []
