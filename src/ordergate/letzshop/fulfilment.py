@@ -7,19 +7,35 @@ SQLite no write lock waits on the network); a short one to record the answer and
 
 from __future__ import annotations
 
+import logging
+import time
 from dataclasses import dataclass, field
 
+from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
-from ordergate.errors import AppError
+from ordergate.errors import AppError, is_database_busy
 from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.errors import LetzshopError
 from ordergate.letzshop.service import connection_for, open_client, upstream_error
 from ordergate.orders import fulfilment
-from ordergate.orders.fulfilment import PlannedDecision, RefusedUnit, UnitDecisions
+from ordergate.orders.fulfilment import (
+    FulfilmentResult,
+    PlannedDecision,
+    RefusedUnit,
+    UnitDecisions,
+)
 from ordergate.security import SecretBox
 from ordergate.vendors.service import get_vendor
+
+logger = logging.getLogger(__name__)
+
+# Letzshop has decided by the time the answer is recorded, so a busy database is waited out
+# (a few short tries) rather than answering 503 with the decision unrecorded.
+RECORD_ATTEMPTS = 4
+RECORD_BACKOFF_SECONDS = 0.25
 
 
 class LetzshopRefusedUnitsError(AppError):
@@ -98,9 +114,7 @@ def run_fulfilment(
             fulfilment.release_lease(session, plan)
             session.commit()
         raise
-    with session_factory() as session:
-        result = fulfilment.finish_decision(session, plan, answer, actor_user_id=actor_user_id)
-        session.commit()
+    result = _record(session_factory, plan, answer, actor_user_id)
     if result.refused:
         raise LetzshopRefusedUnitsError(
             f"Letzshop refused {len(result.refused)} unit(s) of order {order_id}",
@@ -116,3 +130,32 @@ def run_fulfilment(
             },
         )
     return LetzshopFulfilment(result.order_id, result.status, result.accepted, reconciled)
+
+
+def _record(
+    session_factory: sessionmaker[Session],
+    plan: PlannedDecision,
+    answer: UnitDecisions,
+    actor_user_id: int | None,
+) -> FulfilmentResult:
+    attempt = 1
+    while True:
+        try:
+            with session_factory() as session:
+                result = fulfilment.finish_decision(
+                    session, plan, answer, actor_user_id=actor_user_id
+                )
+                session.commit()
+            return result
+        except (OperationalError, PoolTimeoutError) as exc:
+            busy = isinstance(exc, PoolTimeoutError) or is_database_busy(exc)
+            if not busy or attempt == RECORD_ATTEMPTS:
+                raise
+            logger.warning(
+                "order %s: recording Letzshop's answer met a busy database (attempt %d of %d)",
+                plan.order_id,
+                attempt,
+                RECORD_ATTEMPTS,
+            )
+            time.sleep(RECORD_BACKOFF_SECONDS * attempt)
+            attempt += 1
