@@ -3,6 +3,7 @@ go through meanwhile (the report's F4b: on SQLite they answered 503 after 30 s).
 
 from __future__ import annotations
 
+import sqlite3
 import time
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -104,3 +105,31 @@ def test_another_vendor_reads_and_writes_while_a_confirm_waits_on_letzshop(
     assert exception_state(db, other_exception.id)["status"] == "ignored"
     assert confirmed.status_code == 200, confirmed.text
     assert confirmed.json()["accepted"] == {"u1": "confirmed_available"}
+
+
+def test_reads_never_wait_for_the_sqlite_write_lock(
+    client: TestClient, db: Session, database_url: str, is_postgres: bool
+) -> None:
+    if is_postgres:
+        pytest.skip("SQLite's database-wide write lock")
+    actors = make_actors(client, db)
+    make_unmatched_line(db, vendor_id=actors.vendor.id)
+    db.commit()
+    path = database_url.removeprefix("sqlite:///")
+    writer = sqlite3.connect(path, isolation_level=None)
+    writer.execute("BEGIN IMMEDIATE")  # a long write holds the lock, like a big import
+    try:
+        other = sqlite3.connect(path, timeout=0, isolation_level=None)
+        with pytest.raises(sqlite3.OperationalError, match="database is locked"):
+            other.execute("BEGIN IMMEDIATE")  # the lock is real: a write cannot start
+        other.close()
+        started = time.monotonic()
+        listed = client.get("/api/v1/vendor/order-exceptions", headers=actors.vendor_headers)
+        orders = client.get("/api/v1/vendor/orders", headers=actors.vendor_headers)
+        elapsed = time.monotonic() - started
+    finally:
+        writer.execute("ROLLBACK")
+        writer.close()
+    assert (listed.status_code, orders.status_code) == (200, 200)
+    assert listed.json()["total"] == 1
+    assert elapsed < 10  # far below the 30 s busy timeout a write would have waited
