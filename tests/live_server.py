@@ -7,8 +7,10 @@ import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import uvicorn
+from fastapi import FastAPI
 
 from ordergate.app import create_app
 from ordergate.config import Settings
@@ -16,9 +18,15 @@ from ordergate.config import Settings
 _START_TIMEOUT_SECONDS = 10.0
 
 
+@dataclass(frozen=True, slots=True)
+class LiveServer:
+    url: str
+    app: FastAPI
+
+
 @contextmanager
-def live_server(settings: Settings) -> Iterator[str]:
-    """Serve ``create_app(settings)`` and yield its base URL; stop it (and its pool) after."""
+def live_server(settings: Settings) -> Iterator[LiveServer]:
+    """Serve ``create_app(settings)``; stop it (and its pools) after."""
     app = create_app(settings)
     config = uvicorn.Config(
         app, host="127.0.0.1", port=0, log_level="warning", timeout_graceful_shutdown=2
@@ -33,7 +41,7 @@ def live_server(settings: Settings) -> Iterator[str]:
         time.sleep(0.01)
     port = server.servers[0].sockets[0].getsockname()[1]
     try:
-        yield f"http://127.0.0.1:{port}"
+        yield LiveServer(f"http://127.0.0.1:{port}", app)
     finally:
         server.should_exit = True
         thread.join(timeout=_START_TIMEOUT_SECONDS)

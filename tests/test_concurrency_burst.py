@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
 from ordergate.config import Settings
@@ -175,7 +175,7 @@ def test_f2_bulk_resolves_racing_ignores_never_answer_500(
     put_shipments(
         control, [shipment(f"F{n}", [unit(f"f{n}", f"var{n}", UNKNOWN)]) for n in range(40)]
     )
-    with server() as url, httpx.Client(base_url=url, timeout=60.0) as http:
+    with server() as live, httpx.Client(base_url=live.url, timeout=60.0) as http:
         shop = Shop(http, db, sandbox)
         synced = http.post("/api/v1/vendor/letzshop/sync", headers=shop.staff)
         assert synced.status_code == 200, synced.text
@@ -250,8 +250,9 @@ def test_a_bounded_burst_on_a_small_pool_queues_and_keeps_the_invariants(
     clean = [shipment(f"C{n}", [unit(f"c{n}a", f"cv{n}", KNOWN)]) for n in range(10)]
     put_shipments(control, blocked + clean)
     small_pool = {"db_pool_size": 2, "db_max_overflow": 2}
-    with server(**small_pool) as url, httpx.Client(base_url=url, timeout=60.0) as http:
+    with server(**small_pool) as live, httpx.Client(base_url=live.url, timeout=60.0) as http:
         shop = Shop(http, db, sandbox)
+        connections = PeakConnections(live.app.state.engine)
         assert http.post("/api/v1/vendor/letzshop/sync", headers=shop.staff).is_success
         db.rollback()
         orders = dict(db.execute(select(Order.external_shipment_id, Order.id)).all())
@@ -265,6 +266,7 @@ def test_a_bounded_burst_on_a_small_pool_queues_and_keeps_the_invariants(
         responses = fire(http, shop.staff, [call for _, call in calls], workers=64)
 
     assert len(responses) == 200
+    assert connections.peak == 4  # every connection was in use: the requests really queued
     assert server_errors(responses) == []
     unexpected = [
         (kind, call, r.status_code, r.text[:200])
@@ -286,6 +288,26 @@ def test_a_bounded_burst_on_a_small_pool_queues_and_keeps_the_invariants(
     assert_no_duplicate_orders(db, expected=50)
     assert_no_confirmed_unit_under_a_blocking_exception(db)
     assert_each_unit_sent_at_most_once(control)
+
+
+class PeakConnections:
+    """The most pooled connections checked out at once."""
+
+    def __init__(self, engine: Engine) -> None:
+        self.peak = 0
+        self._now = 0
+        self._lock = threading.Lock()
+        event.listen(engine, "checkout", self._checkout)
+        event.listen(engine, "checkin", self._checkin)
+
+    def _checkout(self, *_: Any) -> None:
+        with self._lock:
+            self._now += 1
+            self.peak = max(self.peak, self._now)
+
+    def _checkin(self, *_: Any) -> None:
+        with self._lock:
+            self._now -= 1
 
 
 def assert_no_duplicate_orders(db: Session, *, expected: int) -> None:

@@ -50,8 +50,8 @@ def test_a_request_not_admitted_in_time_is_503_database_busy(settings: Settings)
         yield b'"x"}'
 
     with (
-        live_server(settings.model_copy(update=one_slot)) as url,
-        httpx.Client(base_url=url, timeout=10) as http,
+        live_server(settings.model_copy(update=one_slot)) as server,
+        httpx.Client(base_url=server.url, timeout=10) as http,
         ThreadPoolExecutor(max_workers=1) as pool,
     ):
         holder = pool.submit(
