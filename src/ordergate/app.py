@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+import anyio
+from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 from sqlalchemy import text
@@ -10,7 +15,7 @@ from ordergate import __version__
 from ordergate.auth.endpoints import router as auth_router
 from ordergate.catalog import endpoints as catalog_endpoints
 from ordergate.config import Settings, get_settings
-from ordergate.db import make_engine, make_session_factory
+from ordergate.db import PoolLimits, make_engine, make_session_factory
 from ordergate.errors import install_error_handlers
 from ordergate.item_exceptions import endpoints as exception_endpoints
 from ordergate.letzshop import endpoints as letzshop_endpoints
@@ -21,17 +26,48 @@ from ordergate.vendors.endpoints import router as vendors_router
 DOMAIN_ENDPOINTS = (exception_endpoints, order_endpoints, letzshop_endpoints, catalog_endpoints)
 
 
+def pool_limits(settings: Settings) -> PoolLimits:
+    return PoolLimits(
+        pool_size=settings.db_pool_size,
+        max_overflow=settings.db_max_overflow,
+        pool_timeout=settings.db_pool_timeout,
+        lock_timeout=settings.db_lock_timeout,
+        statement_timeout=settings.db_statement_timeout,
+    )
+
+
+@asynccontextmanager
+async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
+    # Per event loop: as many worker threads as requests admitted at once, and never more than
+    # the pool's connections, so no thread waits for a connection another request holds.
+    threads = app.state.settings.request_threads
+    to_thread.current_default_thread_limiter().total_tokens = threads
+    app.state.request_slots = anyio.Semaphore(threads)
+    yield
+
+
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     app = FastAPI(
         title="ordergate",
         version=__version__,
         description="Order intake and product-match QC for Letzshop sellers.",
+        lifespan=_lifespan,
     )
-    engine = make_engine(settings.database_url)
+    limits = pool_limits(settings)
+    engine = make_engine(settings.database_url, limits=limits)
+    # SQLite: reads get their own engine whose transactions start with a plain (deferred) BEGIN,
+    # so they never queue behind a writer; PostgreSQL needs no second pool.
+    read_engine = (
+        make_engine(settings.database_url, sqlite_immediate=False, limits=limits)
+        if engine.dialect.name == "sqlite"
+        else engine
+    )
     app.state.settings = settings
     app.state.engine = engine
+    app.state.read_engine = read_engine
     app.state.session_factory = make_session_factory(engine)
+    app.state.read_session_factory = make_session_factory(read_engine)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.secret_box = SecretBox(app.state.secret_key)
     install_error_handlers(app)

@@ -8,7 +8,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -29,6 +29,34 @@ class Settings(BaseSettings):
     letzshop_max_retries: int = Field(default=4, ge=0, le=10)
     letzshop_page_size: int = Field(default=50, ge=1, le=500)
     sandbox_port: int = 8765
+    # Database and concurrency (docs/architecture.md, "Database and concurrency settings").
+    db_pool_size: int = Field(default=10, ge=1, le=1000)
+    db_max_overflow: int = Field(default=10, ge=0, le=1000)
+    db_pool_timeout: float = Field(default=10.0, gt=0, le=600)
+    worker_threads: int | None = Field(default=None, ge=1, le=1000)
+    db_lock_timeout: float = Field(default=5.0, ge=0, le=3600)
+    db_statement_timeout: float = Field(default=30.0, ge=0, le=86400)
+    db_busy_retry_after: int = Field(default=2, ge=1, le=3600)
+    fulfilment_lease_seconds: int = Field(default=300, ge=10, le=86400)
+
+    @property
+    def db_connections(self) -> int:
+        """The most connections the pool opens."""
+        return self.db_pool_size + self.db_max_overflow
+
+    @property
+    def request_threads(self) -> int:
+        """Worker threads for sync endpoints; never more than the pool has connections."""
+        return self.worker_threads or self.db_connections
+
+    @model_validator(mode="after")
+    def _threads_fit_the_pool(self) -> Settings:
+        if self.worker_threads is not None and self.worker_threads > self.db_connections:
+            raise ValueError(
+                f"ORDERGATE_WORKER_THREADS ({self.worker_threads}) must not exceed "
+                f"ORDERGATE_DB_POOL_SIZE + ORDERGATE_DB_MAX_OVERFLOW ({self.db_connections})"
+            )
+        return self
 
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""

@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
 import orjson
 from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect
+from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -99,15 +100,33 @@ def _sqlite_begin_deferred(conn: Any) -> None:
     conn.exec_driver_sql("BEGIN")
 
 
-def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> Engine:
+@dataclass(frozen=True, slots=True)
+class PoolLimits:
+    """How many connections an engine opens and how long its statements may wait.
+
+    ``lock_timeout`` and ``statement_timeout`` are seconds, set per connection on PostgreSQL
+    (``None``: the server's default, i.e. none, which long CLI jobs keep)."""
+
+    pool_size: int = 10
+    max_overflow: int = 10
+    pool_timeout: float = 30.0
+    lock_timeout: float | None = None
+    statement_timeout: float | None = None
+
+
+def make_engine(
+    url: str, *, sqlite_immediate: bool = True, limits: PoolLimits | None = None, **kwargs: Any
+) -> Engine:
     """An engine; on SQLite with foreign keys, WAL, a busy timeout and BEGIN IMMEDIATE (plain
-    BEGIN with ``sqlite_immediate=False``, for read-mostly inspection such as tests)."""
+    BEGIN with ``sqlite_immediate=False``, for read-only work)."""
+    limits = limits or PoolLimits()
     if url.startswith("sqlite"):
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},
             json_serializer=json_dumps,
             json_deserializer=orjson.loads,
+            **_sqlite_pool_args(url, limits),
             **kwargs,
         )
         event.listen(engine, "connect", _sqlite_pragmas)
@@ -124,15 +143,40 @@ def make_engine(url: str, *, sqlite_immediate: bool = True, **kwargs: Any) -> En
     # the app's statements on custom plans while PostgreSQL still caches its own plans for
     # foreign-key checks and trigger functions (plan_cache_mode=force_custom_plan did not).
     connect_args = {"prepare_threshold": None, **kwargs.pop("connect_args", {})}
+    options = _postgres_timeouts(limits)
+    if options:
+        connect_args["options"] = options
     return create_engine(
         url,
         pool_pre_ping=True,
-        pool_size=10,
-        max_overflow=10,
+        pool_size=limits.pool_size,
+        max_overflow=limits.max_overflow,
+        pool_timeout=limits.pool_timeout,
         connect_args=connect_args,
         json_serializer=json_dumps,
         json_deserializer=orjson.loads,
         **kwargs,
+    )
+
+
+def _sqlite_pool_args(url: str, limits: PoolLimits) -> dict[str, Any]:
+    # An in-memory database lives in one connection (SingletonThreadPool takes no sizes).
+    if make_url(url).database in (None, "", ":memory:"):
+        return {}
+    return {
+        "pool_size": limits.pool_size,
+        "max_overflow": limits.max_overflow,
+        "pool_timeout": limits.pool_timeout,
+    }
+
+
+def _postgres_timeouts(limits: PoolLimits) -> str:
+    """libpq ``options`` setting the timeouts for every session of the connection."""
+    settings = {"lock_timeout": limits.lock_timeout, "statement_timeout": limits.statement_timeout}
+    return " ".join(
+        f"-c {name}={round(seconds * 1000)}"
+        for name, seconds in settings.items()
+        if seconds is not None
     )
 
 

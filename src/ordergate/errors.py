@@ -12,7 +12,9 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -22,10 +24,13 @@ class AppError(Exception):
     status_code: int = 400
     code: str = "BAD_REQUEST"
 
-    def __init__(self, message: str, *, details: Any = None) -> None:
+    def __init__(
+        self, message: str, *, details: Any = None, headers: dict[str, str] | None = None
+    ) -> None:
         super().__init__(message)
         self.message = message
         self.details = details
+        self.headers = headers
 
 
 class NotFoundError(AppError):
@@ -51,6 +56,49 @@ class PermissionDeniedError(AppError):
 class ValidationFailedError(AppError):
     status_code = 422
     code = "VALIDATION_ERROR"
+
+
+class DatabaseBusyError(AppError):
+    """The database is saturated (no connection in time, a lock or statement timeout, a deadlock
+    or serialization failure): nothing was written; the same request may simply be retried."""
+
+    status_code = 503
+    code = "DATABASE_BUSY"
+
+    def __init__(self, *, retry_after: int) -> None:
+        super().__init__(
+            "The database is busy; retry shortly",
+            details={"retry_after_seconds": retry_after},
+            headers={"Retry-After": str(retry_after)},
+        )
+
+
+# PostgreSQL's answers to contention, by SQLSTATE class (lock_timeout raises 55P03, an exceeded
+# statement_timeout 57014, deadlock 40P01, serialization failure 40001).
+_PG_BUSY = (
+    pg_errors.LockNotAvailable,
+    pg_errors.QueryCanceled,
+    pg_errors.DeadlockDetected,
+    pg_errors.SerializationFailure,
+)
+# SQLite's primary result codes SQLITE_BUSY and SQLITE_LOCKED ("database is locked").
+_SQLITE_BUSY = (5, 6)
+DEFAULT_RETRY_AFTER = 2
+
+
+def is_database_busy(exc: OperationalError) -> bool:
+    """Whether the database refused the work for contention rather than being unavailable."""
+    if isinstance(exc.orig, _PG_BUSY):
+        return True
+    sqlite_code = getattr(exc.orig, "sqlite_errorcode", None)
+    return isinstance(sqlite_code, int) and (sqlite_code & 0xFF) in _SQLITE_BUSY
+
+
+def busy_error(request: Request) -> DatabaseBusyError:
+    settings = getattr(request.app.state, "settings", None)
+    return DatabaseBusyError(
+        retry_after=getattr(settings, "db_busy_retry_after", DEFAULT_RETRY_AFTER)
+    )
 
 
 _HTTP_CODES = {
@@ -90,7 +138,8 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
+        headers.update(exc.headers or {})
         return _json(exc.status_code, exc.code, exc.message, exc.details, headers=headers)
 
     @app.exception_handler(RequestValidationError)
@@ -122,9 +171,17 @@ def install_error_handlers(app: FastAPI) -> None:
         return _json(422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
 
     @app.exception_handler(OperationalError)
-    async def _operational(_: Request, exc: OperationalError) -> JSONResponse:
+    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+        if is_database_busy(exc):
+            return await _busy(request, exc)
         logger.error("database unavailable: %s", exc.orig)
         return _json(503, "DATABASE_UNAVAILABLE", "The database is busy or unavailable; retry")
+
+    @app.exception_handler(PoolTimeoutError)
+    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+        # The request's transaction was rolled back before this answer (CommittingRoute).
+        logger.warning("database busy: %s", getattr(exc, "orig", None) or exc)
+        return await _app_error(request, busy_error(request))
 
     @app.exception_handler(Exception)
     async def _unexpected(_: Request, exc: Exception) -> JSONResponse:

@@ -43,6 +43,12 @@ def _unconfirmed_unit_ids(client: LetzshopClient, count: int) -> list[str]:
     return unit_ids[:count]
 
 
+def _unconfirmed_shipment(client: LetzshopClient) -> tuple[str, list[str]]:
+    """The first unconfirmed shipment: its id and its unit ids."""
+    shipment = _shipments(_all_pages(client, "unconfirmed"))[0]
+    return shipment.id, [unit.id for unit in shipment.inventory_units]
+
+
 # --- paging --------------------------------------------------------------------------------------
 
 
@@ -275,7 +281,13 @@ def test_confirm_units_applies_decisions_and_reports_per_unit_errors(
     other_vendor_unit = _unconfirmed_unit_ids(make_client("sandbox-key-2"), 1)[0]
 
     result = client.confirm_units(
-        [(confirm_id, True), (decline_id, False), ("no-such-unit", True), (other_vendor_unit, True)]
+        [
+            (confirm_id, True),
+            (decline_id, False),
+            ("no-such-unit", True),
+            (other_vendor_unit, True),
+        ],
+        shipment_id="any",  # read only to reconcile a lost answer
     )
 
     assert {(u.id, u.state) for u in result.units} == {
@@ -293,44 +305,62 @@ def test_confirm_units_applies_decisions_and_reports_per_unit_errors(
 
 def test_confirming_a_decided_unit_changes_nothing(make_client: ClientFactory) -> None:
     client = make_client()
-    [unit_id] = _unconfirmed_unit_ids(client, 1)
-    client.confirm_units([(unit_id, False)])
+    shipment_id, [unit_id, *_] = _unconfirmed_shipment(client)
+    client.confirm_units([(unit_id, False)], shipment_id=shipment_id)
 
-    again = client.confirm_units([(unit_id, True)])
+    again = client.confirm_units([(unit_id, True)], shipment_id=shipment_id)
 
     assert again.units == []
     assert [(e.id, e.code) for e in again.errors] == [(unit_id, "already_decided")]
 
 
-def test_confirm_retried_after_a_lost_answer_reports_already_decided(
+def test_confirm_whose_answer_was_lost_is_read_back_not_resent(
     make_client: ClientFactory, set_faults: SetFaults, control: httpx.Client
 ) -> None:
-    # The sandbox applies the mutation, then stalls past the client's timeout: the retry finds
-    # the unit decided. This is the documented price of retrying mutations.
+    # The sandbox applies the mutation, then stalls past the client's timeout. The client reads
+    # the shipment back instead of resending: one mutation, and the unit reported as applied.
     client = make_client(timeout=0.3)
-    [unit_id] = _unconfirmed_unit_ids(client, 1)
+    shipment_id, [unit_id, *_] = _unconfirmed_shipment(client)
     set_faults(mode="timeout", count=1, timeout_seconds=1.0)
 
-    result = client.confirm_units([(unit_id, True)])
+    result = client.confirm_units([(unit_id, True)], shipment_id=shipment_id)
 
-    assert result.units == []
-    assert [(e.id, e.code) for e in result.errors] == [(unit_id, "already_decided")]
-    assert len(control.get("/control/mutations").json()["mutations"]) == 2
+    assert [(u.id, u.state) for u in result.units] == [(unit_id, "confirmed_available")]
+    assert result.errors == []
+    assert result.reconciled == [unit_id]
+    assert len(control.get("/control/mutations").json()["mutations"]) == 1
+
+
+def test_after_a_lost_answer_only_undecided_units_are_resent(
+    make_client: ClientFactory, set_faults: SetFaults, control: httpx.Client
+) -> None:
+    # A 503 before execution: nothing was applied, so the read finds the units undecided and
+    # the mutation is sent again, for them.
+    client = make_client()
+    shipment_id, unit_ids = _unconfirmed_shipment(client)
+    set_faults(mode="http_503", count=1)
+
+    result = client.confirm_units([(u, True) for u in unit_ids], shipment_id=shipment_id)
+
+    assert sorted(u.id for u in result.units) == sorted(unit_ids)
+    assert result.reconciled == []
+    sent = control.get("/control/mutations").json()["mutations"]
+    assert [m["status_code"] for m in sent] == [503, 200]
 
 
 def test_confirm_is_retried_after_503(make_client: ClientFactory, set_faults: SetFaults) -> None:
     client = make_client()
-    [unit_id] = _unconfirmed_unit_ids(client, 1)
+    shipment_id, [unit_id, *_] = _unconfirmed_shipment(client)
     set_faults(mode="http_503", count=1)
 
-    result = client.confirm_units([(unit_id, True)])
+    result = client.confirm_units([(unit_id, True)], shipment_id=shipment_id)
 
     assert [(u.id, u.state) for u in result.units] == [(unit_id, "confirmed_available")]
     assert result.errors == []
 
 
 def test_confirm_nothing_sends_nothing(make_client: ClientFactory, control: httpx.Client) -> None:
-    result = make_client().confirm_units([])
+    result = make_client().confirm_units([], shipment_id="any")
 
     assert (result.units, result.errors) == ([], [])
     assert control.get("/control/mutations").json()["mutations"] == []

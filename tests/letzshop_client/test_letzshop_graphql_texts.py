@@ -22,6 +22,7 @@ DOCUMENTS = {
     gql.SHIPMENTS_OPERATION: gql.SHIPMENTS_QUERY,
     gql.CONFIRM_UNITS_OPERATION: gql.CONFIRM_UNITS_MUTATION,
     gql.SET_TRACKING_OPERATION: gql.SET_TRACKING_MUTATION,
+    gql.SHIPMENT_UNITS_OPERATION: gql.SHIPMENT_UNITS_QUERY,
 }
 # Names the parser reads from responses, grouped by the document that must select them.
 READ_BY_PARSER = {
@@ -38,6 +39,7 @@ READ_BY_PARSER = {
     ],
     gql.CONFIRM_UNITS_MUTATION: [gql.PayloadErrorFields],
     gql.SET_TRACKING_MUTATION: [gql.PayloadErrorFields],
+    gql.SHIPMENT_UNITS_QUERY: [gql.ShipmentUnitsFields],
 }
 
 

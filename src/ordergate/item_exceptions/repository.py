@@ -336,8 +336,12 @@ def resolve_pending_by_gtin(
     notes: str | None,
     at: datetime,
 ) -> list[tuple[int, int]]:
-    """Resolve the vendor's pending exceptions for one GTIN in one UPDATE; returns
-    ``(exception_id, order_item_id)`` of the rows it changed."""
+    """Resolve the vendor's pending exceptions for one GTIN; returns
+    ``(exception_id, order_item_id)`` of the rows it changed.
+
+    The rows are locked first in id order, the order every writer of exceptions uses
+    (auto-match too), so two bulk resolves or a bulk resolve and an auto-match queue behind each
+    other instead of deadlocking on rows an UPDATE would lock in scan order."""
     matches_gtin: ColumnElement[bool]
     if canonical_gtin is not None:
         matches_gtin = OrderItemException.order_item_id.in_(
@@ -345,13 +349,20 @@ def resolve_pending_by_gtin(
         )
     else:
         matches_gtin = func.trim(OrderItemException.original_gtin) == raw_gtin
-    result = session.execute(
-        update(OrderItemException)
+    pending = (
+        select(OrderItemException.id)
         .where(
             OrderItemException.vendor_id == vendor_id,
             OrderItemException.status == "pending",
             matches_gtin,
         )
+        .order_by(OrderItemException.id)
+        .with_for_update()
+        .scalar_subquery()
+    )
+    result = session.execute(
+        update(OrderItemException)
+        .where(OrderItemException.id.in_(pending), OrderItemException.status == "pending")
         .values(
             status="resolved",
             resolved_product_id=product_id,

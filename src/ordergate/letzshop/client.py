@@ -4,10 +4,10 @@ Retries (429, 5xx, timeouts, dropped connections, unreadable bodies) run through
 bounded exponential backoff plus jitter; a ``Retry-After`` header is a floor on the wait, capped so
 a hostile value cannot stall an import.
 
-Mutations are retried too, deliberately. ``confirmInventoryUnits`` decides each unit once: if a
-timed-out first attempt did land, the retry changes nothing and reports those units as per-unit
-"already decided" errors, which the caller resolves by re-reading the shipment. Not retrying
-would instead leave the caller unable to tell "never sent" from "applied". ``setShipmentTracking``
+``confirmInventoryUnits`` is never resent blindly: when an attempt fails in a way that may have
+reached Letzshop (timeout, dropped connection, 5xx, unreadable answer), the shipment's units are
+read back first; units Letzshop has decided are reported as accepted with their state (and named
+in ``reconciled``), and only the still undecided ones are sent again. ``setShipmentTracking``
 overwrites the same code with the same code, so repeating it is harmless.
 """
 
@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
 from types import TracebackType
-from typing import Any, Self
+from typing import Any, Self, TypeVar
 
 import httpx
 import orjson
@@ -39,14 +39,18 @@ from ordergate.letzshop.graphql import (
     CONFIRM_UNITS_OPERATION,
     SET_TRACKING_MUTATION,
     SET_TRACKING_OPERATION,
+    SHIPMENT_UNITS_OPERATION,
+    SHIPMENT_UNITS_QUERY,
     SHIPMENTS_OPERATION,
     SHIPMENTS_QUERY,
     ConfirmFields,
     Connection,
     Envelope,
+    ShipmentUnitsFields,
     TrackingMutationFields,
     confirm_units_variables,
     set_tracking_variables,
+    shipment_units_variables,
     shipments_variables,
 )
 from ordergate.letzshop.parse import (
@@ -56,7 +60,7 @@ from ordergate.letzshop.parse import (
     parse_shipment_page,
     parse_tracking_payload,
 )
-from ordergate.letzshop.types import ConfirmResult, ShipmentPage, TrackingResult
+from ordergate.letzshop.types import ConfirmResult, ShipmentPage, TrackingResult, UnitResult
 
 logger = logging.getLogger(__name__)
 
@@ -72,6 +76,8 @@ _AUTH_WORDS = (
     "access denied",
     "forbidden",
 )
+_UNDECIDED = "unconfirmed"
+_T = TypeVar("_T")
 # A Retry-After above backoff_max times this is treated as hostile or broken and cut down.
 _RETRY_AFTER_CAP_FACTOR = 4
 
@@ -202,17 +208,52 @@ class LetzshopClient:
                 raise LetzshopProtocolError("hasNextPage is true but endCursor did not advance")
             after = page.end_cursor
 
-    def confirm_units(self, decisions: list[tuple[str, bool]]) -> ConfirmResult:
-        """Confirm (``True``) or decline (``False``) inventory units, by unit id.
+    def confirm_units(
+        self, decisions: list[tuple[str, bool]], *, shipment_id: str
+    ) -> ConfirmResult:
+        """Confirm (``True``) or decline (``False``) inventory units of one shipment, by unit id.
 
         Units Letzshop refuses (already decided, unknown, another vendor's) come back in
-        ``errors`` and change nothing; the rest are applied.
-        """
+        ``errors`` and change nothing; the rest are applied. Before any resend the shipment's
+        units are read back (see the module docstring)."""
         if not decisions:
             return ConfirmResult(units=[], errors=[])
-        variables = confirm_units_variables(decisions)
-        response = self._execute(CONFIRM_UNITS_OPERATION, CONFIRM_UNITS_MUTATION, variables)
-        return parse_confirm_payload(_root_field(response, ConfirmFields.ROOT))
+        pending = dict(decisions)
+        reconciled: list[UnitResult] = []
+        sent = False
+
+        def attempt() -> ConfirmResult:
+            nonlocal sent
+            if sent:  # the previous attempt may have been applied: ask before resending
+                for unit in self._decided_units(shipment_id, list(pending)):
+                    reconciled.append(unit)
+                    del pending[unit.id]
+                if not pending:
+                    return ConfirmResult(units=[], errors=[])
+            sent = True
+            variables = confirm_units_variables(list(pending.items()))
+            payload = _payload(CONFIRM_UNITS_OPERATION, CONFIRM_UNITS_MUTATION, variables)
+            response = self._post_once(payload)
+            return parse_confirm_payload(_root_field(response, ConfirmFields.ROOT))
+
+        result = self._retry(CONFIRM_UNITS_OPERATION, attempt)
+        return ConfirmResult(
+            units=reconciled + result.units,
+            errors=result.errors,
+            reconciled=[unit.id for unit in reconciled],
+        )
+
+    def _decided_units(self, shipment_id: str, unit_ids: list[str]) -> list[UnitResult]:
+        """Those of ``unit_ids`` that Letzshop reports decided, with their state."""
+        variables = shipment_units_variables(shipment_id)
+        response = self._execute(SHIPMENT_UNITS_OPERATION, SHIPMENT_UNITS_QUERY, variables)
+        states = _unit_states(_root_field(response, ShipmentUnitsFields.ROOT))
+        wanted = set(unit_ids)
+        return [
+            UnitResult(id=unit_id, state=state)
+            for unit_id, state in states.items()
+            if unit_id in wanted and state != _UNDECIDED
+        ]
 
     def set_tracking(self, shipment_id: str, code: str, provider: str) -> TrackingResult:
         """Send a tracking code. Keep tracking locally too: Letzshop may not read it back."""
@@ -223,11 +264,11 @@ class LetzshopClient:
     # --- transport -----------------------------------------------------------------------------
 
     def _execute(self, operation: str, query: str, variables: dict[str, object]) -> _Response:
-        payload = {
-            Envelope.QUERY: query,
-            Envelope.VARIABLES: variables,
-            Envelope.OPERATION_NAME: operation,
-        }
+        payload = _payload(operation, query, variables)
+        return self._retry(operation, lambda: self._post_once(payload))
+
+    def _retry(self, operation: str, attempt: Callable[[], _T]) -> _T:
+        """``attempt()`` until it succeeds or the retries run out (then a public error)."""
         attempts = self._max_retries + 1
         retrying = Retrying(
             stop=stop_after_attempt(attempts),
@@ -237,7 +278,7 @@ class LetzshopClient:
             reraise=True,
         )
         try:
-            return retrying(self._post_once, payload)
+            return retrying(attempt)
         except _RetryableError as exc:
             raise exc.give_up(attempts) from exc
 
@@ -258,6 +299,29 @@ class LetzshopClient:
         except httpx.HTTPError as exc:
             raise LetzshopError(f"request to Letzshop failed ({type(exc).__name__})") from exc
         return _read_response(response)
+
+
+def _payload(operation: str, query: str, variables: dict[str, object]) -> dict[str, object]:
+    return {
+        Envelope.QUERY: query,
+        Envelope.VARIABLES: variables,
+        Envelope.OPERATION_NAME: operation,
+    }
+
+
+def _unit_states(shipment: object) -> dict[str, str]:
+    """Unit id → state from a ``shipment { inventoryUnits { id state } }`` answer."""
+    units = shipment.get(ShipmentUnitsFields.UNITS) if isinstance(shipment, dict) else None
+    if not isinstance(units, list):
+        raise LetzshopProtocolError("the shipment's inventoryUnits are not a list")
+    states: dict[str, str] = {}
+    for unit in units:
+        unit_id = unit.get(ShipmentUnitsFields.UNIT_ID) if isinstance(unit, dict) else None
+        state = unit.get(ShipmentUnitsFields.UNIT_STATE) if isinstance(unit, dict) else None
+        if not isinstance(unit_id, str) or not isinstance(state, str):
+            raise LetzshopProtocolError("a unit of the shipment has no id or state")
+        states[unit_id] = state
+    return states
 
 
 def _log_retry(operation: str, attempts: int, state: RetryCallState) -> None:

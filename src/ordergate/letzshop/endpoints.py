@@ -169,7 +169,12 @@ def _fulfil(
         item_id=item_id,
         actor_user_id=user_id,
     )
-    return FulfilmentOut(order_id=result.order_id, status=result.status, accepted=result.accepted)
+    return FulfilmentOut(
+        order_id=result.order_id,
+        status=result.status,
+        accepted=result.accepted,
+        reconciled=result.reconciled,
+    )
 
 
 _CONFIRM_DOC = (

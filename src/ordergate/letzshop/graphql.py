@@ -49,6 +49,19 @@ mutation ConfirmUnits($input: ConfirmInventoryUnitsInput!) {
 }
 """
 
+# Read before any resend of a confirm whose answer was lost. A single-shipment field is not in the
+# API document (only the ``shipments`` connection is known); ``shipment(id:)`` follows the
+# graphql-ruby convention and is the first name to check by introspection.
+SHIPMENT_UNITS_OPERATION: Final = "ShipmentUnits"
+SHIPMENT_UNITS_QUERY: Final = """\
+query ShipmentUnits($id: ID!) {
+  shipment(id: $id) {
+    id
+    inventoryUnits { id state }
+  }
+}
+"""
+
 # The tracking mutation's name and shape are unknown (docs: "a plausible mutation"); the payload
 # mirrors confirmInventoryUnits so both answers are read the same way.
 SET_TRACKING_OPERATION: Final = "SetShipmentTracking"
@@ -176,6 +189,14 @@ class ConfirmFields:
     UNIT_STATE: Final = "state"
 
 
+class ShipmentUnitsFields:
+    ROOT: Final = "shipment"
+    VAR_ID: Final = "id"
+    UNITS: Final = "inventoryUnits"
+    UNIT_ID: Final = "id"
+    UNIT_STATE: Final = "state"
+
+
 class TrackingMutationFields:
     ROOT: Final = "setShipmentTracking"
     INPUT: Final = "input"
@@ -204,6 +225,10 @@ def confirm_units_variables(decisions: list[tuple[str, bool]]) -> dict[str, obje
         for unit_id, available in decisions
     ]
     return {ConfirmFields.INPUT: {ConfirmFields.INPUT_UNITS: units}}
+
+
+def shipment_units_variables(shipment_id: str) -> dict[str, object]:
+    return {ShipmentUnitsFields.VAR_ID: shipment_id}
 
 
 def set_tracking_variables(shipment_id: str, code: str, provider: str) -> dict[str, object]:

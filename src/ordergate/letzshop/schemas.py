@@ -70,3 +70,8 @@ class FulfilmentOut(BaseModel):
     order_id: int
     status: str = Field(description="The order's status after Letzshop answered")
     accepted: dict[str, str] = Field(description="Letzshop unit id → its new state")
+    reconciled: list[str] = Field(
+        default_factory=list,
+        description="Units of `accepted` whose state was read back from Letzshop because the "
+        "answer to the request that decided them was lost (none were sent twice)",
+    )

@@ -117,10 +117,14 @@ class UnitError:
 
 @dataclass(frozen=True, slots=True)
 class ConfirmResult:
-    """What Letzshop answered to ``confirmInventoryUnits``: accepted units and per-unit errors."""
+    """What Letzshop answered to ``confirmInventoryUnits``: accepted units and per-unit errors.
+
+    ``reconciled`` names the units of ``units`` whose state was read back from Letzshop because
+    the answer to a request that decided them was lost."""
 
     units: list[UnitResult]
     errors: list[UnitError]
+    reconciled: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True, slots=True)

@@ -1,21 +1,24 @@
 """Confirming and declining order units at the marketplace, marketplace-neutral.
 
-Every path that confirms goes through ``_decide``, which calls the confirmation gate first.
-Local unit states, order status and ``confirmed_at`` follow exactly what the marketplace
-accepted; refused units keep their state and are returned in ``refused``.
+A decision runs in three steps so no transaction stays open while the marketplace is asked:
+``start_decision`` (the caller commits it) checks the confirmation gate, picks the unconfirmed
+units and takes the order's fulfilment lease; the caller then asks the marketplace with no
+transaction open; ``finish_decision`` records exactly what the marketplace accepted and releases
+the lease (``release_lease`` when the marketplace could not be asked). Refused units keep their
+state and are returned in ``refused``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Protocol
+from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.db import utcnow
-from ordergate.errors import AppError, NotFoundError
+from ordergate.errors import AppError, ConflictError, NotFoundError
 from ordergate.events.service import record_event
 from ordergate.orders.guard import ensure_confirmable
 from ordergate.orders.importer import next_order_status
@@ -30,6 +33,10 @@ class OrderItemNotFoundError(NotFoundError):
 class NoUnconfirmedUnitsError(AppError):
     status_code = 400
     code = "NO_UNCONFIRMED_UNITS"
+
+
+class FulfilmentInProgressError(ConflictError):
+    code = "FULFILMENT_IN_PROGRESS"
 
 
 @dataclass(frozen=True, slots=True)
@@ -47,10 +54,6 @@ class UnitDecisions:
     refused: list[RefusedUnit]
 
 
-class UnitDecider(Protocol):
-    def decide_units(self, decisions: list[tuple[str, bool]]) -> UnitDecisions: ...
-
-
 @dataclass(slots=True)
 class FulfilmentResult:
     order_id: int
@@ -59,75 +62,38 @@ class FulfilmentResult:
     refused: list[RefusedUnit] = field(default_factory=list)
 
 
-def confirm_order(
-    session: Session,
-    *,
-    vendor_id: int,
-    order_id: int,
-    decider: UnitDecider,
-    actor_user_id: int | None,
-) -> FulfilmentResult:
-    return _decide(session, vendor_id, order_id, None, True, decider, actor_user_id)
+@dataclass(frozen=True, slots=True)
+class PlannedDecision:
+    """What ``start_decision`` chose: the units to send and the lease it holds on the order."""
+
+    vendor_id: int
+    order_id: int
+    external_shipment_id: str
+    decisions: list[tuple[str, bool]]
+    action: str
+    lease_until: datetime
 
 
-def confirm_item(
-    session: Session,
-    *,
-    vendor_id: int,
-    order_id: int,
-    item_id: int,
-    decider: UnitDecider,
-    actor_user_id: int | None,
-) -> FulfilmentResult:
-    return _decide(session, vendor_id, order_id, [item_id], True, decider, actor_user_id)
-
-
-def decline_item(
-    session: Session,
-    *,
-    vendor_id: int,
-    order_id: int,
-    item_id: int,
-    decider: UnitDecider,
-    actor_user_id: int | None,
-) -> FulfilmentResult:
-    return _decide(session, vendor_id, order_id, [item_id], False, decider, actor_user_id)
-
-
-def reject_order(
-    session: Session,
-    *,
-    vendor_id: int,
-    order_id: int,
-    decider: UnitDecider,
-    actor_user_id: int | None,
-) -> FulfilmentResult:
-    return _decide(session, vendor_id, order_id, None, False, decider, actor_user_id)
-
-
-def get_vendor_order(
-    session: Session, *, vendor_id: int, order_id: int, lock: bool = False
-) -> Order:
-    query = select(Order).where(Order.id == order_id, Order.vendor_id == vendor_id)
-    if lock:
-        query = query.with_for_update()
-    order = session.scalar(query)
+def get_vendor_order(session: Session, *, vendor_id: int, order_id: int) -> Order:
+    order = session.scalar(select(Order).where(Order.id == order_id, Order.vendor_id == vendor_id))
     if order is None:
         raise OrderNotFoundError(order_id)
     return order
 
 
-def _decide(
+def start_decision(
     session: Session,
+    *,
     vendor_id: int,
     order_id: int,
     item_ids: Sequence[int] | None,
     available: bool,
-    decider: UnitDecider,
-    actor_user_id: int | None,
-) -> FulfilmentResult:
-    # The row lock serialises two confirmations of one order (PostgreSQL; SQLite locks anyway).
-    order = get_vendor_order(session, vendor_id=vendor_id, order_id=order_id, lock=True)
+    lease_seconds: int,
+) -> PlannedDecision:
+    """Check the gate (when confirming), pick the unconfirmed units (of ``item_ids``, or of the
+    whole order) and take the order's fulfilment lease. Every confirming path goes through
+    here, so nothing is sent while the gate blocks."""
+    order = get_vendor_order(session, vendor_id=vendor_id, order_id=order_id)
     if item_ids is not None:
         _ensure_items_of_order(session, order_id, item_ids)
     if available:
@@ -140,8 +106,69 @@ def _decide(
             + (f" in item {item_ids[0]}" if item_ids else ""),
             details={"order_id": order_id, "item_ids": list(item_ids or [])},
         )
-    answer = decider.decide_units([(unit.external_unit_id, available) for unit in units])
-    _apply(session, order, units, answer, actor_user_id, "confirmed" if available else "declined")
+    lease_until = _take_lease(session, order_id, lease_seconds)
+    return PlannedDecision(
+        vendor_id=vendor_id,
+        order_id=order_id,
+        external_shipment_id=order.external_shipment_id,
+        decisions=[(unit.external_unit_id, available) for unit in units],
+        action="confirmed" if available else "declined",
+        lease_until=lease_until,
+    )
+
+
+def _take_lease(session: Session, order_id: int, lease_seconds: int) -> datetime:
+    """One conditional UPDATE, so of two senders exactly one gets the order (the other 409);
+    an expired lease (its sender died) is taken over."""
+    now = utcnow()
+    until = now + timedelta(seconds=lease_seconds)
+    taken = session.execute(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            or_(Order.fulfilment_lease_until.is_(None), Order.fulfilment_lease_until < now),
+        )
+        .values(fulfilment_lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    if not taken.rowcount:  # type: ignore[attr-defined]
+        raise FulfilmentInProgressError(
+            f"Order {order_id} is being confirmed or declined by another request; "
+            "retry when it has finished",
+            details={"order_id": order_id},
+        )
+    return until
+
+
+def release_lease(session: Session, plan: PlannedDecision) -> None:
+    """Give the order back, unless the lease expired and another sender holds it now."""
+    session.execute(
+        update(Order)
+        .where(Order.id == plan.order_id, Order.fulfilment_lease_until == plan.lease_until)
+        .values(fulfilment_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def finish_decision(
+    session: Session,
+    plan: PlannedDecision,
+    answer: UnitDecisions,
+    *,
+    actor_user_id: int | None,
+) -> FulfilmentResult:
+    """Record the marketplace's answer: accepted units take the state it reports, the order
+    status and ``confirmed_at`` follow, one event names the changed units; the lease ends."""
+    order = get_vendor_order(session, vendor_id=plan.vendor_id, order_id=plan.order_id)
+    sent = [unit_id for unit_id, _ in plan.decisions]
+    units = session.scalars(
+        select(OrderItemUnit)
+        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
+        .where(OrderItem.order_id == order.id, OrderItemUnit.external_unit_id.in_(sent))
+        .order_by(OrderItemUnit.id)
+    ).all()
+    _apply(session, order, list(units), answer, actor_user_id, plan.action)
+    release_lease(session, plan)
     return FulfilmentResult(order.id, order.status, answer.accepted, answer.refused)
 
 
@@ -182,7 +209,11 @@ def _apply(
     action: str,
 ) -> None:
     now = utcnow()
-    changed = [u for u in units if u.external_unit_id in answer.accepted]
+    changed = [
+        u
+        for u in units
+        if u.external_unit_id in answer.accepted and u.state != answer.accepted[u.external_unit_id]
+    ]
     for unit in changed:
         unit.state = answer.accepted[unit.external_unit_id]
         unit.updated_at = now

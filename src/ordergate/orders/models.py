@@ -59,7 +59,7 @@ class Order(Base):
     order_date: Mapped[datetime | None] = mapped_column(UTCDateTime)
     confirmed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # Set while a confirm/decline is being sent to the marketplace (outside any transaction),
-    # so a second one waits; a lease, so a crashed sender does not block the order for good.
+    # so a second one is refused (409); a lease, so a crashed sender does not block it for good.
     fulfilment_lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     tracking_code: Mapped[str | None] = mapped_column(String(100))
     tracking_provider: Mapped[str | None] = mapped_column(String(100))

@@ -55,6 +55,7 @@ def _bindables() -> list[Any]:
     date_time = ScalarType("ISO8601DateTime", serializer=_serialize_date_time)
 
     query.set_field("shipments", resolve_shipments)
+    query.set_field("shipment", resolve_shipment)
     mutation.set_field("confirmInventoryUnits", resolve_confirm_inventory_units)
     mutation.set_field("setShipmentTracking", resolve_set_shipment_tracking)
     shipment.set_field("state", resolve_shipment_state)
@@ -93,6 +94,11 @@ def resolve_shipments(
             "endCursor": cursors[-1] if cursors else None,
         },
     }
+
+
+def resolve_shipment(_obj: Any, info: GraphQLResolveInfo, id: str) -> dict[str, Any] | None:
+    context = _context(info)
+    return context.state.shipment(context.vendor_ids, id)
 
 
 def resolve_shipment_state(obj: Mapping[str, Any], _info: GraphQLResolveInfo) -> str:

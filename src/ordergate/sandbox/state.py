@@ -183,6 +183,12 @@ class SandboxState:
             has_previous_page=len(remaining) < len(matching),
         )
 
+    def shipment(self, vendor_ids: Sequence[str], shipment_id: str) -> dict[str, Any] | None:
+        """A copy of one of the vendors' shipments, or None."""
+        with self._lock:
+            stored = self._shipment_of(vendor_ids, shipment_id)
+            return copy.deepcopy(stored.data) if stored is not None else None
+
     def dump(self, vendor_ids: Sequence[str] | None = None) -> list[dict[str, Any]]:
         """Copies of the shipments (all vendors when None) with their derived state filled in."""
         with self._lock:
