@@ -14,6 +14,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.letzshop.models import SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from tests.letzshop_api.conftest import KEY
 from tests.letzshop_api.tuning import dated, decide_in_sandbox, served, tuned
 
 
@@ -128,3 +129,31 @@ def test_the_confirmed_walk_stops_at_shipments_older_than_what_is_pending(
     # Newest first: N2 N1 | H5 H4 (7 and 8 days old: older than GONE, 5 days) -> stop.
     assert pages == [["N2", "N1"], ["H5", "H4"]]
     assert db.scalar(select(Order.id).where(Order.external_shipment_id == "N1")) is None
+
+
+def test_a_confirmed_list_that_is_not_newest_first_is_walked_until_the_order_is_found(
+    app: FastAPI,
+    client: TestClient,
+    db: Session,
+    shop,
+    control: httpx.Client,
+    put_shipments: Callable,
+) -> None:
+    vendor, admin, _ = shop
+    put_shipments(dated("T", ["t1"], days_ago=3))
+    with tuned(app, letzshop_page_size=2):
+        _sync(client, vendor.id, admin)
+        decide_in_sandbox(control, {"t1": True})
+        # Served after T and with dates rising along the walk: 30, 25, 20, 15 days, then T.
+        older = [dated(f"X{n}", [f"x{n}"], days_ago=10 + 5 * n) for n in range(1, 5)]
+        for node in older:
+            node["inventoryUnits"][0]["state"] = "confirmed_available"
+        control.post(
+            "/control/shipments", json={"api_key": KEY, "shipments": older}
+        ).raise_for_status()
+        body = _sync(client, vendor.id, admin)
+
+    assert body["orders_reconciled"] == 1
+    assert _local(db, "T") == ("processing", {"t1": "confirmed_available"})
+    pages = [r["shipment_ids"] for r in served(control, state="confirmed")]
+    assert pages == [["X4", "X3"], ["X2", "X1"], ["T"]]

@@ -5,6 +5,7 @@ the last committed page of an abandoned or failed one."""
 from __future__ import annotations
 
 import threading
+import time
 from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
@@ -16,9 +17,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ordergate.db import utcnow
+from ordergate.db import make_engine, make_session_factory, utcnow
 from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.runs import SyncRunAbandonedError
+from ordergate.letzshop.runs import SyncInProgressError, SyncRunAbandonedError, claim_run
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.orders.models import Order, OrderItemUnit
 from tests.letzshop_api.conftest import KEY
@@ -294,3 +295,41 @@ def test_a_run_whose_lease_was_taken_stops_at_its_next_page(
     run = db.scalars(select(SyncRun)).one()
     assert (run.status, run.pages_done) == ("abandoned", 1)
     assert _orders(db) == ["S0", "S1"]
+
+
+def test_claims_are_race_safe_even_without_begin_immediate(
+    database_url: str, db: Session, shop
+) -> None:
+    """Two claims inside overlapping transactions on an engine with plain BEGIN (SQLite's
+    deferred mode, where a read does not take the write lock): one run, one 409."""
+    vendor, _, _ = shop
+    engine = make_engine(database_url, sqlite_immediate=False)
+    barrier = threading.Barrier(2)
+    outcomes: list[str] = []
+
+    def claim() -> None:
+        with make_session_factory(engine)() as session:
+            barrier.wait()
+            try:
+                claim_run(
+                    session,
+                    vendor_id=vendor.id,
+                    state="unconfirmed",
+                    trigger="cli",
+                    triggered_by=None,
+                    lease_seconds=300,
+                )
+                time.sleep(0.3)  # hold the transaction open while the other one tries
+                session.commit()
+                outcomes.append("claimed")
+            except SyncInProgressError:
+                outcomes.append("in progress")
+
+    threads = [threading.Thread(target=claim) for _ in range(2)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    engine.dispose()
+    assert sorted(outcomes) == ["claimed", "in progress"]
+    assert _run_count(db) == 1

@@ -4,7 +4,7 @@ A job runner, not a service: it owns its transactions. The run row is claimed an
 first (one live run per vendor, see ``runs.py``), then each page is imported and committed with
 the run's counts, heartbeat and cursor, so progress survives a later failure and every shipment
 is written whole or not at all. When Letzshop stays unreachable the run is recorded as failed
-with the reason, and the caller gets ``LetzshopSyncError``.
+with the reason, and the caller gets a 502 ``AppError`` naming the run.
 
 Resuming: after an abandoned or failed run of the same state filter, the walk starts at that
 run's last committed cursor and goes to the end, then walks the pages before the cursor until
