@@ -78,7 +78,7 @@ def run_sync(
     connection, summary, resume_cursor = _start(
         session_factory, settings, box, vendor_id, state, trigger, triggered_by
     )
-    job = _Job(session_factory, vendor_id, summary, on_page)
+    job = SyncJob(session_factory, vendor_id, summary, on_page)
     try:
         with open_client(connection, settings) as client:
             seen = _walk(client, job, None if state == "all" else state, resume_cursor)
@@ -130,7 +130,7 @@ def _start(
 
 
 def _walk(
-    client: LetzshopClient, job: _Job, state: str | None, resume_cursor: str | None
+    client: LetzshopClient, job: SyncJob, state: str | None, resume_cursor: str | None
 ) -> set[str]:
     """Import the whole list; returns the ids of every shipment read."""
     if resume_cursor is None:
@@ -152,7 +152,7 @@ def _pages_after(client: LetzshopClient, state: str | None, cursor: str) -> Iter
     yield from pages
 
 
-def _reconcile(client: LetzshopClient, job: _Job, seen: set[str], *, days: int) -> None:
+def _reconcile(client: LetzshopClient, job: SyncJob, seen: set[str], *, days: int) -> None:
     """Apply Letzshop's unit states to orders pending locally that left the unconfirmed list."""
     targets = job.pending_since(utcnow() - timedelta(days=days), excluding=seen)
     if not targets:
@@ -188,7 +188,9 @@ class _AgeOrder:
 
 
 @dataclass(slots=True)
-class _Job:
+class SyncJob:
+    """The per-page work of one run: import, count, heartbeat, commit (``bench/`` times it)."""
+
     session_factory: sessionmaker[Session]
     vendor_id: int
     summary: SyncSummary
