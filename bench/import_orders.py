@@ -12,8 +12,9 @@ size, one child process:
    time, renders each page through the sandbox GraphQL schema and appends the JSON body to a
    temporary file, so memory stays flat in N (timed as "generation", never as import);
 2. imports every page into a fresh, migrated database through the production path: JSON
-   decode, ``parse_shipment_page``, then ``letzshop.sync._import_page`` (``to_incoming_order``,
-   ``import_orders``, the sync run's counters, one commit per page) — the sync job minus HTTP;
+   decode, ``parse_shipment_page``, then ``letzshop.sync.SyncJob.import_page``
+   (``to_incoming_order``, ``import_orders``, the sync run's counters and heartbeat, one commit
+   per page) — the sync job minus HTTP;
 3. imports the same pages again unchanged (nothing may change);
 4. writes the same rows (orders, items, units, exceptions, events) into a second fresh
    database with plain DB-API ``executemany`` INSERTs, one transaction per page, no parsing or
@@ -61,7 +62,7 @@ from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import make_engine, make_session_factory, utcnow
 from ordergate.letzshop.adapter import CHANNEL
 from ordergate.letzshop.parse import parse_graphql_errors, parse_shipment_page
-from ordergate.letzshop.sync import SyncSummary, _import_page
+from ordergate.letzshop.sync import SyncJob, SyncSummary
 from ordergate.letzshop.types import ShipmentPage
 from ordergate.models import (
     Event,
@@ -293,12 +294,14 @@ def import_pass(
         session.add(run)
         session.commit()
         summary = SyncSummary(run_id=run.id, status="running")
+    job = SyncJob(session_factory, vendor_id, summary, None)
     seconds = cpu_seconds = 0.0
     for body in read_pages(pages):
         if profiler:
             profiler.enable()
         start, cpu_start = time.perf_counter(), time.process_time()
-        _import_page(session_factory, vendor_id, page_from_json(body), summary)
+        page = page_from_json(body)
+        job.import_page(page, cursor=page.end_cursor)
         seconds += time.perf_counter() - start
         cpu_seconds += time.process_time() - cpu_start
         if profiler:

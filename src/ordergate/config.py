@@ -28,6 +28,12 @@ class Settings(BaseSettings):
     letzshop_timeout_seconds: float = Field(default=20.0, gt=0)
     letzshop_max_retries: int = Field(default=4, ge=0, le=10)
     letzshop_page_size: int = Field(default=50, ge=1, le=500)
+    # The default sync also repairs orders pending locally that Letzshop decided within these
+    # many days (0: off); older ones are not looked for.
+    letzshop_reconcile_days: int = Field(default=14, ge=0, le=365)
+    # A running sync run whose last committed page is older than this is abandoned (its process
+    # died). Well above one page's worst case: 5 attempts x 20 s timeout + 4 waits of <= 32 s.
+    letzshop_sync_lease_seconds: float = Field(default=300.0, gt=0)
     sandbox_port: int = 8765
     # Database and concurrency (docs/architecture.md, "Database and concurrency settings").
     db_pool_size: int = Field(default=10, ge=1, le=1000)

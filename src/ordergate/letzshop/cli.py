@@ -14,6 +14,7 @@ from ordergate.config import get_settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
 from ordergate.letzshop import service
+from ordergate.letzshop.runs import SyncInProgressError, abandon_stale_runs
 from ordergate.letzshop.sync import SyncState, SyncSummary, run_sync
 from ordergate.security import SecretBox
 from ordergate.vendors.service import get_vendor_by_code
@@ -49,10 +50,17 @@ def import_orders(
     vendor: Annotated[str, typer.Option(help="Vendor code")],
     state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
 ) -> None:
-    """Import a vendor's shipments from Letzshop, with a progress bar and a summary."""
+    """Import a vendor's shipments from Letzshop, with a progress bar and a summary.
+
+    After a killed or failed import of the same state, continues from its last committed page.
+    """
     if state not in STATES:
         raise typer.BadParameter(f"must be one of {', '.join(STATES)}", param_hint="--state")
-    summary = import_for_vendor(vendor, cast(SyncState, state), trigger="cli")
+    try:
+        summary = import_for_vendor(vendor, cast(SyncState, state), trigger="cli")
+    except SyncInProgressError as exc:
+        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+        raise typer.Exit(1) from exc
     print_summary(summary)
     if summary.status == "failed":
         raise typer.Exit(1)
@@ -63,18 +71,25 @@ def sync_all(
     state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
 ) -> None:
     """Import every vendor whose credentials have auto_sync on (run it from cron or a timer).
+    Runs whose process died are marked abandoned first; a vendor with a live run is skipped.
     One vendor's failure does not stop the others; the exit status is 1 if any failed."""
     if state not in STATES:
         raise typer.BadParameter(f"must be one of {', '.join(STATES)}", param_hint="--state")
     settings = get_settings()
     engine = make_engine(settings.database_url)
     with make_session_factory(engine)() as session:
+        abandoned = abandon_stale_runs(session, lease_seconds=settings.letzshop_sync_lease_seconds)
+        session.commit()
         codes = service.auto_sync_vendor_codes(session)
     engine.dispose()
+    console.print(f"{abandoned} abandoned sync runs marked")
     failed = 0
     for code in codes:
         try:
             summary = import_for_vendor(code, cast(SyncState, state), trigger="schedule")
+        except SyncInProgressError as exc:
+            console.print(f"[yellow]skipped[/yellow] {code}: {exc.message}")
+            continue
         except typer.Exit:
             failed += 1
             continue
@@ -114,6 +129,8 @@ def import_for_vendor(vendor: str, state: SyncState, *, trigger: str) -> SyncSum
                 state=state,
                 on_page=on_page,
             )
+    except SyncInProgressError:
+        raise
     except AppError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
         raise typer.Exit(1) from exc
@@ -122,21 +139,22 @@ def import_for_vendor(vendor: str, state: SyncState, *, trigger: str) -> SyncSum
 
 
 def print_summary(summary: SyncSummary) -> None:
-    table = Table(title=f"sync run {summary.run_id}: {summary.status}")
-    for column in ("shipments seen", "orders created", "orders updated", "exceptions", "failed"):
+    title = f"sync run {summary.run_id}: {summary.status}"
+    if summary.resumed_from_run_id is not None:
+        title += f" (resumed from run {summary.resumed_from_run_id})"
+    table = Table(title=title)
+    columns = {
+        "pages": summary.pages_done,
+        "shipments seen": summary.shipments_seen,
+        "orders created": summary.orders_created,
+        "orders updated": summary.orders_updated,
+        "reconciled": summary.orders_reconciled,
+        "exceptions": summary.exceptions_created,
+        "failed": len(summary.failed),
+    }
+    for column in columns:
         table.add_column(column, justify="right")
-    table.add_row(
-        *(
-            str(n)
-            for n in (
-                summary.shipments_seen,
-                summary.orders_created,
-                summary.orders_updated,
-                summary.exceptions_created,
-                len(summary.failed),
-            )
-        )
-    )
+    table.add_row(*(str(n) for n in columns.values()))
     console.print(table)
     for failure in summary.failed:
         console.print(f"  [yellow]failed[/yellow] {failure['external_id']}: {failure['reason']}")

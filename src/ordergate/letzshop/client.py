@@ -187,14 +187,18 @@ class LetzshopClient:
 
     # --- operations ----------------------------------------------------------------------------
 
-    def iter_shipment_pages(self, state: str | None = None) -> Iterator[ShipmentPage]:
-        """Yield every page of shipments in ``state`` (``None``: all), one request per page.
+    def iter_shipment_pages(
+        self, state: str | None = None, *, after: str | None = None
+    ) -> Iterator[ShipmentPage]:
+        """Yield every page of shipments in ``state`` (``None``: all) that follows the cursor
+        ``after`` (``None``: from the first page), one request per page; ``page.end_cursor``
+        is where a later walk can resume.
 
-        Pages are fetched lazily, so only the current page is held in memory. When Letzshop
-        answers with partial data, the page is still yielded: nodes the errors broke become
-        parse failures and the messages are in ``page.graphql_errors``.
+        Pages are fetched lazily, so only the current page is held in memory (stop iterating
+        and no further page is fetched). When Letzshop answers with partial data, the page is
+        still yielded: nodes the errors broke become parse failures and the messages are in
+        ``page.graphql_errors``.
         """
-        after: str | None = None
         while True:
             variables = shipments_variables(state, self._page_size, after)
             response = self._execute(SHIPMENTS_OPERATION, SHIPMENTS_QUERY, variables)

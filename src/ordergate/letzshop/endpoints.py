@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
 from ordergate.deps import AdminDep, SessionDep, VendorDep
-from ordergate.letzshop import service
+from ordergate.letzshop import runs, service
 from ordergate.letzshop.fulfilment import run_fulfilment
 from ordergate.letzshop.models import LetzshopCredentials
 from ordergate.letzshop.schemas import (
@@ -78,11 +78,31 @@ def _sync(request: Request, vendor_id: int, body: SyncRequest | None, user_id: i
     return SyncOut.model_validate(asdict(summary))
 
 
-def _runs(session: Session, vendor_id: int, skip: int, limit: int) -> SyncRunList:
-    runs, total = service.list_sync_runs(session, vendor_id=vendor_id, skip=skip, limit=limit)
-    return SyncRunList(
-        sync_runs=[SyncRunOut.model_validate(r) for r in runs], total=total, skip=skip, limit=limit
+def _lease(request: Request) -> float:
+    return float(request.app.state.settings.letzshop_sync_lease_seconds)
+
+
+def _runs(request: Request, session: Session, vendor_id: int, skip: int, limit: int) -> SyncRunList:
+    found, total = runs.list_runs(
+        session, vendor_id=vendor_id, skip=skip, limit=limit, lease_seconds=_lease(request)
     )
+    return SyncRunList(
+        sync_runs=[SyncRunOut.model_validate(r) for r in found], total=total, skip=skip, limit=limit
+    )
+
+
+def _run(request: Request, session: Session, vendor_id: int, run_id: int) -> SyncRunOut:
+    run = runs.get_run(session, vendor_id=vendor_id, run_id=run_id, lease_seconds=_lease(request))
+    return SyncRunOut.model_validate(run)
+
+
+_SYNC_DOC = (
+    "Import shipments now (default state `unconfirmed`; `all` for every state). The default "
+    "sync also reconciles orders pending locally that Letzshop decided within "
+    "ORDERGATE_LETZSHOP_RECONCILE_DAYS (`orders_reconciled`). After an abandoned or failed run "
+    "it resumes from that run's last cursor. 409 SYNC_IN_PROGRESS (with `details.run_id`) while "
+    "another run of the vendor is live."
+)
 
 
 @admin_router.put("/credentials", response_model=CredentialsOut)
@@ -101,21 +121,34 @@ def admin_get_credentials(vendor_id: int, session: SessionDep, _: AdminDep) -> C
     return _credentials_out(service.get_credentials(session, vendor_id=vendor_id))
 
 
-@admin_router.post("/sync", response_model=SyncOut)
+@admin_router.post("/sync", response_model=SyncOut, description=_SYNC_DOC)
 def admin_sync(
     vendor_id: int, request: Request, admin: AdminDep, body: SyncRequest | None = None
 ) -> SyncOut:
-    """Import the vendor's shipments now (default state `unconfirmed`; `all` for every state)."""
     return _sync(request, vendor_id, body, admin.id)
 
 
 @admin_router.get("/sync-runs", response_model=SyncRunList)
 def admin_sync_runs(
-    vendor_id: int, session: SessionDep, _: AdminDep, skip: Skip = 0, limit: Limit = 50
+    vendor_id: int,
+    request: Request,
+    session: SessionDep,
+    _: AdminDep,
+    skip: Skip = 0,
+    limit: Limit = 50,
 ) -> SyncRunList:
-    """The vendor's import runs, newest first."""
+    """The vendor's import runs, newest first (runs past their lease read as abandoned)."""
     get_vendor(session, vendor_id=vendor_id)
-    return _runs(session, vendor_id, skip, limit)
+    return _runs(request, session, vendor_id, skip, limit)
+
+
+@admin_router.get("/sync-runs/{run_id}", response_model=SyncRunOut)
+def admin_sync_run(
+    vendor_id: int, run_id: int, request: Request, session: SessionDep, _: AdminDep
+) -> SyncRunOut:
+    """One import run (a run past its lease reads as abandoned)."""
+    get_vendor(session, vendor_id=vendor_id)
+    return _run(request, session, vendor_id, run_id)
 
 
 @vendor_router.put("/credentials", response_model=CredentialsOut)
@@ -134,20 +167,28 @@ def vendor_get_credentials(session: SessionDep, principal: VendorDep) -> Credent
     return _credentials_out(service.get_credentials(session, vendor_id=principal.vendor.id))
 
 
-@vendor_router.post("/sync", response_model=SyncOut)
+@vendor_router.post("/sync", response_model=SyncOut, description=_SYNC_DOC)
 def vendor_sync(request: Request, principal: VendorDep, body: SyncRequest | None = None) -> SyncOut:
-    """Import your shipments now (default state `unconfirmed`; `all` for every state)."""
     assert principal.vendor is not None
     return _sync(request, principal.vendor.id, body, principal.user.id)
 
 
 @vendor_router.get("/sync-runs", response_model=SyncRunList)
 def vendor_sync_runs(
-    session: SessionDep, principal: VendorDep, skip: Skip = 0, limit: Limit = 50
+    request: Request, session: SessionDep, principal: VendorDep, skip: Skip = 0, limit: Limit = 50
 ) -> SyncRunList:
-    """Your import runs, newest first."""
+    """Your import runs, newest first (runs past their lease read as abandoned)."""
     assert principal.vendor is not None
-    return _runs(session, principal.vendor.id, skip, limit)
+    return _runs(request, session, principal.vendor.id, skip, limit)
+
+
+@vendor_router.get("/sync-runs/{run_id}", response_model=SyncRunOut)
+def vendor_sync_run(
+    run_id: int, request: Request, session: SessionDep, principal: VendorDep
+) -> SyncRunOut:
+    """One of your import runs (a run past its lease reads as abandoned)."""
+    assert principal.vendor is not None
+    return _run(request, session, principal.vendor.id, run_id)
 
 
 def _fulfil(

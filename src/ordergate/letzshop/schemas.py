@@ -38,9 +38,17 @@ class SyncOut(BaseModel):
     status: str
     shipments_seen: int
     orders_created: int
-    orders_updated: int
+    orders_updated: int = Field(description="Orders changed, including orders_reconciled")
     exceptions_created: int
     failed: list[SyncFailure]
+    pages_done: int = Field(description="Pages imported and committed by this run")
+    orders_reconciled: int = Field(
+        description="Orders pending locally that Letzshop had decided (found in its confirmed "
+        "list), brought to Letzshop's unit states"
+    )
+    resumed_from_run_id: int | None = Field(
+        description="The abandoned or failed run whose last cursor this run started from"
+    )
 
 
 class SyncRunOut(Schema):
@@ -48,7 +56,10 @@ class SyncRunOut(Schema):
     vendor_id: int
     trigger: str
     state_filter: str | None
-    status: str
+    status: str = Field(
+        description="running, succeeded, partial (some shipments failed), failed, or abandoned "
+        "(its process stopped: no heartbeat within the lease)"
+    )
     started_at: datetime
     finished_at: datetime | None
     shipments_seen: int
@@ -57,6 +68,11 @@ class SyncRunOut(Schema):
     exceptions_created: int
     failures: list[dict[str, Any]]
     error: str | None
+    heartbeat_at: datetime | None = Field(
+        description="Refreshed with every committed page while the run is running"
+    )
+    pages_done: int
+    last_cursor: str | None = Field(description="The cursor after the last committed page")
 
 
 class SyncRunList(BaseModel):

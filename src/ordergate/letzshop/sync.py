@@ -1,31 +1,51 @@
 """The import job: pull a vendor's shipments page by page and import them.
 
-A job runner, not a service: it owns its transactions. The run row is committed first, then each
-page is imported and committed with the run's counts, so progress survives a later failure and
-every shipment is written whole or not at all. When Letzshop stays unreachable the run is
-recorded as failed with the reason, and the caller gets ``LetzshopSyncError``.
+A job runner, not a service: it owns its transactions. The run row is claimed and committed
+first (one live run per vendor, see ``runs.py``), then each page is imported and committed with
+the run's counts, heartbeat and cursor, so progress survives a later failure and every shipment
+is written whole or not at all. When Letzshop stays unreachable the run is recorded as failed
+with the reason, and the caller gets a 502 ``AppError`` naming the run.
+
+Resuming: after an abandoned or failed run of the same state filter, the walk starts at that
+run's last committed cursor and goes to the end, then walks the pages before the cursor until
+it meets a shipment it already read. Only the second walk sees what changed or appeared before
+the cursor (and, with offset-based cursors, shipments that moved up when others left the list),
+so a resumed run reads what a full walk would, new shipments first.
+
+Reconciling (default state ``unconfirmed`` only): a shipment Letzshop decided leaves the
+unconfirmed list, so an order still pending locally that the walk did not see is looked up in
+the confirmed list (newest first), within ``letzshop_reconcile_days``, and its unit states are
+applied by the importer. The walk stops once every such order is found or the pages are older
+than the oldest of them.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
 from ordergate.db import utcnow
 from ordergate.letzshop.adapter import CHANNEL, to_incoming_order
-from ordergate.letzshop.errors import LetzshopError
+from ordergate.letzshop.client import LetzshopClient
+from ordergate.letzshop.errors import LetzshopError, LetzshopGraphQLError
 from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.service import connection_for, open_client, upstream_error
-from ordergate.letzshop.types import ShipmentPage
+from ordergate.letzshop.runs import SyncRunAbandonedError, claim_run
+from ordergate.letzshop.service import Connection, connection_for, open_client, upstream_error
+from ordergate.letzshop.types import Shipment, ShipmentPage
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import ImportFailure, ImportResult
+from ordergate.orders.models import Order
 from ordergate.security import SecretBox
 from ordergate.vendors.service import get_vendor
+
+logger = logging.getLogger(__name__)
 
 SyncState = Literal["unconfirmed", "confirmed", "all"]
 
@@ -36,9 +56,12 @@ class SyncSummary:
     status: str
     shipments_seen: int = 0
     orders_created: int = 0
-    orders_updated: int = 0
+    orders_updated: int = 0  # includes orders_reconciled
     exceptions_created: int = 0
     failed: list[dict[str, Any]] = field(default_factory=list)
+    pages_done: int = 0
+    orders_reconciled: int = 0
+    resumed_from_run_id: int | None = None
 
 
 def run_sync(
@@ -52,30 +75,17 @@ def run_sync(
     triggered_by: int | None = None,
     on_page: Callable[[SyncSummary], None] | None = None,
 ) -> SyncSummary:
-    with session_factory() as session:
-        get_vendor(session, vendor_id=vendor_id)
-        connection = connection_for(session, vendor_id=vendor_id, box=box)
-        run = SyncRun(
-            vendor_id=vendor_id,
-            channel=CHANNEL,
-            trigger=trigger,
-            state_filter=state,
-            status="running",
-            triggered_by=triggered_by,
-            failures=[],
-        )
-        session.add(run)
-        session.commit()
-        summary = SyncSummary(run_id=run.id, status="running")
-    client = open_client(connection, settings)
+    connection, summary, resume_cursor = _start(
+        session_factory, settings, box, vendor_id, state, trigger, triggered_by
+    )
+    job = SyncJob(session_factory, vendor_id, summary, on_page)
     try:
-        with client:
-            for page in client.iter_shipment_pages(None if state == "all" else state):
-                _import_page(session_factory, vendor_id, page, summary)
-                if on_page:
-                    on_page(summary)
+        with open_client(connection, settings) as client:
+            seen = _walk(client, job, None if state == "all" else state, resume_cursor)
+            if state == "unconfirmed" and settings.letzshop_reconcile_days:
+                _reconcile(client, job, seen, days=settings.letzshop_reconcile_days)
     except LetzshopError as exc:
-        _finish(session_factory, summary, status="failed", error=exc.message)
+        job.finish(status="failed", error=exc.message)
         raise upstream_error(
             vendor_id,
             exc,
@@ -85,46 +95,204 @@ def run_sync(
         ) from exc
     except Exception as exc:
         # Never leave a run "running": record the failure, then let the error surface.
-        _finish(
-            session_factory, summary, status="failed", error=f"internal error: {type(exc).__name__}"
-        )
+        job.finish(status="failed", error=f"internal error: {type(exc).__name__}")
         raise
-    _finish(session_factory, summary, status="partial" if summary.failed else "succeeded")
+    job.finish(status="partial" if summary.failed else "succeeded")
     return summary
 
 
-def _import_page(
-    session_factory: sessionmaker[Session], vendor_id: int, page: ShipmentPage, summary: SyncSummary
-) -> None:
-    orders = [to_incoming_order(vendor_id, shipment) for shipment in page.shipments]
+def _start(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    box: SecretBox,
+    vendor_id: int,
+    state: SyncState,
+    trigger: str,
+    triggered_by: int | None,
+) -> tuple[Connection, SyncSummary, str | None]:
     with session_factory() as session:
-        result = import_orders(session, vendor_id=vendor_id, channel=CHANNEL, orders=orders)
-        result.shipments_seen += len(page.failures)
-        result.failed.extend(ImportFailure(f.external_id, f.reason) for f in page.failures)
-        _add(summary, result)
-        _save(session, summary, status="running", failures_changed=bool(result.failed))
+        get_vendor(session, vendor_id=vendor_id)
+        connection = connection_for(session, vendor_id=vendor_id, box=box)
+        session.commit()  # the claim must open its own transaction with a write
+        run, resumed = claim_run(
+            session,
+            vendor_id=vendor_id,
+            state=state,
+            trigger=trigger,
+            triggered_by=triggered_by,
+            lease_seconds=settings.letzshop_sync_lease_seconds,
+        )
         session.commit()
+    summary = SyncSummary(
+        run_id=run.id, status="running", resumed_from_run_id=resumed.id if resumed else None
+    )
+    return connection, summary, resumed.last_cursor if resumed else None
 
 
-def _add(summary: SyncSummary, result: ImportResult) -> None:
-    summary.shipments_seen += result.shipments_seen
+def _walk(
+    client: LetzshopClient, job: SyncJob, state: str | None, resume_cursor: str | None
+) -> set[str]:
+    """Import the whole list; returns the ids of every shipment read."""
+    if resume_cursor is None:
+        return job.import_pages(client.iter_shipment_pages(state))
+    ahead = job.import_pages(_pages_after(client, state, resume_cursor))
+    return ahead | job.import_pages(client.iter_shipment_pages(state), stop_at=ahead)
+
+
+def _pages_after(client: LetzshopClient, state: str | None, cursor: str) -> Iterator[ShipmentPage]:
+    """The pages after ``cursor``; none when Letzshop refuses the cursor (expired, or from an
+    older API), so the walk from the first page that follows covers everything."""
+    pages = client.iter_shipment_pages(state, after=cursor)
+    try:
+        first = next(pages)
+    except LetzshopGraphQLError as exc:
+        logger.warning("resume cursor refused (%s); walking from the first page", exc.message)
+        return
+    yield first
+    yield from pages
+
+
+def _reconcile(client: LetzshopClient, job: SyncJob, seen: set[str], *, days: int) -> None:
+    """Apply Letzshop's unit states to orders pending locally that left the unconfirmed list."""
+    targets = job.pending_since(utcnow() - timedelta(days=days), excluding=seen)
+    if not targets:
+        return
+    oldest = min(targets.values())
+    order = _AgeOrder()
+    for page in client.iter_shipment_pages("confirmed"):
+        wanted = [shipment for shipment in page.shipments if shipment.id in targets]
+        job.import_page(page, only=wanted)
+        for shipment in wanted:
+            del targets[shipment.id]
+        if not targets or order.all_older(page.shipments, oldest):
+            return
+
+
+class _AgeOrder:
+    """Tells when a newest-first list has passed a date. The listing order is not documented:
+    if dates ever rise from one shipment to the next, the list is not newest first and no
+    early stop is made (the walk then ends when every order is found or the list ends)."""
+
+    def __init__(self) -> None:
+        self.newest_first = True
+        self.previous: datetime | None = None
+
+    def all_older(self, shipments: list[Shipment], cutoff: datetime) -> bool:
+        dates = [s.order.completed_at for s in shipments]
+        known = [d for d in dates if d is not None]
+        chain = [self.previous, *known] if self.previous else known
+        if any(later > earlier for earlier, later in zip(chain, chain[1:], strict=False)):
+            self.newest_first = False
+        self.previous = known[-1] if known else self.previous
+        return self.newest_first and bool(dates) and len(known) == len(dates) and known[0] < cutoff
+
+
+@dataclass(slots=True)
+class SyncJob:
+    """The per-page work of one run: import, count, heartbeat, commit (``bench/`` times it)."""
+
+    session_factory: sessionmaker[Session]
+    vendor_id: int
+    summary: SyncSummary
+    on_page: Callable[[SyncSummary], None] | None
+
+    def import_pages(
+        self, pages: Iterable[ShipmentPage], *, stop_at: set[str] | None = None
+    ) -> set[str]:
+        """Import pages of the run's list, saving each page's cursor; stop after the first page
+        holding a shipment of ``stop_at``. Returns the ids read."""
+        seen: set[str] = set()
+        for page in pages:
+            ids = {s.id for s in page.shipments}
+            ids.update(f.external_id for f in page.failures if f.external_id)
+            self.import_page(page, cursor=page.end_cursor)
+            seen |= ids
+            if stop_at is not None and ids & stop_at:
+                break
+        return seen
+
+    def import_page(
+        self,
+        page: ShipmentPage,
+        *,
+        cursor: str | None = None,
+        only: list[Shipment] | None = None,
+    ) -> None:
+        """Import one page and commit it with the run's counts and heartbeat. ``only``: a
+        reconciling page, of which just these shipments are applied (no cursor kept: it is
+        another list's)."""
+        reconciling = only is not None
+        shipments = page.shipments if only is None else only
+        orders = [to_incoming_order(self.vendor_id, shipment) for shipment in shipments]
+        with self.session_factory() as session:
+            result = import_orders(
+                session, vendor_id=self.vendor_id, channel=CHANNEL, orders=orders
+            )
+            if not reconciling:
+                result.shipments_seen += len(page.failures)
+                result.failed.extend(ImportFailure(f.external_id, f.reason) for f in page.failures)
+            _add(self.summary, result, reconciling=reconciling)
+            self.summary.pages_done += 1
+            self._heartbeat(session, cursor, failures_changed=bool(result.failed))
+            session.commit()
+        if self.on_page:
+            self.on_page(self.summary)
+
+    def _heartbeat(self, session: Session, cursor: str | None, *, failures_changed: bool) -> None:
+        values = _counts(self.summary, failures_changed=failures_changed)
+        values.update(heartbeat_at=utcnow(), pages_done=self.summary.pages_done)
+        if cursor:
+            values["last_cursor"] = cursor
+        if not _update_running(session, self.summary.run_id, values):
+            session.rollback()
+            self.summary.pages_done -= 1
+            raise SyncRunAbandonedError(
+                f"Sync run {self.summary.run_id} of vendor {self.vendor_id} was marked abandoned "
+                "while it ran (no heartbeat within the lease); it stopped",
+                details={"vendor_id": self.vendor_id, "run_id": self.summary.run_id},
+            )
+
+    def pending_since(self, since: datetime, *, excluding: set[str]) -> dict[str, datetime]:
+        """Orders pending locally, placed since ``since``, that the walk did not read: id →
+        placed at."""
+        placed = func.coalesce(Order.order_date, Order.created_at)
+        with self.session_factory() as session:
+            rows = session.execute(
+                select(Order.external_shipment_id, placed).where(
+                    Order.vendor_id == self.vendor_id,
+                    Order.channel == CHANNEL,
+                    Order.status == "pending",
+                    placed >= since,
+                )
+            )
+            return {ext_id: at for ext_id, at in rows if ext_id not in excluding}
+
+    def finish(self, *, status: str, error: str | None = None) -> None:
+        self.summary.status = status
+        values = _counts(self.summary, failures_changed=True)
+        values.update(status=status, finished_at=utcnow())
+        if error is not None:
+            values["error"] = error
+        with self.session_factory() as session:
+            # A run abandoned meanwhile stays abandoned: its lease went to someone else.
+            _update_running(session, self.summary.run_id, values)
+            session.commit()
+
+
+def _add(summary: SyncSummary, result: ImportResult, *, reconciling: bool) -> None:
+    if reconciling:
+        summary.orders_reconciled += result.orders_updated
+    else:
+        summary.shipments_seen += result.shipments_seen
     summary.orders_created += result.orders_created
     summary.orders_updated += result.orders_updated
     summary.exceptions_created += result.exceptions_created
     summary.failed.extend({"external_id": f.external_id, "reason": f.reason} for f in result.failed)
 
 
-def _save(
-    session: Session,
-    summary: SyncSummary,
-    *,
-    status: str,
-    error: str | None = None,
-    failures_changed: bool = True,
-) -> None:
-    """Write the run's counts; the failure list only when it grew (it can be long)."""
+def _counts(summary: SyncSummary, *, failures_changed: bool) -> dict[str, Any]:
+    """The run's counts; the failure list only when it grew (it can be long)."""
     values: dict[str, Any] = {
-        "status": status,
         "shipments_seen": summary.shipments_seen,
         "orders_created": summary.orders_created,
         "orders_updated": summary.orders_updated,
@@ -132,21 +300,12 @@ def _save(
     }
     if failures_changed:
         values["failures"] = list(summary.failed)
-    if error is not None:
-        values["error"] = error
-    if status != "running":
-        values["finished_at"] = utcnow()
-    session.execute(update(SyncRun).where(SyncRun.id == summary.run_id).values(**values))
+    return values
 
 
-def _finish(
-    session_factory: sessionmaker[Session],
-    summary: SyncSummary,
-    *,
-    status: str,
-    error: str | None = None,
-) -> None:
-    summary.status = status
-    with session_factory() as session:
-        _save(session, summary, status=status, error=error)
-        session.commit()
+def _update_running(session: Session, run_id: int, values: dict[str, Any]) -> bool:
+    """Update the run if it is still running; False when it is not (it lost its lease)."""
+    result = session.execute(
+        update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))

@@ -15,6 +15,8 @@ Control API (JSON; errors are ``{"error": {"code", "message", "details"}}`` with
 - ``GET /control/shipments[?api_key=]`` → ``{shipments: [{vendor_id, shipment}]}``.
 - ``GET /control/mutations`` → ``{mutations: [{operation_name, fields, query, variables,
   api_key, fault, status_code, result}]}``, every mutation request in arrival order.
+- ``GET /control/requests`` → ``{requests: [{operation_name, variables, fault, status_code,
+  shipment_ids}]}``, every ``/graphql`` request in arrival order with the shipment ids it served.
 """
 
 from __future__ import annotations
@@ -56,6 +58,7 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/control/shipments", add_shipments, methods=["POST"]),
             Route("/control/shipments", dump_shipments, methods=["GET"]),
             Route("/control/mutations", list_mutations, methods=["GET"]),
+            Route("/control/requests", list_requests, methods=["GET"]),
         ]
     )
     app.state.sandbox = state
@@ -80,7 +83,7 @@ async def graphql_endpoint(request: Request) -> Response:
     body = await _json_object(request)
     fault = sandbox.take_fault()
     api_key = _bearer_key(request)
-    log = _MutationLog(sandbox, body, api_key, fault)
+    log = _RequestLog(sandbox, body, api_key, fault)
 
     early = _fault_response(fault, faults)
     if early is not None:
@@ -188,8 +191,8 @@ def _with_partial_errors(result: dict[str, Any]) -> dict[str, Any]:
     return result
 
 
-class _MutationLog:
-    """Records a request in the mutation log when its operation is a mutation."""
+class _RequestLog:
+    """Records every request in the request log, and mutations also in the mutation log."""
 
     def __init__(
         self,
@@ -205,6 +208,15 @@ class _MutationLog:
         self.fields = _mutation_fields(body)
 
     def done(self, response: Response, result: dict[str, Any] | None) -> Response:
+        self.sandbox.record_request(
+            {
+                "operation_name": self.body.get("operationName") if self.body else None,
+                "variables": self.body.get("variables") if self.body else None,
+                "fault": self.fault,
+                "status_code": response.status_code,
+                "shipment_ids": _served_shipment_ids(result),
+            }
+        )
         if self.fields is not None and self.body is not None:
             self.sandbox.record_mutation(
                 {
@@ -219,6 +231,13 @@ class _MutationLog:
                 }
             )
         return response
+
+
+def _served_shipment_ids(result: dict[str, Any] | None) -> list[str]:
+    data = result.get("data") if result else None
+    connection = data.get("shipments") if isinstance(data, dict) else None
+    nodes = connection.get("nodes") if isinstance(connection, dict) else None
+    return [node["id"] for node in nodes or [] if isinstance(node, dict) and "id" in node]
 
 
 def _mutation_fields(body: dict[str, Any] | None) -> list[str] | None:
@@ -289,6 +308,10 @@ async def dump_shipments(request: Request) -> Response:
 
 async def list_mutations(request: Request) -> Response:
     return JSONResponse({"mutations": _sandbox(request).mutations()})
+
+
+async def list_requests(request: Request) -> Response:
+    return JSONResponse({"requests": _sandbox(request).requests()})
 
 
 async def _control_body(request: Request) -> dict[str, Any]:

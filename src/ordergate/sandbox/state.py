@@ -121,6 +121,7 @@ class SandboxState:
             self._faults = self._initial_faults
             self._remaining = self._initial_faults.count
             self._mutations: list[dict[str, Any]] = []
+            self._requests: list[dict[str, Any]] = []
             self._shipments: list[StoredShipment] = []
             self._next_seq = 1
             for number, vendor_id in enumerate(self.vendor_ids, start=1):
@@ -166,9 +167,11 @@ class SandboxState:
         first: int | None = None,
         after: str | None = None,
     ) -> ShipmentsPage:
-        """One Relay page of the vendors' shipments in insertion order, filtered by state."""
+        """One Relay page of the vendors' shipments, filtered by state: in insertion order, except
+        ``confirmed`` (a growing history) newest first, so a client can stop at old ones."""
         size = page_size(first)
-        after_seq = decode_cursor(after) if after is not None else 0
+        after_seq = decode_cursor(after) if after is not None else None
+        newest_first = state == "confirmed"
         with self._lock:
             matching = [
                 stored
@@ -176,7 +179,11 @@ class SandboxState:
                 if stored.vendor_id in vendor_ids
                 and (state is None or shipment_state(stored.data) == state)
             ]
-        remaining = [stored for stored in matching if stored.seq > after_seq]
+        if newest_first:
+            matching.reverse()
+        remaining = [
+            s for s in matching if after_seq is None or _beyond(s.seq, after_seq, newest_first)
+        ]
         return ShipmentsPage(
             shipments=remaining[:size],
             has_next_page=len(remaining) > size,
@@ -280,6 +287,18 @@ class SandboxState:
     def mutations(self) -> list[dict[str, Any]]:
         with self._lock:
             return copy.deepcopy(self._mutations)
+
+    def record_request(self, entry: dict[str, Any]) -> None:
+        with self._lock:
+            self._requests.append(copy.deepcopy(entry))
+
+    def requests(self) -> list[dict[str, Any]]:
+        with self._lock:
+            return copy.deepcopy(self._requests)
+
+
+def _beyond(seq: int, cursor_seq: int, newest_first: bool) -> bool:
+    return seq < cursor_seq if newest_first else seq > cursor_seq
 
 
 def _decided_state(is_available: bool) -> str:
