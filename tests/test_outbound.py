@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import ssl
+import threading
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -21,7 +22,13 @@ from cryptography.x509.oid import NameOID
 from ordergate.config import Settings
 from ordergate.letzshop.client import UNAVAILABLE_MESSAGE, LetzshopClient
 from ordergate.letzshop.errors import LetzshopError, LetzshopProtocolError
-from ordergate.outbound import GuardedTransport, OutboundPolicy, OutboundRefusedError, Refusal
+from ordergate.outbound import (
+    STORE_LOOKUP_SECONDS,
+    GuardedTransport,
+    OutboundPolicy,
+    OutboundRefusedError,
+    Refusal,
+)
 from tests.probe_servers import RecordingServer, recording_server
 
 NAMES = {
@@ -277,3 +284,19 @@ def test_a_client_without_a_policy_is_refused() -> None:
 def test_encoded_addresses_are_names_that_are_not_listed(host: str) -> None:
     # The system resolver reads each of these as 127.0.0.1; as names, none is on the list.
     assert refusal(policy("development"), f"http://{host}:8765/graphql") == Refusal.HOST
+
+
+def test_a_slow_resolver_does_not_hold_up_storing_an_endpoint() -> None:
+    # The lookup answers a refused address, but only once released, after the check returned:
+    # a check that waited for it would refuse.
+    released = threading.Event()
+
+    def stalled(host: str, port: int) -> list[str]:
+        released.wait(STORE_LOOKUP_SECONDS * 5)
+        return ["127.0.0.1"]
+
+    rules = OutboundPolicy.for_env("production", ["stalled.test"], resolver=stalled)
+    try:
+        assert refusal(rules, "https://stalled.test/graphql") is None
+    finally:
+        released.set()

@@ -20,6 +20,7 @@ import re
 import socket
 import ssl
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from enum import StrEnum
 from ipaddress import (
@@ -42,6 +43,9 @@ _NAT64 = ip_network("64:ff9b::/96")
 # httpx quietly percent-encodes or strips these; a URL holding them was not typed by a person.
 _CONTROL_OR_SPACE = re.compile(r"[\x00-\x20\x7f]")
 _LOCALHOST = "localhost"
+# How long validating an endpoint for storage waits for DNS (getaddrinfo has no timeout of its own).
+STORE_LOOKUP_SECONDS = 2.0
+_STORE_LOOKUPS = ThreadPoolExecutor(max_workers=4, thread_name_prefix="outbound-lookup")
 
 
 class Refusal(StrEnum):
@@ -154,11 +158,14 @@ class OutboundPolicy:
 
     def check_endpoint(self, url: str) -> str:
         """Validate a URL before it is stored: the static checks, then the resolved addresses
-        when the name resolves now (a name that does not resolve yet is checked at request time).
-        Returns the URL as httpx normalises it."""
+        when the name resolves within a short wait (else it is checked at request time; the
+        caller may hold a database transaction). Returns the URL as httpx normalises it."""
         parsed = self.check_url(url)
+        port = parsed.port or _default_port(parsed.scheme)
+        lookup = _STORE_LOOKUPS.submit(self.addresses, parsed.host, port)
+        # TimeoutError is an OSError: a slow resolver counts as "does not resolve yet".
         with contextlib.suppress(OSError):
-            self.addresses(parsed.host, parsed.port or _default_port(parsed.scheme))
+            lookup.result(timeout=STORE_LOOKUP_SECONDS)
         return str(parsed)
 
     def _check_literal(self, address: IPAddress) -> None:

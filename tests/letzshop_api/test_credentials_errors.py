@@ -51,7 +51,8 @@ def test_every_foreign_answer_gives_the_same_error(
 ) -> None:
     own, record = foreign
     endpoints = [
-        f"http://127.0.0.1:{free_port()}/graphql",  # nothing listens
+        "http://127.0.0.1:1/graphql",  # nothing listens (the report's probe)
+        f"http://127.0.0.1:{free_port()}/graphql",  # nor here
         f"{own}/health",  # GET only: 405
         f"{own}/api/v1/auth/login",  # 422 JSON, not GraphQL
         f"{record.url}/html",  # 404 HTML page
