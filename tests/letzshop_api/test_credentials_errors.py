@@ -11,13 +11,13 @@ from typing import Any
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
-from sqlalchemy import Engine, select
+from sqlalchemy import Engine, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.letzshop.client import UNAVAILABLE_MESSAGE
-from ordergate.letzshop.models import SyncRun
+from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.vendors.models import Vendor
 from tests.letzshop_api.conftest import KEY
 from tests.probe_servers import RecordingServer, free_port, recording_server, served_app
@@ -106,3 +106,19 @@ def test_a_stored_endpoint_is_checked_again_at_request_time(
         "LETZSHOP_UNAVAILABLE",
         f"Letzshop request for vendor {vendor.id} failed: {UNAVAILABLE_MESSAGE}",
     )
+
+
+@pytest.mark.parametrize("endpoint", ["ftp://letzshop.lu/graphql", "not a url", "http://[::1"])
+def test_an_endpoint_stored_before_validation_answers_502(
+    client: TestClient, db: Session, shop: Any, endpoint: str
+) -> None:
+    vendor, admin, _ = shop
+    db.execute(update(LetzshopCredentials).values(endpoint_url=endpoint))  # as an old CLI could
+    db.commit()
+
+    response = client.post(f"/api/v1/admin/letzshop/vendors/{vendor.id}/sync", headers=admin)
+
+    assert response.status_code == 502, response.text
+    assert response.json()["error"]["message"].endswith(UNAVAILABLE_MESSAGE)
+    db.rollback()
+    assert [run.status for run in db.scalars(select(SyncRun))] == ["failed"]

@@ -156,8 +156,8 @@ class LetzshopClient:
         policy: OutboundPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if httpx.URL(endpoint).scheme not in ("http", "https"):
-            raise ValueError(f"Letzshop endpoint must be an http(s) URL, got {endpoint!r}")
+        # The endpoint itself is judged per request (by the policy, or httpx): a stored one that
+        # is unusable must fail the request like any other bad endpoint, not the construction.
         if max_retries < 0 or page_size < 1:
             raise ValueError("max_retries must be >= 0 and page_size >= 1")
         if transport is None:
@@ -279,7 +279,7 @@ class LetzshopClient:
             raise _RetryableError(f"timeout ({type(exc).__name__})") from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _RetryableError(f"connection error ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
             detail = f"request failed ({type(exc).__name__})"
             raise LetzshopError(UNAVAILABLE_MESSAGE, detail=detail) from exc
         return _read_response(response)
