@@ -132,6 +132,7 @@ def demo(sandbox_port: int = typer.Option(8765, help="Port of the Letzshop sandb
         seed_demo(
             session,
             box=SecretBox(settings.resolved_secret_key()),
+            settings=settings,
             sandbox_url=f"http://127.0.0.1:{sandbox_port}/graphql",
         )
     sandbox = _start_sandbox(sandbox_port)

@@ -6,10 +6,11 @@ import os
 import secrets
 from functools import lru_cache
 from pathlib import Path
-from typing import Literal
+from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
-from pydantic import Field, model_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic import Field, field_validator, model_validator
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class ConfigError(RuntimeError):
@@ -25,6 +26,9 @@ class Settings(BaseSettings):
     secret_key_file: Path = Path("./.ordergate-secret")
     token_lifetime_minutes: int = Field(default=480, ge=1, le=60 * 24 * 30)
     letzshop_endpoint: str = "https://letzshop.lu/graphql"
+    # Where Letzshop requests may go: host names and CIDR networks, comma-separated; empty means
+    # the host of letzshop_endpoint. See docs/security.md.
+    letzshop_allowed_hosts: Annotated[list[str], NoDecode] = Field(default_factory=list)
     letzshop_timeout_seconds: float = Field(default=20.0, gt=0)
     letzshop_max_retries: int = Field(default=4, ge=0, le=10)
     letzshop_page_size: int = Field(default=50, ge=1, le=500)
@@ -63,6 +67,17 @@ class Settings(BaseSettings):
                 f"ORDERGATE_DB_POOL_SIZE + ORDERGATE_DB_MAX_OVERFLOW ({self.db_connections})"
             )
         return self
+
+    @field_validator("letzshop_allowed_hosts", mode="before")
+    @classmethod
+    def _split_entries(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [entry.strip() for entry in value.split(",") if entry.strip()]
+        return value
+
+    def letzshop_allow_list(self) -> list[str]:
+        """The allow-list for Letzshop endpoints; by default the default endpoint's host."""
+        return self.letzshop_allowed_hosts or [urlsplit(self.letzshop_endpoint).hostname or ""]
 
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""

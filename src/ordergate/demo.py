@@ -10,6 +10,7 @@ from ordergate.auth import service as auth_service
 from ordergate.auth.models import User
 from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.models import Product
+from ordergate.config import Settings
 from ordergate.letzshop import service as letzshop_service
 from ordergate.letzshop.models import LetzshopCredentials
 from ordergate.sandbox import sandbox_catalog
@@ -33,7 +34,9 @@ DEMO_USERS = [
 LEFT_OUT_EVERY = 8
 
 
-def seed_demo(session: Session, *, box: SecretBox, sandbox_url: str) -> list[Vendor]:
+def seed_demo(
+    session: Session, *, box: SecretBox, settings: Settings, sandbox_url: str
+) -> list[Vendor]:
     vendors = [_vendor(session, code, name) for code, name, _ in DEMO_VENDORS]
     for email, is_admin, codes in DEMO_USERS:
         if session.scalar(select(User).where(User.email == email)) is None:
@@ -51,10 +54,11 @@ def seed_demo(session: Session, *, box: SecretBox, sandbox_url: str) -> list[Ven
             letzshop_service.set_credentials(
                 session,
                 vendor_id=vendor.id,
+                box=box,
+                settings=settings,
                 api_key=api_key,
                 endpoint=sandbox_url,
                 auto_sync=True,
-                box=box,
             )
     return vendors
 

@@ -12,7 +12,7 @@ import pytest
 from ordergate.letzshop.client import LetzshopClient
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 
-from .helpers import FAST_RETRIES, SHIPMENTS_PER_VENDOR, VENDOR_KEY, ClientFactory
+from .helpers import FAST_RETRIES, SANDBOX_POLICY, SHIPMENTS_PER_VENDOR, VENDOR_KEY, ClientFactory
 
 DATA = Path(__file__).parent / "data"
 
@@ -50,7 +50,7 @@ def make_client(sandbox: SandboxHandle, control: httpx.Client) -> Iterator[Clien
     def make(
         api_key: str = VENDOR_KEY, *, endpoint: str | None = None, **overrides: Any
     ) -> LetzshopClient:
-        settings = {**FAST_RETRIES, **overrides}
+        settings = {"policy": SANDBOX_POLICY, **FAST_RETRIES, **overrides}
         client = LetzshopClient(endpoint or sandbox.graphql_url, api_key, **settings)
         clients.append(client)
         return client

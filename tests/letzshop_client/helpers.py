@@ -6,6 +6,7 @@ from collections.abc import Callable
 from typing import Any
 
 from ordergate.letzshop.client import LetzshopClient
+from ordergate.outbound import OutboundPolicy
 
 SHIPMENTS_PER_VENDOR = 23
 VENDOR_KEY = "sandbox-key-1"
@@ -17,5 +18,8 @@ FAST_RETRIES: dict[str, Any] = {
     "backoff_base": 0.01,
     "backoff_max": 0.05,
 }
+
+# The test environment's rules: the sandbox listens on loopback.
+SANDBOX_POLICY = OutboundPolicy.for_env("test", ["letzshop.lu"])
 
 ClientFactory = Callable[..., LetzshopClient]

@@ -10,7 +10,7 @@ from typing import Any
 import httpx
 import pytest
 
-from ordergate.letzshop.client import LetzshopClient
+from ordergate.letzshop.client import AUTH_MESSAGE, UNAVAILABLE_MESSAGE, LetzshopClient
 from ordergate.letzshop.errors import (
     LetzshopAuthError,
     LetzshopGraphQLError,
@@ -155,7 +155,8 @@ def test_gives_up_after_max_retries(make_client: ClientFactory, set_faults: SetF
     with pytest.raises(LetzshopUnavailableError) as caught:
         _all_pages(make_client(max_retries=2))
 
-    assert caught.value.message == "HTTP 503 after 3 attempts"
+    assert caught.value.message == UNAVAILABLE_MESSAGE  # the same for every failing endpoint
+    assert caught.value.detail == "HTTP 503 after 3 attempts"  # for the server log
     assert caught.value.last_reason == "HTTP 503"
     assert caught.value.attempts == 3
 
@@ -163,8 +164,10 @@ def test_gives_up_after_max_retries(make_client: ClientFactory, set_faults: SetF
 def test_persistent_rate_limit_gives_up(make_client: ClientFactory, set_faults: SetFaults) -> None:
     set_faults(mode="rate_limit", retry_after=0)
 
-    with pytest.raises(LetzshopUnavailableError, match=r"^HTTP 429 after 2 attempts$"):
+    with pytest.raises(LetzshopUnavailableError) as caught:
         _all_pages(make_client(max_retries=1))
+
+    assert caught.value.detail == "HTTP 429 after 2 attempts"
 
 
 def test_timeout_is_retried(make_client: ClientFactory, set_faults: SetFaults) -> None:
@@ -180,8 +183,10 @@ def test_persistent_timeout_gives_up(make_client: ClientFactory, set_faults: Set
 
     client = make_client(timeout=0.3, max_retries=1)
 
-    with pytest.raises(LetzshopUnavailableError, match=r"^timeout \(ReadTimeout\) after 2"):
+    with pytest.raises(LetzshopUnavailableError) as caught:
         _all_pages(client)
+
+    assert caught.value.detail == "timeout (ReadTimeout) after 2 attempts"
 
 
 def test_connection_refused_gives_up(make_client: ClientFactory) -> None:
@@ -190,8 +195,11 @@ def test_connection_refused_gives_up(make_client: ClientFactory) -> None:
         port = sock.getsockname()[1]
     client = make_client(endpoint=f"http://127.0.0.1:{port}/graphql", max_retries=1)
 
-    with pytest.raises(LetzshopUnavailableError, match=r"^connection error \(ConnectError\)"):
+    with pytest.raises(LetzshopUnavailableError) as caught:
         _all_pages(client)
+
+    assert caught.value.message == UNAVAILABLE_MESSAGE
+    assert caught.value.detail == "connection error (ConnectError) after 2 attempts"
 
 
 def test_malformed_json_is_retried(make_client: ClientFactory, set_faults: SetFaults) -> None:
@@ -207,16 +215,21 @@ def test_persistent_malformed_json_is_a_protocol_error(
 ) -> None:
     set_faults(mode="malformed_json")
 
-    with pytest.raises(LetzshopProtocolError, match=r"^HTTP 200 with malformed JSON after 2"):
+    with pytest.raises(LetzshopProtocolError) as caught:
         _all_pages(make_client(max_retries=1))
+
+    assert caught.value.message == UNAVAILABLE_MESSAGE
+    assert caught.value.detail == "HTTP 200 with malformed JSON after 2 attempts"
 
 
 # --- errors that are not retried -----------------------------------------------------------------
 
 
 def test_unknown_key_as_http_401_is_an_auth_error(make_client: ClientFactory) -> None:
-    with pytest.raises(LetzshopAuthError, match="HTTP 401"):
+    with pytest.raises(LetzshopAuthError) as caught:
         _all_pages(make_client("not-a-key"))
+
+    assert (caught.value.message, caught.value.detail) == (AUTH_MESSAGE, "HTTP 401")
 
 
 def test_unknown_key_as_graphql_errors_is_an_auth_error(
@@ -224,8 +237,11 @@ def test_unknown_key_as_graphql_errors_is_an_auth_error(
 ) -> None:
     set_faults(bad_key="graphql_errors")
 
-    with pytest.raises(LetzshopAuthError, match="Invalid API key"):
+    with pytest.raises(LetzshopAuthError) as caught:
         _all_pages(make_client("not-a-key"))
+
+    assert caught.value.message == AUTH_MESSAGE
+    assert "Invalid API key" in caught.value.detail
 
 
 @pytest.mark.parametrize("mode", ["auth_401", "auth_errors"])

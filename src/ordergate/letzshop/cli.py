@@ -24,25 +24,60 @@ console = Console()
 STATES = ("unconfirmed", "confirmed", "all")
 
 
+API_KEY_ENV = "ORDERGATE_LETZSHOP_API_KEY"
+
+
 @letzshop_app.command("set-credentials")
 def set_credentials(
     vendor: Annotated[str, typer.Option(help="Vendor code")],
-    api_key: Annotated[str, typer.Option(help="Letzshop API key (stored encrypted)")],
-    endpoint: Annotated[str | None, typer.Option(help="GraphQL endpoint URL")] = None,
-    auto_sync: Annotated[bool, typer.Option(help="Include in scheduled syncs")] = False,
+    api_key: Annotated[
+        str | None,
+        typer.Option(
+            envvar=API_KEY_ENV,
+            show_envvar=True,
+            help="Letzshop API key (stored encrypted). Prefer the environment variable or the "
+            "prompt: a key given here lands in shell history and the process list.",
+        ),
+    ] = None,
+    prompt_api_key: Annotated[
+        bool, typer.Option("--prompt-api-key", help="Ask for a new key (hidden input)")
+    ] = False,
+    endpoint: Annotated[
+        str | None,
+        typer.Option(help="GraphQL endpoint URL; omitted: unchanged (new: the default endpoint)"),
+    ] = None,
+    auto_sync: Annotated[
+        bool | None,
+        typer.Option(
+            "--auto-sync/--no-auto-sync",
+            help="Include in scheduled syncs; omitted: unchanged (new: off)",
+        ),
+    ] = None,
 ) -> None:
-    """Store a vendor's Letzshop API key, encrypted with the secret key."""
+    """Store or change a vendor's Letzshop credentials; only what is given changes. Without a
+    key for new credentials (or with --prompt-api-key) the key is asked for, hidden."""
     settings = get_settings()
     with session_scope() as session:
-        service.set_credentials(
+        vendor_id = get_vendor_by_code(session, code=vendor).id
+        configured = service.find_credentials(session, vendor_id=vendor_id) is not None
+    # Asked outside any transaction: a prompt must not hold the database while a person types.
+    if api_key is None and (prompt_api_key or not configured):
+        api_key = typer.prompt("Letzshop API key", hide_input=True)
+    if api_key is not None and not 4 <= len(api_key) <= 500:
+        raise typer.BadParameter("must be 4 to 500 characters long", param_hint="--api-key")
+    with session_scope() as session:
+        credentials = service.set_credentials(
             session,
-            vendor_id=get_vendor_by_code(session, code=vendor).id,
-            api_key=api_key,
-            endpoint=endpoint or settings.letzshop_endpoint,
-            auto_sync=auto_sync,
+            vendor_id=vendor_id,
             box=SecretBox(settings.resolved_secret_key()),
+            settings=settings,
+            api_key=api_key,
+            endpoint=endpoint,
+            auto_sync=auto_sync,
         )
-    console.print(f"credentials stored for {vendor} (key …{api_key[-4:]})")
+        hint = f"key …{credentials.api_key_last4}" if credentials.api_key_last4 else "short key"
+        state = f"{credentials.endpoint_url}, auto-sync {'on' if credentials.auto_sync else 'off'}"
+    console.print(f"credentials stored for {vendor} ({hint}; {state})")
 
 
 @letzshop_app.command("import")

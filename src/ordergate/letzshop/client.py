@@ -61,8 +61,14 @@ from ordergate.letzshop.parse import (
     parse_tracking_payload,
 )
 from ordergate.letzshop.types import ConfirmResult, ShipmentPage, TrackingResult, UnitResult
+from ordergate.outbound import GuardedTransport, OutboundPolicy, OutboundRefusedError
 
 logger = logging.getLogger(__name__)
+
+# One text for every way an endpoint can fail to be Letzshop (closed port, timeout, an HTML page,
+# a redirect, a refused address), so an error never tells what answered; ``detail`` does, in logs.
+UNAVAILABLE_MESSAGE = "Letzshop could not be reached or did not answer as expected"
+AUTH_MESSAGE = "Letzshop refused the API key"
 
 _AUTH_STATUSES = frozenset({401, 403})
 _AUTH_CODES = frozenset({"UNAUTHENTICATED", "UNAUTHORIZED", "FORBIDDEN"})
@@ -94,11 +100,13 @@ class _RetryableError(Exception):
         self.malformed = malformed
 
     def give_up(self, attempts: int) -> LetzshopError:
-        message = f"{self.reason} after {attempts} attempts"
+        detail = f"{self.reason} after {attempts} attempts"
         # A body that stays unreadable is a protocol problem, not an outage.
         if self.malformed:
-            return LetzshopProtocolError(message)
-        return LetzshopUnavailableError(message, last_reason=self.reason, attempts=attempts)
+            return LetzshopProtocolError(UNAVAILABLE_MESSAGE, detail=detail)
+        return LetzshopUnavailableError(
+            UNAVAILABLE_MESSAGE, detail=detail, last_reason=self.reason, attempts=attempts
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -136,7 +144,10 @@ def _is_auth_error(error: GraphQLErrorItem) -> bool:
 
 
 class LetzshopClient:
-    """One vendor's connection to Letzshop. Use as a context manager, or call ``close()``."""
+    """One vendor's connection to Letzshop. Use as a context manager, or call ``close()``.
+
+    Requests go through a ``GuardedTransport`` for ``policy`` (resolve, check, pin); only a test
+    that brings its own ``transport`` may leave it out. Redirects are never followed."""
 
     def __init__(
         self,
@@ -148,12 +159,17 @@ class LetzshopClient:
         page_size: int = 50,
         backoff_base: float = 0.5,
         backoff_max: float = 8.0,
+        policy: OutboundPolicy | None = None,
         transport: httpx.BaseTransport | None = None,
     ) -> None:
-        if httpx.URL(endpoint).scheme not in ("http", "https"):
-            raise ValueError(f"Letzshop endpoint must be an http(s) URL, got {endpoint!r}")
+        # The endpoint itself is judged per request (by the policy, or httpx): a stored one that
+        # is unusable must fail the request like any other bad endpoint, not the construction.
         if max_retries < 0 or page_size < 1:
             raise ValueError("max_retries must be >= 0 and page_size >= 1")
+        if transport is None:
+            if policy is None:
+                raise ValueError("LetzshopClient needs an outbound policy (or a test transport)")
+            transport = GuardedTransport(policy)
         self._endpoint = endpoint
         self._max_retries = max_retries
         self._page_size = page_size
@@ -164,6 +180,10 @@ class LetzshopClient:
         self._http = httpx.Client(
             timeout=httpx.Timeout(timeout),
             transport=transport,
+            # A redirect is an upstream error: following it could leave the allow-list, turn the
+            # POST into a GET and carry the key elsewhere. No proxy or .netrc from the environment.
+            follow_redirects=False,
+            trust_env=False,
             headers={
                 "Authorization": f"Bearer {api_key}",
                 "Accept": "application/json",
@@ -296,12 +316,17 @@ class LetzshopClient:
     def _post_once(self, payload: dict[str, object]) -> _Response:
         try:
             response = self._http.post(self._endpoint, json=payload)
+        except OutboundRefusedError as exc:
+            # Checked again per connection: the stored endpoint may resolve elsewhere by now.
+            detail = f"endpoint refused ({exc.reason}): {exc.message}"
+            raise LetzshopError(UNAVAILABLE_MESSAGE, detail=detail) from exc
         except httpx.TimeoutException as exc:
             raise _RetryableError(f"timeout ({type(exc).__name__})") from exc
         except (httpx.NetworkError, httpx.RemoteProtocolError) as exc:
             raise _RetryableError(f"connection error ({type(exc).__name__})") from exc
-        except httpx.HTTPError as exc:
-            raise LetzshopError(f"request to Letzshop failed ({type(exc).__name__})") from exc
+        except (httpx.HTTPError, httpx.InvalidURL) as exc:
+            detail = f"request failed ({type(exc).__name__})"
+            raise LetzshopError(UNAVAILABLE_MESSAGE, detail=detail) from exc
         return _read_response(response)
 
 
@@ -345,23 +370,23 @@ def _log_retry(operation: str, attempts: int, state: RetryCallState) -> None:
 def _read_response(response: httpx.Response) -> _Response:
     status = response.status_code
     if status in _AUTH_STATUSES:
-        raise LetzshopAuthError(f"Letzshop refused the API key (HTTP {status})")
+        raise LetzshopAuthError(AUTH_MESSAGE, detail=f"HTTP {status}")
     if status == 429 or status >= 500:
         retry_after = parse_retry_after(response.headers.get("Retry-After"))
         raise _RetryableError(f"HTTP {status}", retry_after=retry_after)
     if 300 <= status < 400:
         # Following would turn the POST into a GET and may drop the Authorization header.
         location = response.headers.get("Location", "?")
-        raise LetzshopProtocolError(f"HTTP {status} redirect to {location}; fix the endpoint URL")
+        raise _protocol_error(f"HTTP {status} redirect to {location}; fix the endpoint URL")
     body = _json_body(response)
     if not isinstance(body, dict):
-        raise LetzshopProtocolError(f"HTTP {status}: response is not a JSON object")
+        raise _protocol_error(f"HTTP {status}: response is not a JSON object")
     data = body.get(Envelope.DATA)
     if data is not None and not isinstance(data, dict):
-        raise LetzshopProtocolError(f"HTTP {status}: 'data' is not an object")
+        raise _protocol_error(f"HTTP {status}: 'data' is not an object")
     errors = parse_graphql_errors(body.get(Envelope.ERRORS))
     if status >= 400 and not errors:
-        raise LetzshopProtocolError(f"HTTP {status} without GraphQL errors")
+        raise _protocol_error(f"HTTP {status} without GraphQL errors")
     return _Response(data=data, errors=errors)
 
 
@@ -374,7 +399,11 @@ def _json_body(response: httpx.Response) -> object:
         reason = f"HTTP {response.status_code} with malformed JSON"
         if response.is_success:
             raise _RetryableError(reason, malformed=True) from None
-        raise LetzshopProtocolError(reason) from None
+        raise _protocol_error(reason) from None
+
+
+def _protocol_error(detail: str) -> LetzshopProtocolError:
+    return LetzshopProtocolError(UNAVAILABLE_MESSAGE, detail=detail)
 
 
 def _root_field(response: _Response, root: str) -> object:
@@ -389,9 +418,9 @@ def _root_field(response: _Response, root: str) -> object:
             )
         return value
     if not response.errors:
-        raise LetzshopProtocolError(f"response has no '{root}'")
+        raise _protocol_error(f"response has no '{root}'")
     messages = [error.message for error in response.errors]
     summary = f"Letzshop {root} failed: {'; '.join(messages)}"
     if any(_is_auth_error(error) for error in response.errors):
-        raise LetzshopAuthError(summary)
+        raise LetzshopAuthError(AUTH_MESSAGE, detail=summary)
     raise LetzshopGraphQLError(summary, messages=messages)

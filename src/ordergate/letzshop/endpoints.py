@@ -52,14 +52,14 @@ def _credentials_out(credentials: LetzshopCredentials) -> CredentialsOut:
 def _set_credentials(
     request: Request, session: Session, vendor_id: int, body: CredentialsIn
 ) -> CredentialsOut:
-    endpoint = str(body.endpoint) if body.endpoint else request.app.state.settings.letzshop_endpoint
     credentials = service.set_credentials(
         session,
         vendor_id=vendor_id,
-        api_key=body.api_key,
-        endpoint=endpoint,
-        auto_sync=body.auto_sync,
         box=request.app.state.secret_box,
+        settings=request.app.state.settings,
+        api_key=body.api_key,
+        endpoint=body.endpoint,
+        auto_sync=body.auto_sync,
     )
     return _credentials_out(credentials)
 
@@ -109,7 +109,8 @@ _SYNC_DOC = (
 def admin_set_credentials(
     vendor_id: int, body: CredentialsIn, request: Request, session: SessionDep, _: AdminDep
 ) -> CredentialsOut:
-    """Set a vendor's Letzshop API key (stored encrypted) and endpoint."""
+    """Set or change a vendor's Letzshop API key (stored encrypted), endpoint and auto_sync;
+    omitted fields keep their values. A refused endpoint is 400 ENDPOINT_NOT_ALLOWED."""
     get_vendor(session, vendor_id=vendor_id)
     return _set_credentials(request, session, vendor_id, body)
 
@@ -155,7 +156,8 @@ def admin_sync_run(
 def vendor_set_credentials(
     body: CredentialsIn, request: Request, session: SessionDep, principal: VendorDep
 ) -> CredentialsOut:
-    """Set your Letzshop API key (stored encrypted) and endpoint."""
+    """Set or change your Letzshop API key (stored encrypted), endpoint and auto_sync; omitted
+    fields keep their values. A refused endpoint is 400 ENDPOINT_NOT_ALLOWED."""
     assert principal.vendor is not None
     return _set_credentials(request, session, principal.vendor.id, body)
 

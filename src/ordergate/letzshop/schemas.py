@@ -3,23 +3,43 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import BaseModel, Field
 
 from ordergate.schemas import Schema
 
 
 class CredentialsIn(BaseModel):
-    api_key: str = Field(min_length=4, max_length=500)
-    endpoint: AnyHttpUrl | None = Field(
-        default=None, description="GraphQL endpoint; default ORDERGATE_LETZSHOP_ENDPOINT"
+    """A field left out (or null) keeps its stored value; new credentials need ``api_key``."""
+
+    api_key: str | None = Field(
+        default=None,
+        min_length=4,
+        max_length=500,
+        description="Stored encrypted; required the first time, omitted: unchanged",
     )
-    auto_sync: bool = False
+    endpoint: str | None = Field(
+        default=None,
+        min_length=1,
+        max_length=500,
+        json_schema_extra={"format": "uri"},
+        description=(
+            "GraphQL endpoint; new credentials default to ORDERGATE_LETZSHOP_ENDPOINT. Its host "
+            "must be on ORDERGATE_LETZSHOP_ALLOWED_HOSTS and https is required in production; "
+            "else 400 ENDPOINT_NOT_ALLOWED"
+        ),
+    )
+    auto_sync: bool | None = Field(
+        default=None, description="Include in scheduled syncs; new credentials: false"
+    )
 
 
 class CredentialsOut(BaseModel):
     vendor_id: int
     endpoint: str
-    api_key_last4: str = Field(description="The key itself is never returned")
+    api_key_last4: str | None = Field(
+        description="Last 4 characters of keys of 12 or more characters, else null; "
+        "the key itself is never returned"
+    )
     auto_sync: bool
     updated_at: datetime
 

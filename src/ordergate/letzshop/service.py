@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from dataclasses import dataclass
 
 from sqlalchemy import func, select
@@ -12,8 +13,14 @@ from ordergate.errors import AppError
 from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.errors import LetzshopAuthError, LetzshopError
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
+from ordergate.outbound import OutboundPolicy, OutboundRefusedError
 from ordergate.security import SecretBox
 from ordergate.vendors.models import Vendor
+
+logger = logging.getLogger(__name__)
+
+# A shorter key would be shown nearly whole by its last 4 characters.
+KEY_HINT_MIN_LENGTH = 12
 
 
 class LetzshopNotConfiguredError(AppError):
@@ -26,6 +33,16 @@ class LetzshopKeyUnreadableError(AppError):
     code = "LETZSHOP_KEY_UNREADABLE"
 
 
+class EndpointNotAllowedError(AppError):
+    status_code = 400
+    code = "ENDPOINT_NOT_ALLOWED"
+
+
+class LetzshopKeyRequiredError(AppError):
+    status_code = 400
+    code = "LETZSHOP_API_KEY_REQUIRED"
+
+
 class LetzshopUnavailableAppError(AppError):
     status_code = 502
     code = "LETZSHOP_UNAVAILABLE"
@@ -36,6 +53,9 @@ class LetzshopAuthFailedError(LetzshopUnavailableAppError):
 
 
 def upstream_error(vendor_id: int, exc: LetzshopError, **details: object) -> AppError:
+    """The API's answer for a failed Letzshop request. Its message is the client's fixed text,
+    so it never tells what answered; the specifics go to the server log."""
+    logger.warning("Letzshop request for vendor %d failed: %s", vendor_id, exc.detail)
     error = (
         LetzshopAuthFailedError
         if isinstance(exc, LetzshopAuthError)
@@ -53,44 +73,84 @@ class Connection:
     api_key: str
 
 
+def letzshop_policy(settings: Settings) -> OutboundPolicy:
+    """Where Letzshop requests may go (``ORDERGATE_LETZSHOP_ALLOWED_HOSTS``, ``ORDERGATE_ENV``)."""
+    return OutboundPolicy.for_env(settings.env, settings.letzshop_allow_list())
+
+
 def open_client(connection: Connection, settings: Settings) -> LetzshopClient:
-    """A client for one vendor's connection, with the configured timeout, retries, page size."""
+    """A client for one vendor's connection, with the configured timeout, retries, page size;
+    every request is checked against the endpoint policy again (DNS can change)."""
     return LetzshopClient(
         connection.endpoint,
         connection.api_key,
+        policy=letzshop_policy(settings),
         timeout=settings.letzshop_timeout_seconds,
         max_retries=settings.letzshop_max_retries,
         page_size=settings.letzshop_page_size,
     )
 
 
+def allowed_endpoint(endpoint: str, settings: Settings) -> str:
+    """The endpoint, normalised, if the policy allows it; else 400 naming the reason."""
+    try:
+        return letzshop_policy(settings).check_endpoint(endpoint)
+    except OutboundRefusedError as exc:
+        raise EndpointNotAllowedError(
+            f"endpoint is not allowed: {exc.message}",
+            details={"field": "endpoint", "reason": exc.reason.value},
+        ) from exc
+
+
+def key_hint(api_key: str) -> str | None:
+    return api_key[-4:] if len(api_key) >= KEY_HINT_MIN_LENGTH else None
+
+
 def set_credentials(
     session: Session,
     *,
     vendor_id: int,
-    api_key: str,
-    endpoint: str,
-    auto_sync: bool,
     box: SecretBox,
+    settings: Settings,
+    api_key: str | None = None,
+    endpoint: str | None = None,
+    auto_sync: bool | None = None,
 ) -> LetzshopCredentials:
-    credentials = session.scalar(
-        select(LetzshopCredentials).where(LetzshopCredentials.vendor_id == vendor_id)
-    )
+    """Create or change a vendor's credentials. ``None`` leaves a value unchanged; new
+    credentials need a key and get the default endpoint and ``auto_sync`` off."""
+    checked = allowed_endpoint(endpoint, settings) if endpoint is not None else None
+    credentials = find_credentials(session, vendor_id=vendor_id)
     if credentials is None:
-        credentials = LetzshopCredentials(vendor_id=vendor_id)
+        if api_key is None:
+            raise LetzshopKeyRequiredError(
+                f"api_key is required: vendor {vendor_id} has no Letzshop credentials yet",
+                details={"field": "api_key", "vendor_id": vendor_id},
+            )
+        credentials = LetzshopCredentials(
+            vendor_id=vendor_id,
+            endpoint_url=checked or allowed_endpoint(settings.letzshop_endpoint, settings),
+            auto_sync=False,
+        )
         session.add(credentials)
-    credentials.endpoint_url = endpoint
-    credentials.api_key_encrypted = box.encrypt(api_key)
-    credentials.api_key_last4 = api_key[-4:]
-    credentials.auto_sync = auto_sync
+    if checked is not None:
+        credentials.endpoint_url = checked
+    if api_key is not None:
+        credentials.api_key_encrypted = box.encrypt(api_key)
+        credentials.api_key_last4 = key_hint(api_key)
+    if auto_sync is not None:
+        credentials.auto_sync = auto_sync
     session.flush()
     return credentials
 
 
-def get_credentials(session: Session, *, vendor_id: int) -> LetzshopCredentials:
-    credentials = session.scalar(
+def find_credentials(session: Session, *, vendor_id: int) -> LetzshopCredentials | None:
+    return session.scalar(
         select(LetzshopCredentials).where(LetzshopCredentials.vendor_id == vendor_id)
     )
+
+
+def get_credentials(session: Session, *, vendor_id: int) -> LetzshopCredentials:
+    credentials = find_credentials(session, vendor_id=vendor_id)
     if credentials is None:
         raise LetzshopNotConfiguredError(
             f"Vendor {vendor_id} has no Letzshop credentials; set them first",
