@@ -29,6 +29,13 @@ class Settings(BaseSettings):
     letzshop_max_retries: int = Field(default=4, ge=0, le=10)
     letzshop_page_size: int = Field(default=50, ge=1, le=500)
     sandbox_port: int = 8765
+    # Failed logins (and wrong current passwords) allowed per account and per client address in
+    # moving windows, as `limits` strings; stacked windows make the wait grow with the failures.
+    login_limits_per_account: str = "5/minute;20/hour;100/day"
+    login_limits_per_address: str = "20/minute;200/hour;1000/day"
+    # memory:// keeps counters per process; several processes share them through e.g.
+    # redis://host:6379 (install the `limits[redis]` extra).
+    login_throttle_storage_uri: str = "memory://"
 
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""

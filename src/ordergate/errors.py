@@ -21,6 +21,7 @@ logger = logging.getLogger(__name__)
 class AppError(Exception):
     status_code: int = 400
     code: str = "BAD_REQUEST"
+    headers: dict[str, str] | None = None  # e.g. Retry-After
 
     def __init__(self, message: str, *, details: Any = None) -> None:
         super().__init__(message)
@@ -90,7 +91,7 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
     async def _app_error(_: Request, exc: AppError) -> JSONResponse:
-        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else None
+        headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else exc.headers
         return _json(exc.status_code, exc.code, exc.message, exc.details, headers=headers)
 
     @app.exception_handler(RequestValidationError)
