@@ -49,7 +49,15 @@ def test_upgrade_create_vendor_and_users(cli) -> None:
     assert (
         "created vendor shop" in cli("vendors", "create", "--code", "shop", "--name", "Shop").stdout
     )
-    cli("users", "create", "--email", "a@example.test", "--password", "quiet-lantern-orchard-7", "--admin")
+    cli(
+        "users",
+        "create",
+        "--email",
+        "a@example.test",
+        "--password",
+        "quiet-lantern-orchard-7",
+        "--admin",
+    )
     cli(
         "users",
         "create",
@@ -75,7 +83,13 @@ def test_upgrade_create_vendor_and_users(cli) -> None:
     )
     assert "VENDOR_NOT_FOUND" in unknown.stderr
     neither = cli(
-        "users", "create", "--email", "y@example.test", "--password", "quiet-lantern-orchard-7", expect=2
+        "users",
+        "create",
+        "--email",
+        "y@example.test",
+        "--password",
+        "quiet-lantern-orchard-7",
+        expect=2,
     )
     assert "--admin" in neither.stderr
 

@@ -15,8 +15,11 @@ from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute
 
 from ordergate.auth.models import User, VendorMembership
+from ordergate.demo import seed_demo
 from ordergate.deps import require_owner
 from ordergate.models import Base
+from ordergate.security import SecretBox
+from tests.conftest import TEST_SECRET
 from tests.factories import admin_headers, login, make_user, make_vendor, staff_headers
 
 # Every owner-only route with a request that would succeed for an owner. A new owner-only route
@@ -258,3 +261,17 @@ def test_members_of_another_vendor_are_not_found(client: TestClient, db: Session
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "MEMBER_NOT_FOUND"
     assert str(other.id) in response.json()["error"]["message"]
+
+
+def test_the_demo_seeds_an_owner_and_a_staff_member_per_vendor(db: Session) -> None:
+    seed_demo(db, box=SecretBox(TEST_SECRET), sandbox_url="http://127.0.0.1:1/graphql")
+    db.commit()
+    roles = db.execute(
+        select(User.email, VendorMembership.role).join(VendorMembership.user).order_by(User.email)
+    ).all()
+    assert roles == [
+        ("owner@luxtoys.test", "owner"),
+        ("owner@moselwine.test", "owner"),
+        ("staff@luxtoys.test", "staff"),
+        ("staff@moselwine.test", "staff"),
+    ]
