@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
@@ -14,11 +16,15 @@ from sqlalchemy import Engine, select, text
 from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute
 
+from ordergate.auth import service
+from ordergate.auth.members import LastOwnerError
 from ordergate.auth.models import User, VendorMembership
+from ordergate.db import make_engine, make_session_factory
 from ordergate.demo import seed_demo
 from ordergate.deps import require_owner
 from ordergate.models import Base
 from ordergate.security import SecretBox
+from ordergate.vendors.models import Vendor
 from tests.conftest import TEST_SECRET
 from tests.factories import admin_headers, login, make_user, make_vendor, staff_headers
 
@@ -275,3 +281,56 @@ def test_the_demo_seeds_an_owner_and_a_staff_member_per_vendor(db: Session) -> N
         ("staff@luxtoys.test", "staff"),
         ("staff@moselwine.test", "staff"),
     ]
+
+
+def test_two_owners_stepping_down_at_once_leave_one_owner(
+    database_url: str, db: Session, engine: Engine
+) -> None:
+    vendor = make_vendor(db, code="shop1")
+    first_owner = make_user(db, email="a@shop1.test", vendors=["shop1"])
+    second_owner = make_user(db, email="b@shop1.test", vendors=["shop1"], role="owner")
+    db.commit()
+    app_engine = make_engine(database_url)  # as the app: BEGIN IMMEDIATE on SQLite
+    sessions = make_session_factory(app_engine)
+
+    def step_down(session: Session, user_id: int) -> None:
+        shop = session.get(Vendor, vendor.id)
+        assert shop is not None
+        service.change_member_role(session, vendor=shop, user_id=user_id, role="staff")
+
+    def second_steps_down() -> str:
+        with sessions() as second:
+            try:
+                step_down(second, second_owner.id)
+            except LastOwnerError as exc:
+                return exc.code
+            second.commit()
+            return "stepped down"
+
+    first = sessions()
+    try:
+        step_down(first, first_owner.id)  # not committed yet: holds the owner rows
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            outcome = pool.submit(second_steps_down)
+            time.sleep(0.5)
+            waited = not outcome.done()  # waits for the first's locks, not reading stale rows
+            first.commit()
+            assert outcome.result(timeout=30) == "LAST_OWNER"
+        assert waited
+    finally:
+        first.close()
+        app_engine.dispose()
+    db.rollback()
+    roles = db.execute(select(VendorMembership.user_id, VendorMembership.role)).all()
+    assert sorted(roles) == [(first_owner.id, "staff"), (second_owner.id, "owner")]
+
+
+def test_an_admin_acting_for_a_vendor_passes_owner_routes(client: TestClient, db: Session) -> None:
+    staff_headers(client, db)
+    make_user(db, email="ops@example.test", is_admin=True, vendors=["shop1"])
+    db.commit()
+    ops = login(client, "ops@example.test", vendor_code="shop1")
+    assert client.get("/api/v1/me", headers=ops).json()["vendor"]["role"] == "staff"
+    method, path = "PUT", "/api/v1/vendor/letzshop/credentials"
+    response = client.request(method, path, headers=ops, **OWNER_ONLY[(method, path)])
+    assert response.status_code == 200, response.text
