@@ -4,6 +4,7 @@ owner, and any change to a user's access refuses the tokens issued before it."""
 from __future__ import annotations
 
 from sqlalchemy import exists, func, select
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from ordergate.auth.models import User, VendorMembership
@@ -39,18 +40,24 @@ def role_for_new_member(session: Session, *, vendor_id: int, role: str) -> str:
 
 
 def add_membership(session: Session, *, user: User, vendor: Vendor, role: str) -> VendorMembership:
+    already = AlreadyMemberError(
+        f"User {user.id} is already a member of vendor '{vendor.code}'",
+        details={"user_id": user.id, "vendor_id": vendor.id},
+    )
     if any(m.vendor_id == vendor.id for m in user.memberships):
-        raise AlreadyMemberError(
-            f"User {user.id} is already a member of vendor '{vendor.code}'",
-            details={"user_id": user.id, "vendor_id": vendor.id},
-        )
+        raise already
     membership = VendorMembership(
-        vendor=vendor,
+        user_id=user.id,
         vendor_id=vendor.id,
         role=role_for_new_member(session, vendor_id=vendor.id, role=role),
     )
-    user.memberships.append(membership)
-    session.flush()
+    try:
+        with session.begin_nested():  # a concurrent add of the same member won the race
+            session.add(membership)
+            session.flush()
+    except IntegrityError as exc:
+        raise already from exc
+    session.refresh(user, ["memberships"])
     return membership
 
 
