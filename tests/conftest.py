@@ -106,6 +106,8 @@ def db(engine: Engine) -> Iterator[Session]:
 
 @pytest.fixture
 def client(app: FastAPI, engine: Engine) -> Iterator[TestClient]:
+    # Tests log in a lot from one address: each starts with fresh login-throttle counters.
+    app.state.login_throttle.reset()
     with TestClient(app, raise_server_exceptions=False) as test_client:
         yield test_client
 

@@ -52,14 +52,23 @@ def make_user(
     is_admin: bool = False,
     vendors: list[str] | None = None,
     password: str = PASSWORD,
+    role: str = "staff",
 ) -> User:
+    """A user; the first member of a vendor becomes its owner whatever `role` says."""
     return create_user(
-        db, email=email, password=password, is_admin=is_admin, vendor_codes=vendors or []
+        db,
+        email=email,
+        password=password,
+        is_admin=is_admin,
+        vendor_codes=vendors or [],
+        role=role,
     )
 
 
-def login(client: TestClient, email: str, *, vendor_code: str | None = None) -> dict[str, str]:
-    body = {"email": email, "password": PASSWORD}
+def login(
+    client: TestClient, email: str, *, vendor_code: str | None = None, password: str = PASSWORD
+) -> dict[str, str]:
+    body = {"email": email, "password": password}
     if vendor_code:
         body["vendor_code"] = vendor_code
     response = client.post("/api/v1/auth/login", json=body)
@@ -83,3 +92,14 @@ def vendor_headers(
     make_user(db, email=email, vendors=[code])
     db.commit()
     return vendor, login(client, email)
+
+
+def staff_headers(
+    client: TestClient, db: Session, *, code: str = "shop1"
+) -> tuple[Vendor, dict[str, str]]:
+    """A vendor with an owner (owner@CODE.test) and a staff member's headers (staff@CODE.test)."""
+    vendor = make_vendor(db, code=code)
+    make_user(db, email=f"owner@{code}.test", vendors=[code], role="owner")
+    make_user(db, email=f"staff@{code}.test", vendors=[code], role="staff")
+    db.commit()
+    return vendor, login(client, f"staff@{code}.test")

@@ -57,7 +57,7 @@ def test_malformed_json_is_422(client: TestClient, db: Session) -> None:
 def test_overlong_vendor_name_is_422(client: TestClient, db: Session) -> None:
     headers = admin_headers(client, db)
     response = client.post(
-        "/api/v1/admin/vendors", headers=headers, json={"code": "x", "name": "n" * 300}
+        "/api/v1/admin/vendors", headers=headers, json={"code": "xy", "name": "n" * 300}
     )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "body.name"

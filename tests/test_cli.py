@@ -49,14 +49,14 @@ def test_upgrade_create_vendor_and_users(cli) -> None:
     assert (
         "created vendor shop" in cli("vendors", "create", "--code", "shop", "--name", "Shop").stdout
     )
-    cli("users", "create", "--email", "a@example.test", "--password", "long-password", "--admin")
+    cli("users", "create", "--email", "a@example.test", "--password", "fjord-violin7", "--admin")
     cli(
         "users",
         "create",
         "--email",
         "s@example.test",
         "--password",
-        "long-password",
+        "fjord-violin7",
         "--vendor",
         "shop",
     )
@@ -68,14 +68,14 @@ def test_upgrade_create_vendor_and_users(cli) -> None:
         "--email",
         "x@example.test",
         "--password",
-        "long-password",
+        "fjord-violin7",
         "--vendor",
         "ghost",
         expect=1,
     )
     assert "VENDOR_NOT_FOUND" in unknown.stderr
     neither = cli(
-        "users", "create", "--email", "y@example.test", "--password", "long-password", expect=2
+        "users", "create", "--email", "y@example.test", "--password", "fjord-violin7", expect=2
     )
     assert "--admin" in neither.stderr
 

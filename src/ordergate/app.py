@@ -13,6 +13,7 @@ from sqlalchemy import text
 
 from ordergate import __version__
 from ordergate.auth.endpoints import router as auth_router
+from ordergate.auth.throttle import LoginThrottle
 from ordergate.catalog import endpoints as catalog_endpoints
 from ordergate.config import Settings, get_settings
 from ordergate.db import PoolLimits, make_engine, make_session_factory
@@ -70,6 +71,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.read_session_factory = make_session_factory(read_engine)
     app.state.secret_key = settings.resolved_secret_key()
     app.state.secret_box = SecretBox(app.state.secret_key)
+    app.state.login_throttle = LoginThrottle.from_settings(settings)
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(vendors_router)

@@ -2,13 +2,16 @@
 
 from __future__ import annotations
 
+import re
 import socket
 
 import typer
 from rich.console import Console
+from rich.table import Table
 
 from ordergate import migrate
 from ordergate.auth import service as auth_service
+from ordergate.auth.models import User
 from ordergate.catalog.cli import catalog_app, exceptions_app
 from ordergate.cli_session import err_console, session_scope
 from ordergate.config import ConfigError, get_settings
@@ -16,6 +19,7 @@ from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
 from ordergate.sandbox.server import SandboxHandle
 from ordergate.vendors import service as vendor_service
+from ordergate.vendors.schemas import VENDOR_CODE_PATTERN
 
 app = typer.Typer(
     help="ordergate: order intake and product-match QC for Letzshop sellers.", no_args_is_help=True
@@ -51,30 +55,58 @@ def db_downgrade(revision: str = typer.Argument(..., help="Target revision, e.g.
 
 @vendors_app.command("create")
 def vendors_create(
-    code: str = typer.Option(..., help="Unique vendor code"),
+    code: str = typer.Option(..., help="Unique vendor code: 2-32 of a-z, 0-9 and -"),
     name: str = typer.Option(..., help="Display name"),
 ) -> None:
     """Create a vendor."""
+    if not re.fullmatch(VENDOR_CODE_PATTERN, code):
+        err_console.print("[red]error[/red]: --code must be 2-32 of a-z, 0-9 and -")
+        raise typer.Exit(2)
     with session_scope() as session:
         vendor = vendor_service.create_vendor(session, code=code, name=name)
         session.flush()
         console.print(f"created vendor {vendor.code} (id {vendor.id})")
 
 
+LIST_ALL = 1_000_000
+
+
+@vendors_app.command("list")
+def vendors_list() -> None:
+    """Every vendor."""
+    with session_scope() as session:
+        vendors, _ = vendor_service.list_vendors(session, skip=0, limit=LIST_ALL)
+        table = Table("id", "code", "name", "active")
+        for vendor in vendors:
+            table.add_row(str(vendor.id), vendor.code, vendor.name, _yes_no(vendor.is_active))
+        console.print(table)
+
+
+# A password never has to be typed on the command line (where shell history and `ps` see it):
+# without --password it comes from this variable or a hidden prompt.
+PASSWORD_OPTION = typer.Option(
+    ...,
+    envvar="ORDERGATE_USER_PASSWORD",
+    prompt=True,
+    hide_input=True,
+    confirmation_prompt=True,
+    help="At least 12 characters and hard to guess; prompted (hidden) or $ORDERGATE_USER_PASSWORD",
+)
+
+
 @users_app.command("create")
 def users_create(
     email: str = typer.Option(...),
-    password: str = typer.Option(..., help="At least 8 characters"),
+    password: str = PASSWORD_OPTION,
     admin: bool = typer.Option(False, "--admin", help="Platform admin (all vendors)"),
     vendor: list[str] = typer.Option(None, "--vendor", help="Vendor code; repeat for several"),
-    role: str = typer.Option("staff", help="Role in the vendors: owner or staff"),
+    role: str = typer.Option(
+        "staff", help="Role in the vendors: owner or staff (a vendor's first member is its owner)"
+    ),
 ) -> None:
     """Create a user: --admin, or a member of one or more --vendor CODE."""
     if not admin and not vendor:
         err_console.print("[red]error[/red]: pass --admin or at least one --vendor CODE")
-        raise typer.Exit(2)
-    if len(password) < 8:
-        err_console.print("[red]error[/red]: the password needs at least 8 characters")
         raise typer.Exit(2)
     if role not in ("owner", "staff"):
         err_console.print("[red]error[/red]: --role must be owner or staff")
@@ -88,7 +120,62 @@ def users_create(
             vendor_codes=vendor or [],
             role=role,
         )
-        console.print(f"created user {user.email} (id {user.id})")
+        console.print(f"created user {user.email} (id {user.id}){_roles(user)}")
+
+
+@users_app.command("list")
+def users_list() -> None:
+    """Every user with their memberships."""
+    with session_scope() as session:
+        users, _ = auth_service.list_users(session, skip=0, limit=LIST_ALL)
+        table = Table("id", "email", "active", "admin", "memberships")
+        for user in users:
+            memberships = ", ".join(f"{m.vendor.code}:{m.role}" for m in user.memberships)
+            table.add_row(
+                str(user.id),
+                user.email,
+                _yes_no(user.is_active),
+                _yes_no(user.is_admin),
+                memberships,
+            )
+        console.print(table)
+
+
+@users_app.command("set-password")
+def users_set_password(email: str = typer.Option(...), password: str = PASSWORD_OPTION) -> None:
+    """Set a user's password; the user's earlier tokens stop working."""
+    with session_scope() as session:
+        user = auth_service.get_user_by_email(session, email=email)
+        auth_service.set_password(session, user=user, new_password=password, field="password")
+        console.print(f"password of {user.email} changed; earlier tokens are refused")
+
+
+@users_app.command("deactivate")
+def users_deactivate(email: str = typer.Option(...)) -> None:
+    """Deactivate a user: no login, and the user's tokens stop working."""
+    _set_active(email, active=False)
+
+
+@users_app.command("activate")
+def users_activate(email: str = typer.Option(...)) -> None:
+    """Reactivate a deactivated user (tokens from before the deactivation stay refused)."""
+    _set_active(email, active=True)
+
+
+def _set_active(email: str, *, active: bool) -> None:
+    with session_scope() as session:
+        user = auth_service.get_user_by_email(session, email=email)
+        auth_service.update_user(session, user_id=user.id, is_active=active, is_admin=None)
+        console.print(f"{user.email} {'activated' if active else 'deactivated'}")
+
+
+def _roles(user: User) -> str:
+    owned = [m.vendor.code for m in user.memberships if m.role == "owner"]
+    return f"; owner of {', '.join(owned)}" if owned else ""
+
+
+def _yes_no(value: bool) -> str:
+    return "yes" if value else "no"
 
 
 @app.command()

@@ -79,6 +79,14 @@ class Settings(BaseSettings):
         """The allow-list for Letzshop endpoints; by default the default endpoint's host."""
         return self.letzshop_allowed_hosts or [urlsplit(self.letzshop_endpoint).hostname or ""]
 
+    # Failed logins (and wrong current passwords) allowed per account and per client address in
+    # moving windows, as `limits` strings; stacked windows make the wait grow with the failures.
+    login_limits_per_account: str = "5/minute;20/hour;100/day"
+    login_limits_per_address: str = "20/minute;200/hour;1000/day"
+    # memory:// keeps counters per process; several processes share them through e.g.
+    # redis://host:6379 (install the `limits[redis]` extra).
+    login_throttle_storage_uri: str = "memory://"
+
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""
         if self.secret_key:

@@ -25,10 +25,13 @@ DEMO_VENDORS = [
     ("luxtoys", "Lux Toys", "sandbox-key-1"),
     ("moselwine", "Mosel Wine House", "sandbox-key-2"),
 ]
+# (email, admin, vendor codes, role); each vendor's owner comes first (its first member).
 DEMO_USERS = [
-    ("admin@ordergate.test", True, []),
-    ("staff@luxtoys.test", False, ["luxtoys"]),
-    ("staff@moselwine.test", False, ["moselwine"]),
+    ("admin@ordergate.test", True, [], "staff"),
+    ("owner@luxtoys.test", False, ["luxtoys"], "owner"),
+    ("staff@luxtoys.test", False, ["luxtoys"], "staff"),
+    ("owner@moselwine.test", False, ["moselwine"], "owner"),
+    ("staff@moselwine.test", False, ["moselwine"], "staff"),
 ]
 # Every 8th article is left out of the catalogs, so the demo shows product_not_found exceptions.
 LEFT_OUT_EVERY = 8
@@ -38,10 +41,15 @@ def seed_demo(
     session: Session, *, box: SecretBox, settings: Settings, sandbox_url: str
 ) -> list[Vendor]:
     vendors = [_vendor(session, code, name) for code, name, _ in DEMO_VENDORS]
-    for email, is_admin, codes in DEMO_USERS:
+    for email, is_admin, codes, role in DEMO_USERS:
         if session.scalar(select(User).where(User.email == email)) is None:
             auth_service.create_user(
-                session, email=email, password=DEMO_PASSWORD, is_admin=is_admin, vendor_codes=codes
+                session,
+                email=email,
+                password=DEMO_PASSWORD,
+                is_admin=is_admin,
+                vendor_codes=codes,
+                role=role,
             )
     for vendor, (_, _, api_key) in zip(vendors, DEMO_VENDORS, strict=True):
         _catalog(session, vendor)
@@ -64,7 +72,10 @@ def seed_demo(
 
 
 def login_lines() -> list[str]:
-    return [f"  {email:<24} password: {DEMO_PASSWORD}" for email, _, _ in DEMO_USERS]
+    return [
+        f"  {email:<24} password: {DEMO_PASSWORD}  ({'admin' if is_admin else role})"
+        for email, is_admin, _, role in DEMO_USERS
+    ]
 
 
 def _vendor(session: Session, code: str, name: str) -> Vendor:

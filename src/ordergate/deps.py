@@ -1,4 +1,4 @@
-"""Request dependencies: session, current user, admin and vendor contexts."""
+"""Request dependencies: session, current user, admin, vendor and vendor-owner contexts."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.orm import Session
 
+from ordergate.auth.members import OwnerRequiredError
 from ordergate.auth.models import User
 from ordergate.auth.service import active_membership
 from ordergate.errors import AuthenticationError, PermissionDeniedError
@@ -25,6 +26,7 @@ _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/
 class Principal:
     user: User
     vendor: Vendor | None
+    role: str | None = None  # the user's role in `vendor`
 
 
 def current_principal(
@@ -40,13 +42,14 @@ def current_principal(
     user = session.get(User, claims.user_id)
     if user is None or not user.is_active:
         raise AuthenticationError("Invalid or expired token")
-    vendor = None
-    if claims.vendor_id is not None:
-        membership = active_membership(user, claims.vendor_id)
-        if membership is None:
-            raise AuthenticationError("The token's vendor access was revoked; log in again")
-        vendor = membership.vendor
-    return Principal(user=user, vendor=vendor)
+    if claims.token_version != user.token_version:
+        raise AuthenticationError("The token was revoked; log in again")
+    if claims.vendor_id is None:
+        return Principal(user=user, vendor=None)
+    membership = active_membership(user, claims.vendor_id)
+    if membership is None:
+        raise AuthenticationError("The token's vendor access was revoked; log in again")
+    return Principal(user=user, vendor=membership.vendor, role=membership.role)
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
@@ -66,5 +69,15 @@ def require_vendor(principal: PrincipalDep) -> Principal:
     return principal
 
 
-AdminDep = Annotated[User, Depends(require_admin)]
 VendorDep = Annotated[Principal, Depends(require_vendor)]
+
+
+def require_owner(principal: VendorDep) -> Principal:
+    """The vendor's owners (and platform admins) change its settings and members."""
+    if principal.role != "owner" and not principal.user.is_admin:
+        raise OwnerRequiredError("Only the vendor's owners can do this; you are staff")
+    return principal
+
+
+AdminDep = Annotated[User, Depends(require_admin)]
+OwnerDep = Annotated[Principal, Depends(require_owner)]

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import TypeGuard
 
 import jwt
 from argon2 import PasswordHasher, profiles
@@ -43,19 +44,25 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return False
 
 
+# Ids and token versions are 32-bit integer columns; a claim outside that range names no row.
+_MAX_ID = 2**31 - 1
+
+
 @dataclass(frozen=True, slots=True)
 class TokenClaims:
     user_id: int
     vendor_id: int | None
+    token_version: int
 
 
 def create_access_token(
-    secret: str, *, user_id: int, vendor_id: int | None, lifetime_minutes: int
+    secret: str, *, user_id: int, vendor_id: int | None, token_version: int, lifetime_minutes: int
 ) -> str:
     now = utcnow()
     payload = {
         "sub": str(user_id),
         "vendor_id": vendor_id,
+        "ver": token_version,
         "iat": now,
         "exp": now + timedelta(minutes=lifetime_minutes),
     }
@@ -63,16 +70,25 @@ def create_access_token(
 
 
 def decode_access_token(secret: str, token: str) -> TokenClaims | None:
+    """The token's claims, or None when it is invalid, expired or its claims are malformed."""
     try:
         payload = jwt.decode(
-            token, secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub"]}
+            token, secret, algorithms=[TOKEN_ALGORITHM], options={"require": ["exp", "sub", "ver"]}
         )
-        vendor_id = payload.get("vendor_id")
-        return TokenClaims(
-            user_id=int(payload["sub"]), vendor_id=int(vendor_id) if vendor_id is not None else None
-        )
-    except (jwt.PyJWTError, ValueError, TypeError):
+    except jwt.PyJWTError:
         return None
+    sub, vendor_id, version = payload["sub"], payload.get("vendor_id"), payload["ver"]
+    digits = isinstance(sub, str) and sub.isascii() and sub.isdigit() and len(sub) <= 10
+    user_id = int(sub) if digits else None
+    if not (_in_range(user_id, 1) and (vendor_id is None or _in_range(vendor_id, 1))):
+        return None
+    if not _in_range(version, 0):
+        return None
+    return TokenClaims(user_id=user_id, vendor_id=vendor_id, token_version=version)
+
+
+def _in_range(value: object, low: int) -> TypeGuard[int]:
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= _MAX_ID
 
 
 class SecretBox:

@@ -1,11 +1,23 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, StrictBool
 
+from ordergate.auth.policy import MIN_PASSWORD_LENGTH
 from ordergate.schemas import Schema
+
+Role = Literal["owner", "staff"]
+NewPassword = Annotated[
+    str,
+    Field(
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description=f"At least {MIN_PASSWORD_LENGTH} characters, not only whitespace, no NUL, "
+        "not containing the email, and not easy to guess (zxcvbn score 3 or more)",
+    ),
+]
 
 
 class LoginRequest(BaseModel):
@@ -42,12 +54,56 @@ class MeResponse(BaseModel):
 
 
 class UserCreate(BaseModel):
-    # A light shape check; deliverability is the admin's business (demo uses .test domains).
-    email: str = Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    password: str = Field(min_length=8, max_length=1024)
+    # Syntax checked by the service (email-validator, no DNS; `.test` allowed for demos).
+    email: str = Field(max_length=320)
+    password: NewPassword
     is_admin: bool = False
     vendor_codes: list[str] = Field(default_factory=list, max_length=100)
-    role: Literal["owner", "staff"] = "staff"
+    role: Role = Field(default="staff", description="Ignored in a vendor without members yet")
+
+
+class UserUpdate(BaseModel):
+    is_active: StrictBool | None = Field(default=None, description="False: deactivate")
+    is_admin: StrictBool | None = None
+
+
+class PasswordChange(BaseModel):
+    current_password: str = Field(min_length=1, max_length=1024)
+    new_password: NewPassword
+
+
+class PasswordReset(BaseModel):
+    new_password: NewPassword
+
+
+class MembershipIn(BaseModel):
+    role: Role
+
+
+class MemberCreate(BaseModel):
+    email: str = Field(max_length=320)
+    role: Role = "staff"
+    password: str | None = Field(
+        default=None,
+        min_length=MIN_PASSWORD_LENGTH,
+        max_length=1024,
+        description="Only to create a new user; omit it to add an existing user by email",
+    )
+
+
+class MemberOut(BaseModel):
+    user_id: int
+    email: str
+    role: str
+    is_active: bool
+    created_at: datetime = Field(description="When the user joined the vendor")
+
+
+class MemberList(BaseModel):
+    members: list[MemberOut]
+    total: int
+    skip: int
+    limit: int
 
 
 class UserList(BaseModel):

@@ -1,4 +1,4 @@
-"""Users, memberships and login."""
+"""Users, login, passwords and the accounts admins and owners manage."""
 
 from __future__ import annotations
 
@@ -8,11 +8,28 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ordergate.auth.members import (
+    add_membership,
+    change_role,
+    get_membership,
+    remove_membership,
+    revoke_tokens,
+    role_for_new_member,
+)
 from ordergate.auth.models import User, VendorMembership
-from ordergate.errors import AppError, AuthenticationError, ConflictError, PermissionDeniedError
+from ordergate.auth.policy import check_new_password, checked_email
+from ordergate.auth.throttle import LoginThrottle
+from ordergate.errors import (
+    AppError,
+    AuthenticationError,
+    ConflictError,
+    NotFoundError,
+    PermissionDeniedError,
+    ValidationFailedError,
+)
 from ordergate.security import create_access_token, hash_password, verify_password
 from ordergate.vendors.models import Vendor
-from ordergate.vendors.service import get_vendor_by_code
+from ordergate.vendors.service import get_vendor, get_vendor_by_code
 
 
 class EmailTakenError(ConflictError):
@@ -24,11 +41,34 @@ class VendorChoiceRequiredError(AppError):
     code = "VENDOR_CODE_REQUIRED"
 
 
+class UserNotFoundError(NotFoundError):
+    code = "USER_NOT_FOUND"
+
+
+class LastAdminError(ConflictError):
+    code = "LAST_ADMIN"
+
+
+class WrongCurrentPasswordError(AppError):
+    status_code = 400
+    code = "WRONG_CURRENT_PASSWORD"
+
+
+class PasswordRequiredError(ValidationFailedError):
+    code = "PASSWORD_REQUIRED"
+
+
 @dataclass(frozen=True, slots=True)
 class IssuedToken:
     access_token: str
     expires_in: int
     vendor: Vendor | None
+
+
+@dataclass(frozen=True, slots=True)
+class TokenSettings:
+    secret: str
+    lifetime_minutes: int
 
 
 def normalize_email(email: str) -> str:
@@ -42,29 +82,39 @@ def active_membership(user: User, vendor_id: int) -> VendorMembership | None:
     return None
 
 
+def issue_token(user: User, vendor: Vendor | None, tokens: TokenSettings) -> IssuedToken:
+    token = create_access_token(
+        tokens.secret,
+        user_id=user.id,
+        vendor_id=vendor.id if vendor else None,
+        token_version=user.token_version,
+        lifetime_minutes=tokens.lifetime_minutes,
+    )
+    return IssuedToken(access_token=token, expires_in=tokens.lifetime_minutes * 60, vendor=vendor)
+
+
 def login(
     session: Session,
     *,
     email: str,
     password: str,
     vendor_code: str | None,
-    secret: str,
-    lifetime_minutes: int,
+    tokens: TokenSettings,
+    throttle: LoginThrottle,
+    address: str,
 ) -> IssuedToken:
+    account = f"email:{normalize_email(email)}"
+    throttle.check(account=account, address=address)
     user = session.scalar(select(User).where(User.email == normalize_email(email)))
     # Same answer whether the email is unknown, the password wrong or the user inactive.
     if not verify_password(user.password_hash if user else None, password) or user is None:
+        throttle.record_failure(account=account, address=address)
         raise AuthenticationError("Incorrect email or password")
     if not user.is_active:
+        throttle.record_failure(account=account, address=address)
         raise AuthenticationError("Incorrect email or password")
-    vendor = _vendor_for_login(user, vendor_code)
-    token = create_access_token(
-        secret,
-        user_id=user.id,
-        vendor_id=vendor.id if vendor else None,
-        lifetime_minutes=lifetime_minutes,
-    )
-    return IssuedToken(access_token=token, expires_in=lifetime_minutes * 60, vendor=vendor)
+    throttle.record_success(account=account)
+    return issue_token(user, _vendor_for_login(user, vendor_code), tokens)
 
 
 def _vendor_for_login(user: User, vendor_code: str | None) -> Vendor | None:
@@ -94,14 +144,21 @@ def create_user(
     vendor_codes: list[str],
     role: str = "staff",
 ) -> User:
-    email = normalize_email(email)
+    """A new user; in a vendor without members they become its owner whatever `role` says."""
+    email = checked_email(email)
+    check_new_password(password, email=email, field="password")
     if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
         raise EmailTakenError(f"A user with email '{email}' already exists")
     vendors = [get_vendor_by_code(session, code=code) for code in dict.fromkeys(vendor_codes)]
     user = User(
         email=email, password_hash=hash_password(password), is_admin=is_admin, is_active=True
     )
-    user.memberships = [VendorMembership(vendor=v, vendor_id=v.id, role=role) for v in vendors]
+    user.memberships = [
+        VendorMembership(
+            vendor=v, vendor_id=v.id, role=role_for_new_member(session, vendor_id=v.id, role=role)
+        )
+        for v in vendors
+    ]
     session.add(user)
     try:
         with session.begin_nested():
@@ -111,7 +168,135 @@ def create_user(
     return user
 
 
+def add_member(
+    session: Session, *, vendor: Vendor, email: str, role: str, password: str | None
+) -> VendorMembership:
+    """Add a user to the vendor: an existing one by email (no password), or a new one."""
+    email = checked_email(email)
+    user = session.scalar(select(User).where(User.email == email))
+    if user is None:
+        if password is None:
+            raise PasswordRequiredError(
+                f"password: no user has email '{email}'; give a password to create one",
+                details={"field": "password"},
+            )
+        user = create_user(session, email=email, password=password, is_admin=False, vendor_codes=[])
+    elif password is not None:
+        raise EmailTakenError(
+            f"A user with email '{user.email}' already exists; add them without a password"
+        )
+    return add_membership(session, user=user, vendor=vendor, role=role)
+
+
+def get_user(session: Session, *, user_id: int) -> User:
+    user = session.get(User, user_id)
+    if user is None:
+        raise UserNotFoundError(f"User {user_id} not found", details={"user_id": user_id})
+    return user
+
+
+def get_user_by_email(session: Session, *, email: str) -> User:
+    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    if user is None:
+        raise UserNotFoundError(f"No user has email '{normalize_email(email)}'")
+    return user
+
+
+def set_password(session: Session, *, user: User, new_password: str, field: str) -> None:
+    """Set a new password (policy checked) and refuse the tokens issued before."""
+    check_new_password(new_password, email=user.email, field=field)
+    user.password_hash = hash_password(new_password)
+    revoke_tokens(session, user)
+
+
+def change_own_password(
+    session: Session,
+    *,
+    user: User,
+    vendor: Vendor | None,
+    current_password: str,
+    new_password: str,
+    tokens: TokenSettings,
+    throttle: LoginThrottle,
+    address: str,
+) -> IssuedToken:
+    """Change the caller's password; every earlier token is refused, a fresh one returned."""
+    account = f"user:{user.id}"
+    throttle.check(account=account, address=address)
+    if not verify_password(user.password_hash, current_password):
+        throttle.record_failure(account=account, address=address)
+        raise WrongCurrentPasswordError(
+            "current_password is not your password", details={"field": "current_password"}
+        )
+    set_password(session, user=user, new_password=new_password, field="new_password")
+    return issue_token(user, vendor, tokens)
+
+
+def update_user(
+    session: Session, *, user_id: int, is_active: bool | None, is_admin: bool | None
+) -> User:
+    """Deactivate/reactivate a user or change the admin flag; losing access refuses the user's
+    earlier tokens, and the last active admin is kept."""
+    user = get_user(session, user_id=user_id)
+    loses_admin = user.is_admin and user.is_active and False in (is_active, is_admin)
+    if loses_admin:
+        _ensure_another_admin(session, user)
+    loses_access = (is_active is False and user.is_active) or (is_admin is False and user.is_admin)
+    if is_active is not None:
+        user.is_active = is_active
+    if is_admin is not None:
+        user.is_admin = is_admin
+    if loses_access:
+        revoke_tokens(session, user)
+    return user
+
+
+def _ensure_another_admin(session: Session, user: User) -> None:
+    # Locks every active admin's row so two admins revoking each other cannot both succeed.
+    admins = session.scalars(
+        select(User.id).where(User.is_admin.is_(True), User.is_active.is_(True)).with_for_update()
+    ).all()
+    if not set(admins) - {user.id}:
+        raise LastAdminError(
+            f"User {user.id} is the last active admin; make another admin first",
+            details={"user_id": user.id},
+        )
+
+
 def list_users(session: Session, *, skip: int, limit: int) -> tuple[list[User], int]:
     total = session.scalar(select(func.count()).select_from(User)) or 0
     users = session.scalars(select(User).order_by(User.id).offset(skip).limit(limit)).all()
     return list(users), total
+
+
+def log_out_everywhere(session: Session, *, user: User) -> None:
+    revoke_tokens(session, user)
+
+
+def set_membership(session: Session, *, user_id: int, vendor_id: int, role: str) -> User:
+    """Make the user a member of the vendor with that role (added, or the role changed)."""
+    user = get_user(session, user_id=user_id)
+    vendor = get_vendor(session, vendor_id=vendor_id)
+    existing = next((m for m in user.memberships if m.vendor_id == vendor.id), None)
+    if existing is None:
+        add_membership(session, user=user, vendor=vendor, role=role)
+    else:
+        change_role(session, membership=existing, role=role)
+    return user
+
+
+def remove_user_membership(session: Session, *, user_id: int, vendor_id: int) -> None:
+    user = get_user(session, user_id=user_id)
+    vendor = get_vendor(session, vendor_id=vendor_id)
+    remove_membership(session, membership=get_membership(session, vendor=vendor, user_id=user.id))
+
+
+def change_member_role(
+    session: Session, *, vendor: Vendor, user_id: int, role: str
+) -> VendorMembership:
+    membership = get_membership(session, vendor=vendor, user_id=user_id)
+    return change_role(session, membership=membership, role=role)
+
+
+def remove_member(session: Session, *, vendor: Vendor, user_id: int) -> None:
+    remove_membership(session, membership=get_membership(session, vendor=vendor, user_id=user_id))

@@ -7,7 +7,7 @@ from dataclasses import asdict
 from fastapi import APIRouter, Request
 from sqlalchemy.orm import Session
 
-from ordergate.deps import AdminDep, SessionDep, VendorDep
+from ordergate.deps import AdminDep, OwnerDep, SessionDep, VendorDep
 from ordergate.letzshop import runs, service
 from ordergate.letzshop.fulfilment import run_fulfilment
 from ordergate.letzshop.models import LetzshopCredentials
@@ -154,7 +154,7 @@ def admin_sync_run(
 
 @vendor_router.put("/credentials", response_model=CredentialsOut)
 def vendor_set_credentials(
-    body: CredentialsIn, request: Request, session: SessionDep, principal: VendorDep
+    body: CredentialsIn, request: Request, session: SessionDep, principal: OwnerDep
 ) -> CredentialsOut:
     """Set or change your Letzshop API key (stored encrypted), endpoint and auto_sync; omitted
     fields keep their values. A refused endpoint is 400 ENDPOINT_NOT_ALLOWED."""

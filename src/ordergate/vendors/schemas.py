@@ -6,9 +6,12 @@ from pydantic import BaseModel, Field
 
 from ordergate.schemas import Schema
 
+# Lower-case letters, digits and dashes: codes appear in URLs, logins and order numbers.
+VENDOR_CODE_PATTERN = r"^[a-z0-9-]{2,32}$"
+
 
 class VendorCreate(BaseModel):
-    code: str = Field(min_length=1, max_length=50, pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]*$")
+    code: str = Field(min_length=2, max_length=32, pattern=VENDOR_CODE_PATTERN)
     name: str = Field(min_length=1, max_length=255)
 
 
