@@ -19,6 +19,7 @@ from starlette.routing import BaseRoute
 from ordergate.auth import service
 from ordergate.auth.members import LastOwnerError
 from ordergate.auth.models import User, VendorMembership
+from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.demo import seed_demo
 from ordergate.deps import require_owner
@@ -269,8 +270,12 @@ def test_members_of_another_vendor_are_not_found(client: TestClient, db: Session
     assert str(other.id) in response.json()["error"]["message"]
 
 
-def test_the_demo_seeds_an_owner_and_a_staff_member_per_vendor(db: Session) -> None:
-    seed_demo(db, box=SecretBox(TEST_SECRET), sandbox_url="http://127.0.0.1:1/graphql")
+def test_the_demo_seeds_an_owner_and_a_staff_member_per_vendor(
+    db: Session, settings: Settings
+) -> None:
+    seed_demo(
+        db, box=SecretBox(TEST_SECRET), settings=settings, sandbox_url="http://127.0.0.1:1/graphql"
+    )
     db.commit()
     roles = db.execute(
         select(User.email, VendorMembership.role).join(VendorMembership.user).order_by(User.email)
