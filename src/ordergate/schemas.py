@@ -1,13 +1,88 @@
-"""Schemas shared by every domain."""
+"""Schemas and field types shared by every domain.
+
+Every request field and parameter uses one of the types below, so the OpenAPI document states
+what the app accepts: integers with both bounds (ids fit the databases' 32-bit columns), strings
+with a maximum length and a pattern that refuses NUL (PostgreSQL cannot store it and SQLite's
+full-text search cannot parse it), and strict booleans. See docs/limits.md.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Any
 
 from fastapi import Query
-from pydantic import BaseModel, ConfigDict
+from pydantic import (
+    AfterValidator,
+    AnyHttpUrl,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    Strict,
+    StringConstraints,
+    TypeAdapter,
+    ValidationError,
+)
 
-Skip = Annotated[int, Query(ge=0, description="Rows to skip")]
+INT32_MAX = 2**31 - 1
+NOTES_MAX_LENGTH = 2_000
+# Patterns, not validators, so schema-driven clients (schemathesis) know NUL is refused.
+NO_NUL = r"^[^\x00]*$"
+# At least one character that is not whitespace, checked on the text as sent (pydantic's
+# strip_whitespace would strip first, so "\u00a0" met minLength 1 in the schema but not in the
+# app). Required texts are trimmed only after this check.
+NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
+# The characters `\s` means to the validator (Unicode White_Space); str.strip() would also take
+# \x1c-\x1f, which the pattern counts as text, and could leave an accepted text empty.
+WHITESPACE = (
+    "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
+    "\u200a\u2028\u2029\u202f\u205f\u3000"
+)
+
+
+def trim(value: str) -> str:
+    return value.strip(WHITESPACE)
+
+
+Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
+Cents = Annotated[int, Field(ge=0, le=INT32_MAX)]
+Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
+
+Notes = Annotated[str, StringConstraints(max_length=NOTES_MAX_LENGTH, pattern=NO_NUL)]
+RequiredNotes = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=NOTES_MAX_LENGTH, pattern=NON_BLANK),
+    AfterValidator(trim),
+]
+Flag = Annotated[bool, Strict()]
+
+
+def _query_bool(value: Any) -> Any:
+    # Query values arrive as text; only the two spellings OpenAPI clients send are booleans
+    # (pydantic would also take 1, "yes", "on", ...).
+    return {"true": True, "false": False}.get(value, value) if isinstance(value, str) else value
+
+
+QueryFlag = Annotated[bool, BeforeValidator(_query_bool), Strict()]
+
+_HTTP_URL: TypeAdapter[AnyHttpUrl] = TypeAdapter(AnyHttpUrl)
+
+
+def _http_url(value: str) -> str:
+    try:
+        return str(_HTTP_URL.validate_python(value))
+    except ValidationError as exc:
+        raise ValueError("must be an http or https URL") from exc
+
+
+# A URL kept as text: the URL type would percent-encode a NUL instead of refusing it.
+HttpUrlText = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=2083, pattern=r"^https?://[^\x00]+$"),
+    AfterValidator(_http_url),
+]
+
+Skip = Annotated[int, Query(ge=0, le=INT32_MAX, description="Rows to skip")]
 Limit = Annotated[int, Query(ge=1, le=200, description="Rows to return (max 200)")]
 
 
@@ -33,6 +108,7 @@ ERROR_RESPONSES: dict[int | str, dict[str, Any]] = {
         403: "Not allowed",
         404: "Not found",
         409: "Conflicts with existing data",
+        413: "Request body too large",
         422: "Invalid request",
     }.items()
 }

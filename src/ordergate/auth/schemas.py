@@ -1,17 +1,17 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Literal
+from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from ordergate.schemas import Schema
+from ordergate.schemas import Flag, Schema, Text
 
 
 class LoginRequest(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
-    vendor_code: str | None = Field(default=None, min_length=1, max_length=50)
+    email: Text = Field(min_length=1, max_length=320)
+    password: Text = Field(min_length=1, max_length=1024)
+    vendor_code: Text | None = Field(default=None, min_length=1, max_length=50)
 
 
 class TokenResponse(BaseModel):
@@ -43,10 +43,12 @@ class MeResponse(BaseModel):
 
 class UserCreate(BaseModel):
     # A light shape check; deliverability is the admin's business (demo uses .test domains).
-    email: str = Field(max_length=320, pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
-    password: str = Field(min_length=8, max_length=1024)
-    is_admin: bool = False
-    vendor_codes: list[str] = Field(default_factory=list, max_length=100)
+    email: str = Field(max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+    password: Text = Field(min_length=8, max_length=1024)
+    is_admin: Flag = False
+    vendor_codes: list[Annotated[Text, Field(max_length=50)]] = Field(
+        default_factory=list, max_length=100
+    )
     role: Literal["owner", "staff"] = "staff"
 
 

@@ -3,17 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import AnyHttpUrl, BaseModel, Field
+from pydantic import BaseModel, Field
 
-from ordergate.schemas import Schema
+from ordergate.schemas import Flag, HttpUrlText, Schema, Text
 
 
 class CredentialsIn(BaseModel):
-    api_key: str = Field(min_length=4, max_length=500)
-    endpoint: AnyHttpUrl | None = Field(
+    api_key: Text = Field(min_length=4, max_length=500)
+    endpoint: HttpUrlText | None = Field(
         default=None, description="GraphQL endpoint; default ORDERGATE_LETZSHOP_ENDPOINT"
     )
-    auto_sync: bool = False
+    auto_sync: Flag = False
 
 
 class CredentialsOut(BaseModel):
