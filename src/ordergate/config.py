@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     letzshop_max_retries: int = Field(default=4, ge=0, le=10)
     letzshop_page_size: int = Field(default=50, ge=1, le=500)
     sandbox_port: int = 8765
+    # Request bodies: JSON (and anything not multipart) up to 1 MiB, multipart feed uploads up
+    # to 50 MiB; beyond, 413 PAYLOAD_TOO_LARGE (docs/limits.md).
+    request_body_limit_bytes: int = Field(default=1024 * 1024, ge=1024)
+    upload_body_limit_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""
