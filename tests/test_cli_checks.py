@@ -43,8 +43,10 @@ def test_a_command_on_an_older_schema_names_both_revisions(cli, scratch_url: str
     assert "run `ordergate db upgrade`" in line
 
 
-def test_db_and_sandbox_commands_need_no_migrated_database(cli) -> None:
-    assert "db" in cli("db", "--help").stdout
+def test_help_db_and_sandbox_commands_need_no_migrated_database(cli) -> None:
+    assert "upgrade" in cli("db", "--help").stdout
+    assert "--sandbox-port" in cli("demo", "--help").stdout
+    assert "serve" in cli("sandbox", "--help").stdout
     cli("db", "upgrade")
     cli("vendors", "create", "--code", "shop", "--name", "Shop")
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import socket
+import sys
 
 import typer
 from alembic.runtime.migration import MigrationContext
@@ -42,7 +43,9 @@ NO_SCHEMA_NEEDED = ("db", "sandbox")
 
 @app.callback()
 def _require_current_schema(ctx: typer.Context) -> None:
-    if ctx.invoked_subcommand in NO_SCHEMA_NEEDED:
+    # Click runs this before the sub-command parses its arguments, so `--help` is read here.
+    asks_help = not set(sys.argv[1:]).isdisjoint(ctx.help_option_names)
+    if ctx.invoked_subcommand in NO_SCHEMA_NEEDED or asks_help:
         return
     problem = schema_problem(get_settings().database_url)
     if problem is not None:
