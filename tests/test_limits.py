@@ -8,8 +8,10 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
 
 import httpx
+import jwt
 import pytest
 import uvicorn
 from fastapi import FastAPI
@@ -22,6 +24,7 @@ from ordergate.catalog.models import MarketplaceProduct
 from ordergate.config import Settings
 from ordergate.schemas import NOTES_MAX_LENGTH
 from ordergate.vendors.models import Vendor
+from tests.conftest import TEST_SECRET
 from tests.factories import admin_headers, vendor_headers
 from tests.item_exceptions.factories import (
     event_count,
@@ -367,3 +370,25 @@ def test_bulk_resolve_with_an_invalid_gtin_no_exception_carries_is_400_invalid_g
     assert error["details"] == {"field": "gtin", "gtin": "4006381333932"}
     assert exception_state(db, exception.id) == before
     assert event_count(db) == 0
+
+
+# --- malformed tokens ----------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "claims",
+    [{"sub": str(2**70)}, {"sub": "0"}, {"sub": "1", "vendor_id": 2**40}, {"sub": "-3"}],
+)
+def test_a_validly_signed_token_with_an_impossible_id_is_401(
+    client: TestClient, db: Session, claims: dict[str, object]
+) -> None:
+    """A forged `sub` of 2**70 answered 422 VALUE_OUT_OF_RANGE (it needs the secret key)."""
+    admin_headers(client, db)
+    token = jwt.encode(
+        {"exp": datetime.now(UTC) + timedelta(minutes=5), **claims},
+        TEST_SECRET,
+        algorithm="HS256",
+    )
+    response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 401, response.text
+    assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"

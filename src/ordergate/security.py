@@ -69,10 +69,20 @@ def decode_access_token(secret: str, token: str) -> TokenClaims | None:
         )
         vendor_id = payload.get("vendor_id")
         return TokenClaims(
-            user_id=int(payload["sub"]), vendor_id=int(vendor_id) if vendor_id is not None else None
+            user_id=_row_id(payload["sub"]),
+            vendor_id=_row_id(vendor_id) if vendor_id is not None else None,
         )
     except (jwt.PyJWTError, ValueError, TypeError):
         return None
+
+
+def _row_id(value: object) -> int:
+    """A claim as a database id; beyond 32 bits the database would refuse the lookup (422)
+    where an unusable token must be 401."""
+    number = int(str(value))
+    if not 1 <= number <= 2**31 - 1:
+        raise ValueError(f"id {number} out of range")
+    return number
 
 
 class SecretBox:
