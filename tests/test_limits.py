@@ -20,7 +20,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordergate.app import create_app
-from ordergate.catalog.models import MarketplaceProduct
+from ordergate.catalog.models import MarketplaceProduct, Product
 from ordergate.config import Settings
 from ordergate.schemas import NOTES_MAX_LENGTH
 from ordergate.vendors.models import Vendor
@@ -300,6 +300,31 @@ def test_remember_must_be_a_json_boolean(client: TestClient, db: Session, rememb
     assert response.status_code == 422, response.text
     assert response.json()["error"]["details"][0]["field"] == "body.remember"
     assert exception_state(db, exception.id) == before
+
+
+@pytest.mark.parametrize(
+    ("path", "body", "field"),
+    [
+        ("/api/v1/vendor/products", {"title": "Mug", "price_cents": False}, "body.price_cents"),
+        ("/api/v1/vendor/products", {"title": "Mug", "price_cents": "100"}, "body.price_cents"),
+        (BULK, {"gtin": "4006381333931", "product_id": True}, "body.product_id"),
+        (
+            "/api/v1/vendor/marketplace-products/copy-to-catalog",
+            {"marketplace_product_ids": ["1"]},
+            "body.marketplace_product_ids.0",
+        ),
+    ],
+)
+def test_body_integers_must_be_json_numbers(
+    client: TestClient, db: Session, path: str, body: dict[str, object], field: str
+) -> None:
+    """`"price_cents": false` created a product with price 0."""
+    actors = make_actors(client, db)
+    response = client.post(path, headers=actors.vendor_headers, json=body)
+    assert response.status_code == 422, response.text
+    assert [d["field"] for d in response.json()["error"]["details"]] == [field]
+    db.expire_all()
+    assert db.scalar(select(func.count()).select_from(Product).where(~Product.is_placeholder)) == 0
 
 
 @pytest.mark.parametrize("value", ["1", "0", "yes", "on", "True"])

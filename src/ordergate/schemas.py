@@ -44,8 +44,11 @@ def trim(value: str) -> str:
     return value.strip(WHITESPACE)
 
 
-Id = Annotated[int, Field(ge=1, le=INT32_MAX)]
-Cents = Annotated[int, Field(ge=0, le=INT32_MAX)]
+# Body integers are strict: JSON `false` or "5" is not a number (pydantic alone takes both).
+Id = Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
+Cents = Annotated[int, Strict(), Field(ge=0, le=INT32_MAX)]
+# Path and query values arrive as text, so their integers are parsed from it.
+IdParam = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
 
 Notes = Annotated[str, StringConstraints(max_length=NOTES_MAX_LENGTH, pattern=NO_NUL)]

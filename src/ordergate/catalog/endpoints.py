@@ -21,7 +21,7 @@ from ordergate.catalog.schemas import (
 )
 from ordergate.deps import AdminDep, SessionDep, VendorDep
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, Id, Limit, QueryFlag, Skip, Text
+from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, QueryFlag, Skip, Text
 
 admin_router = APIRouter(tags=["admin"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
 vendor_router = APIRouter(tags=["vendor"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
@@ -120,7 +120,7 @@ def list_marketplace_products(
     response_model=CopyToCatalogResult,
 )
 def admin_copy_to_catalog(
-    vendor_id: Id, body: CopyToCatalogRequest, session: SessionDep, _: AdminDep
+    vendor_id: IdParam, body: CopyToCatalogRequest, session: SessionDep, _: AdminDep
 ) -> CopyToCatalogResult:
     """Copy marketplace products into a vendor's catalog and auto-match its pending exceptions."""
     return _copy_result(
@@ -134,7 +134,7 @@ def admin_copy_to_catalog(
     "/api/v1/admin/vendors/{vendor_id}/products", response_model=ProductCreated, status_code=201
 )
 def admin_create_product(
-    vendor_id: Id, body: ProductCreate, session: SessionDep, _: AdminDep
+    vendor_id: IdParam, body: ProductCreate, session: SessionDep, _: AdminDep
 ) -> ProductCreated:
     """Add a product to a vendor's catalog; pending exceptions with its GTIN auto-match."""
     return _created(service.create_product(session, vendor_id=vendor_id, **body.model_dump()))
@@ -142,7 +142,7 @@ def admin_create_product(
 
 @admin_router.get("/api/v1/admin/vendors/{vendor_id}/products", response_model=ProductList)
 def admin_list_products(
-    vendor_id: Id,
+    vendor_id: IdParam,
     session: SessionDep,
     _: AdminDep,
     search: Search = None,
