@@ -16,13 +16,14 @@ import pytest
 import uvicorn
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
+from pydantic import TypeAdapter, ValidationError
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordergate.app import create_app
 from ordergate.catalog.models import MarketplaceProduct, Product
 from ordergate.config import Settings
-from ordergate.schemas import NOTES_MAX_LENGTH
+from ordergate.schemas import NON_BLANK, NOTES_MAX_LENGTH, WHITESPACE, RequiredNotes
 from ordergate.vendors.models import Vendor
 from tests.conftest import TEST_SECRET
 from tests.factories import admin_headers, vendor_headers
@@ -315,7 +316,7 @@ def test_remember_must_be_a_json_boolean(client: TestClient, db: Session, rememb
         ),
     ],
 )
-def test_body_integers_must_be_json_numbers(
+def test_body_integers_must_be_json_integers(
     client: TestClient, db: Session, path: str, body: dict[str, object], field: str
 ) -> None:
     """`"price_cents": false` created a product with price 0."""
@@ -417,3 +418,36 @@ def test_a_validly_signed_token_with_an_impossible_id_is_401(
     response = client.get("/api/v1/me", headers={"Authorization": f"Bearer {token}"})
     assert response.status_code == 401, response.text
     assert response.json()["error"]["code"] == "NOT_AUTHENTICATED"
+
+
+def test_the_non_blank_pattern_means_the_same_to_python_and_to_the_validator() -> None:
+    """Spelled out, the whitespace class is Unicode White_Space for every regex engine: what a
+    schema-driven client generates as non-blank, the app accepts, and the other way round."""
+    unicode_white_space = {chr(c) for c in range(0x110000) if chr(c).isspace()} - set(
+        "\x1c\x1d\x1e\x1f"  # str.isspace() also counts these separators; Unicode does not
+    )
+    assert set(WHITESPACE) == unicode_white_space
+    validator = TypeAdapter(RequiredNotes)
+    for char in [*WHITESPACE, "\x1c", "\ufeff", "\u200b", "a"]:
+        python_accepts = re.search(NON_BLANK, char) is not None
+        try:
+            validator.validate_python(char)
+            app_accepts = True
+        except ValidationError:
+            app_accepts = False
+        assert python_accepts == app_accepts == (char not in WHITESPACE), repr(char)
+
+
+def test_an_integral_json_number_is_an_integer(client: TestClient, db: Session) -> None:
+    """JSON Schema counts 7.0 as an integer, so a schema-driven client may send it."""
+    actors = make_actors(client, db)
+    exception = make_unmatched_line(db, vendor_id=actors.vendor.id, gtin="4006381333931")
+    product = make_product(db, vendor_id=actors.vendor.id, gtin="4006381333931")
+    db.commit()
+    response = client.post(
+        RESOLVE.format(exception.id),
+        headers=actors.vendor_headers,
+        json={"product_id": float(product.id)},
+    )
+    assert response.status_code == 200, response.text
+    assert exception_state(db, exception.id)["resolved_product_id"] == product.id

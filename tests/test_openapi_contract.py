@@ -10,6 +10,7 @@ from __future__ import annotations
 import hashlib
 import random
 from collections.abc import Iterator
+from copy import deepcopy
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -135,7 +136,7 @@ def example(name: str, schema: dict[str, Any]) -> Any:
     if kind == "array":
         return [example(name, schema["items"])]
     if kind == "integer":
-        return max(schema.get("minimum", 1), 1)
+        return int(max(schema.get("minimum", 1), 1))
     if kind == "boolean":
         return False
     if is_binary(schema):
@@ -219,15 +220,7 @@ def base_request(method: str, path: str, world: World) -> Request:
 
 
 def with_value(request: Request, leaf: Leaf, value: Any) -> Request:
-    copy = Request(
-        request.method,
-        request.path,
-        dict(request.path_params),
-        dict(request.query),
-        _deep_copy(request.body),
-        dict(request.form) if request.form is not None else None,
-        request.files,
-    )
+    copy = deepcopy(request)
     if leaf.where in ("path", "query"):
         target: Any = copy.path_params if leaf.where == "path" else copy.query
         target[leaf.loc[0]] = value
@@ -237,14 +230,6 @@ def with_value(request: Request, leaf: Leaf, value: Any) -> Request:
         container = container[part]
     container[leaf.loc[-1]] = value
     return copy
-
-
-def _deep_copy(value: Any) -> Any:
-    if isinstance(value, dict):
-        return {k: _deep_copy(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [_deep_copy(v) for v in value]
-    return value
 
 
 def send(client: TestClient, request: Request, world: World) -> Any:

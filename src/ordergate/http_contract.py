@@ -96,6 +96,9 @@ def _api_routes(routes: Iterable[BaseRoute]) -> Iterator[APIRoute]:
             yield from _api_routes(included.routes)
 
 
+PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
+
+
 def allowed_methods(app: FastAPI, path: str) -> list[str]:
     """Every method some route serves on this path (FastAPI registers one route per method, so
     Starlette's own 405 names only the first route's)."""
@@ -105,9 +108,6 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
         if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
             allowed.append(method)
     return allowed
-
-
-PROBED_METHODS = ("GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS")
 
 
 def install_http_contract(app: FastAPI, *, json_limit: int, upload_limit: int) -> None:

@@ -28,25 +28,35 @@ INT32_MAX = 2**31 - 1
 NOTES_MAX_LENGTH = 2_000
 # Patterns, not validators, so schema-driven clients (schemathesis) know NUL is refused.
 NO_NUL = r"^[^\x00]*$"
-# At least one character that is not whitespace, checked on the text as sent (pydantic's
-# strip_whitespace would strip first, so "\u00a0" met minLength 1 in the schema but not in the
-# app). Required texts are trimmed only after this check.
-NON_BLANK = r"^[^\x00]*[^\s\x00][^\x00]*$"
-# The characters `\s` means to the validator (Unicode White_Space); str.strip() would also take
-# \x1c-\x1f, which the pattern counts as text, and could leave an accepted text empty.
+# Whitespace as Unicode White_Space, spelled out: `\s` means a different set to each engine
+# that reads the pattern (pydantic's Rust regex, Python's re, the ECMA-262 regex of JSON Schema
+# clients such as schemathesis, which would generate "\x85" as text).
 WHITESPACE = (
     "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
     "\u200a\u2028\u2029\u202f\u205f\u3000"
 )
+_WHITESPACE_CLASS = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+# At least one character that is not whitespace, checked on the text as sent (pydantic's
+# strip_whitespace would strip first, so "\u00a0" met minLength 1 in the schema but not in the
+# app). Required texts are trimmed of the same characters only after this check.
+NON_BLANK = rf"^[^\x00]*[^\x00{_WHITESPACE_CLASS}][^\x00]*$"
 
 
 def trim(value: str) -> str:
     return value.strip(WHITESPACE)
 
 
-# Body integers are strict: JSON `false` or "5" is not a number (pydantic alone takes both).
-Id = Annotated[int, Strict(), Field(ge=1, le=INT32_MAX)]
-Cents = Annotated[int, Strict(), Field(ge=0, le=INT32_MAX)]
+def _json_integer(value: Any) -> Any:
+    # pydantic's lax int takes `false` and "5"; JSON Schema's integer is a number with no
+    # fraction (5.0 included, so strict mode would refuse schema-valid input).
+    if isinstance(value, bool | str):
+        raise ValueError("must be a JSON integer")
+    return value
+
+
+# The bounds come first so they constrain the integer (and appear as minimum/maximum).
+Id = Annotated[int, Field(ge=1, le=INT32_MAX), BeforeValidator(_json_integer)]
+Cents = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_json_integer)]
 # Path and query values arrive as text, so their integers are parsed from it.
 IdParam = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]
