@@ -35,11 +35,11 @@ WHITESPACE = (
     "\t\n\v\f\r \x85\xa0\u1680\u2000\u2001\u2002\u2003\u2004\u2005\u2006\u2007\u2008\u2009"
     "\u200a\u2028\u2029\u202f\u205f\u3000"
 )
-_WHITESPACE_CLASS = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
+WHITESPACE_CLASS = r"\t\n\v\f\r \x85\xa0\u1680\u2000-\u200a\u2028\u2029\u202f\u205f\u3000"
 # At least one character that is not whitespace, checked on the text as sent (pydantic's
 # strip_whitespace would strip first, so "\u00a0" met minLength 1 in the schema but not in the
 # app). Required texts are trimmed of the same characters only after this check.
-NON_BLANK = rf"^[^\x00]*[^\x00{_WHITESPACE_CLASS}][^\x00]*$"
+NON_BLANK = rf"^[^\x00]*[^\x00{WHITESPACE_CLASS}][^\x00]*$"
 
 
 def trim(value: str) -> str:

@@ -5,7 +5,10 @@ from typing import Annotated, Literal
 
 from pydantic import BaseModel, Field
 
-from ordergate.schemas import Flag, Schema, Text
+from ordergate.schemas import WHITESPACE_CLASS, Flag, Schema, Text
+
+_PART = rf"[^@\x00{WHITESPACE_CLASS}]+"
+EMAIL_SHAPE = rf"^{_PART}@{_PART}\.{_PART}$"
 
 
 class LoginRequest(BaseModel):
@@ -43,7 +46,7 @@ class MeResponse(BaseModel):
 
 class UserCreate(BaseModel):
     # A light shape check; deliverability is the admin's business (demo uses .test domains).
-    email: str = Field(max_length=320, pattern=r"^[^@\s\x00]+@[^@\s\x00]+\.[^@\s\x00]+$")
+    email: str = Field(max_length=320, pattern=EMAIL_SHAPE)
     password: Text = Field(min_length=8, max_length=1024)
     is_admin: Flag = False
     vendor_codes: list[Annotated[Text, Field(max_length=50)]] = Field(
