@@ -18,6 +18,7 @@ from ordergate.catalog import endpoints as catalog_endpoints
 from ordergate.config import Settings, get_settings
 from ordergate.db import PoolLimits, make_engine, make_session_factory
 from ordergate.errors import install_error_handlers
+from ordergate.http_contract import install_http_contract
 from ordergate.item_exceptions import endpoints as exception_endpoints
 from ordergate.letzshop import endpoints as letzshop_endpoints
 from ordergate.orders import endpoints as order_endpoints
@@ -89,4 +90,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    install_http_contract(
+        app,
+        json_limit=settings.request_body_limit_bytes,
+        upload_limit=settings.upload_body_limit_bytes,
+    )
     return app

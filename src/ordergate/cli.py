@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import re
 import socket
+import sys
 
 import typer
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
 from rich.console import Console
 from rich.table import Table
+from sqlalchemy.exc import SQLAlchemyError
 
 from ordergate import migrate
 from ordergate.auth import service as auth_service
@@ -15,6 +19,7 @@ from ordergate.auth.models import User
 from ordergate.catalog.cli import catalog_app, exceptions_app
 from ordergate.cli_session import err_console, session_scope
 from ordergate.config import ConfigError, get_settings
+from ordergate.db import make_engine
 from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
 from ordergate.sandbox.server import SandboxHandle
@@ -36,6 +41,42 @@ app.add_typer(letzshop_app, name="letzshop")
 app.add_typer(sandbox_app, name="sandbox")
 
 console = Console()
+# Commands that work without (or create) the schema.
+NO_SCHEMA_NEEDED = ("db", "sandbox")
+
+
+@app.callback()
+def _require_current_schema(ctx: typer.Context) -> None:
+    # Click runs this before the sub-command parses its arguments, so `--help` is read here.
+    asks_help = not set(sys.argv[1:]).isdisjoint(ctx.help_option_names)
+    if ctx.invoked_subcommand in NO_SCHEMA_NEEDED or asks_help:
+        return
+    problem = schema_problem(get_settings().database_url)
+    if problem is not None:
+        typer.echo(f"error: {problem}", err=True)
+        raise typer.Exit(1)
+
+
+def schema_problem(url: str) -> str | None:
+    """Why commands cannot use this database yet (one line), or None when it is at head."""
+    head = ScriptDirectory.from_config(migrate.alembic_config(url)).get_current_head()
+    engine = make_engine(url, sqlite_immediate=False)
+    try:
+        with engine.connect() as conn:
+            current = MigrationContext.configure(conn).get_current_revision()
+    except SQLAlchemyError as exc:
+        reason = type(getattr(exc, "orig", None) or exc).__name__
+        return f"cannot open the database ({reason}); check ORDERGATE_DATABASE_URL"
+    finally:
+        engine.dispose()
+    if current is None:
+        return "the database has no ordergate schema yet; run `ordergate db upgrade`"
+    if current != head:
+        return (
+            f"the database is at revision {current}, this ordergate needs {head}; "
+            "run `ordergate db upgrade`"
+        )
+    return None
 
 
 @db_app.command("upgrade")
@@ -197,6 +238,11 @@ def serve(
     except ConfigError as exc:
         err_console.print(f"[red]error[/red]: {exc}")
         raise typer.Exit(1) from exc
+    if not _port_is_free(host, port):
+        typer.echo(
+            f"error: port {port} on {host} is already in use; choose another with --port", err=True
+        )
+        raise typer.Exit(1)
     sandbox = _start_sandbox(sandbox_port) if with_sandbox else None
     console.print(f"ordergate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:
@@ -232,6 +278,19 @@ def demo(sandbox_port: int = typer.Option(8765, help="Port of the Letzshop sandb
     console.print("\nLog in at http://127.0.0.1:8000/docs (POST /api/v1/auth/login) as:")
     for line in login_lines():
         console.print(line)
+
+
+def _port_is_free(host: str, port: int) -> bool:
+    """Whether uvicorn could bind host:port (it also sets SO_REUSEADDR, so a port whose old
+    connections linger in TIME_WAIT counts as free)."""
+    family, kind, _, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    with socket.socket(family, kind) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind(address)
+        except OSError:
+            return False
+    return True
 
 
 def _start_sandbox(port: int) -> SandboxHandle | None:

@@ -23,7 +23,9 @@ class Settings(BaseSettings):
     env: Literal["development", "production", "test"] = "development"
     database_url: str = "sqlite:///./ordergate.db"
     secret_key: str | None = Field(default=None, repr=False)
-    secret_key_file: Path = Path("./.ordergate-secret")
+    # None: ./.ordergate-secret when it exists (where earlier versions put it), else
+    # $XDG_CONFIG_HOME/ordergate/secret (~/.config/ordergate/secret), away from the database.
+    secret_key_file: Path | None = None
     token_lifetime_minutes: int = Field(default=480, ge=1, le=60 * 24 * 30)
     letzshop_endpoint: str = "https://letzshop.lu/graphql"
     # Where Letzshop requests may go: host names and CIDR networks, comma-separated; empty means
@@ -87,6 +89,11 @@ class Settings(BaseSettings):
     # redis://host:6379 (install the `limits[redis]` extra).
     login_throttle_storage_uri: str = "memory://"
 
+    # Request bodies: JSON (and anything not multipart) up to 1 MiB, multipart feed uploads up
+    # to 50 MiB; beyond, 413 PAYLOAD_TOO_LARGE (docs/limits.md).
+    request_body_limit_bytes: int = Field(default=1024 * 1024, ge=1024)
+    upload_body_limit_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
+
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""
         if self.secret_key:
@@ -98,7 +105,19 @@ class Settings(BaseSettings):
                 "ORDERGATE_SECRET_KEY is required when ORDERGATE_ENV=production; "
                 "generate one with: python -c 'import secrets; print(secrets.token_urlsafe(48))'"
             )
-        return _read_or_create_secret_file(self.secret_key_file)
+        return _read_or_create_secret_file(self.secret_key_file or default_secret_file())
+
+
+LEGACY_SECRET_FILE = Path(".ordergate-secret")
+
+
+def default_secret_file() -> Path:
+    """The development secret's file: a copy of the working directory (database included)
+    must not carry the key that decrypts the stored Letzshop keys."""
+    if LEGACY_SECRET_FILE.exists():
+        return LEGACY_SECRET_FILE
+    config_home = os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config"
+    return Path(config_home) / "ordergate" / "secret"
 
 
 def _read_or_create_secret_file(path: Path) -> str:
@@ -107,7 +126,7 @@ def _read_or_create_secret_file(path: Path) -> str:
         if key:
             return key
     key = secrets.token_urlsafe(48)
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path.parent.mkdir(mode=0o700, parents=True, exist_ok=True)
     fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
     with os.fdopen(fd, "w") as handle:
         handle.write(key + "\n")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -114,6 +116,18 @@ class PoolLimits:
     statement_timeout: float | None = None
 
 
+def create_private_sqlite_file(url: str) -> None:
+    """Create a new SQLite database file readable by its owner only (0600) before SQLite creates
+    it with the umask's 0644; its -wal and -shm files take the same mode. Existing files and
+    in-memory databases are left alone."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    # Exists already, or its folder does not (SQLite reports that itself).
+    with contextlib.suppress(FileExistsError, FileNotFoundError):
+        os.close(os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600))
+
+
 def make_engine(
     url: str, *, sqlite_immediate: bool = True, limits: PoolLimits | None = None, **kwargs: Any
 ) -> Engine:
@@ -121,6 +135,7 @@ def make_engine(
     BEGIN with ``sqlite_immediate=False``, for read-only work)."""
     limits = limits or PoolLimits()
     if url.startswith("sqlite"):
+        create_private_sqlite_file(url)
         engine = create_engine(
             url,
             connect_args={"check_same_thread": False, "timeout": 30},

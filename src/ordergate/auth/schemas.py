@@ -3,15 +3,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StrictBool
+from pydantic import BaseModel, Field
 
 from ordergate.auth.policy import MIN_PASSWORD_LENGTH
-from ordergate.schemas import Schema
+from ordergate.schemas import NO_NUL, Flag, Schema, Text
 
 Role = Literal["owner", "staff"]
 NewPassword = Annotated[
     str,
     Field(
+        pattern=NO_NUL,
         min_length=MIN_PASSWORD_LENGTH,
         max_length=1024,
         description=f"At least {MIN_PASSWORD_LENGTH} characters, not only whitespace, no NUL, "
@@ -21,9 +22,9 @@ NewPassword = Annotated[
 
 
 class LoginRequest(BaseModel):
-    email: str = Field(min_length=1, max_length=320)
-    password: str = Field(min_length=1, max_length=1024)
-    vendor_code: str | None = Field(default=None, min_length=1, max_length=50)
+    email: Text = Field(min_length=1, max_length=320)
+    password: Text = Field(min_length=1, max_length=1024)
+    vendor_code: Text | None = Field(default=None, min_length=1, max_length=50)
 
 
 class TokenResponse(BaseModel):
@@ -55,20 +56,22 @@ class MeResponse(BaseModel):
 
 class UserCreate(BaseModel):
     # Syntax checked by the service (email-validator, no DNS; `.test` allowed for demos).
-    email: str = Field(max_length=320)
+    email: Text = Field(max_length=320)
     password: NewPassword
-    is_admin: bool = False
-    vendor_codes: list[str] = Field(default_factory=list, max_length=100)
+    is_admin: Flag = False
+    vendor_codes: list[Annotated[Text, Field(max_length=50)]] = Field(
+        default_factory=list, max_length=100
+    )
     role: Role = Field(default="staff", description="Ignored in a vendor without members yet")
 
 
 class UserUpdate(BaseModel):
-    is_active: StrictBool | None = Field(default=None, description="False: deactivate")
-    is_admin: StrictBool | None = None
+    is_active: Flag | None = Field(default=None, description="False: deactivate")
+    is_admin: Flag | None = None
 
 
 class PasswordChange(BaseModel):
-    current_password: str = Field(min_length=1, max_length=1024)
+    current_password: Text = Field(min_length=1, max_length=1024)
     new_password: NewPassword
 
 
@@ -81,9 +84,9 @@ class MembershipIn(BaseModel):
 
 
 class MemberCreate(BaseModel):
-    email: str = Field(max_length=320)
+    email: Text = Field(max_length=320)
     role: Role = "staff"
-    password: str | None = Field(
+    password: Text | None = Field(
         default=None,
         min_length=MIN_PASSWORD_LENGTH,
         max_length=1024,

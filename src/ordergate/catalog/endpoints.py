@@ -21,19 +21,21 @@ from ordergate.catalog.schemas import (
 )
 from ordergate.deps import AdminDep, SessionDep, VendorDep
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, QueryFlag, Skip, Text
 
 admin_router = APIRouter(tags=["admin"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
 vendor_router = APIRouter(tags=["vendor"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
 
 Search = Annotated[
-    str | None, Query(max_length=500, description="GTIN (any valid form), SKU or title text")
+    Text | None, Query(max_length=500, description="GTIN (any valid form), SKU or title text")
 ]
 MarketplaceForm = Annotated[
-    str | None, Form(pattern=MARKETPLACE_PATTERN, description="Marketplace (default letzshop)")
+    str | None,
+    Form(pattern=MARKETPLACE_PATTERN, max_length=50, description="Marketplace (default letzshop)"),
 ]
 MarketplaceQuery = Annotated[
-    str | None, Query(pattern=MARKETPLACE_PATTERN, description="Only this marketplace")
+    str | None,
+    Query(pattern=MARKETPLACE_PATTERN, max_length=50, description="Only this marketplace"),
 ]
 
 
@@ -69,7 +71,12 @@ def import_marketplace_products(
     marketplace: MarketplaceForm = None,
     marketplace_query: Annotated[
         str | None,
-        Query(alias="marketplace", pattern=MARKETPLACE_PATTERN, description="Or as a query"),
+        Query(
+            alias="marketplace",
+            pattern=MARKETPLACE_PATTERN,
+            max_length=50,
+            description="Or as a query",
+        ),
     ] = None,
 ) -> ImportResult:
     """Import a marketplace product feed; re-importing updates rows instead of duplicating.
@@ -113,7 +120,7 @@ def list_marketplace_products(
     response_model=CopyToCatalogResult,
 )
 def admin_copy_to_catalog(
-    vendor_id: int, body: CopyToCatalogRequest, session: SessionDep, _: AdminDep
+    vendor_id: IdParam, body: CopyToCatalogRequest, session: SessionDep, _: AdminDep
 ) -> CopyToCatalogResult:
     """Copy marketplace products into a vendor's catalog and auto-match its pending exceptions."""
     return _copy_result(
@@ -127,7 +134,7 @@ def admin_copy_to_catalog(
     "/api/v1/admin/vendors/{vendor_id}/products", response_model=ProductCreated, status_code=201
 )
 def admin_create_product(
-    vendor_id: int, body: ProductCreate, session: SessionDep, _: AdminDep
+    vendor_id: IdParam, body: ProductCreate, session: SessionDep, _: AdminDep
 ) -> ProductCreated:
     """Add a product to a vendor's catalog; pending exceptions with its GTIN auto-match."""
     return _created(service.create_product(session, vendor_id=vendor_id, **body.model_dump()))
@@ -135,11 +142,11 @@ def admin_create_product(
 
 @admin_router.get("/api/v1/admin/vendors/{vendor_id}/products", response_model=ProductList)
 def admin_list_products(
-    vendor_id: int,
+    vendor_id: IdParam,
     session: SessionDep,
     _: AdminDep,
     search: Search = None,
-    is_active: bool | None = None,
+    is_active: QueryFlag | None = None,
     skip: Skip = 0,
     limit: Limit = 50,
 ) -> ProductList:
@@ -186,7 +193,7 @@ def vendor_list_products(
     session: SessionDep,
     principal: VendorDep,
     search: Search = None,
-    is_active: bool | None = None,
+    is_active: QueryFlag | None = None,
     skip: Skip = 0,
     limit: Limit = 50,
 ) -> ProductList:

@@ -1,12 +1,12 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Any
 
 from pydantic import BaseModel, Field
 
 from ordergate.catalog.service import MAX_COPY_IDS
-from ordergate.schemas import Schema
+from ordergate.schemas import Cents, Flag, Id, Schema, Text
 
 MARKETPLACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 
@@ -50,7 +50,7 @@ class MarketplaceProductList(BaseModel):
 
 
 class CopyToCatalogRequest(BaseModel):
-    marketplace_product_ids: list[Annotated[int, Field(ge=1)]] = Field(
+    marketplace_product_ids: list[Id] = Field(
         min_length=1,
         max_length=MAX_COPY_IDS,
         description=f"Ids of marketplace_products rows (at most {MAX_COPY_IDS})",
@@ -64,13 +64,13 @@ class CopyToCatalogResult(BaseModel):
 
 
 class ProductCreate(BaseModel):
-    title: str = Field(min_length=1, max_length=500)
-    gtin: str | None = Field(None, max_length=50)
-    sku: str | None = Field(None, max_length=100)
-    brand: str | None = Field(None, max_length=255)
-    price_cents: int | None = Field(None, ge=0, le=2**31 - 1)
-    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$")
-    is_active: bool = True
+    title: Text = Field(min_length=1, max_length=500)
+    gtin: Text | None = Field(None, max_length=50)
+    sku: Text | None = Field(None, max_length=100)
+    brand: Text | None = Field(None, max_length=255)
+    price_cents: Cents | None = None
+    currency: str = Field("EUR", pattern=r"^[A-Z]{3}$", max_length=3)
+    is_active: Flag = True
 
 
 class ProductOut(Schema):

@@ -28,7 +28,7 @@ from ordergate.item_exceptions.schemas import (
     UnitOut,
 )
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip, Text
 
 admin_router = APIRouter(tags=["admin"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
 vendor_router = APIRouter(tags=["vendor"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
@@ -42,11 +42,11 @@ TypeFilter = Annotated[
     Query(description="product_not_found, gtin_mismatch, duplicate_gtin"),
 ]
 SearchFilter = Annotated[
-    str | None,
+    Text | None,
     Query(max_length=200, description="GTIN (raw or canonical), product name, SKU, order number"),
 ]
-VendorFilter = Annotated[int | None, Query(description="Only this vendor's exceptions")]
-RequiredVendor = Annotated[int, Query(description="The vendor whose exceptions to resolve")]
+VendorFilter = Annotated[IdParam | None, Query(description="Only this vendor's exceptions")]
+RequiredVendor = Annotated[IdParam, Query(description="The vendor whose exceptions to resolve")]
 
 
 def exception_out(view: service.ExceptionView) -> ExceptionOut:
@@ -184,7 +184,7 @@ def admin_bulk_resolve(
 
 
 @admin_router.get(f"{ADMIN}/{{exception_id}}", response_model=ExceptionDetail)
-def admin_get_exception(exception_id: int, session: SessionDep, _: AdminDep) -> ExceptionDetail:
+def admin_get_exception(exception_id: IdParam, session: SessionDep, _: AdminDep) -> ExceptionDetail:
     """The exception with its order and line; candidates for duplicate GTINs."""
     return exception_detail(
         service.get_exception_detail(session, exception_id=exception_id, vendor_id=None)
@@ -193,7 +193,7 @@ def admin_get_exception(exception_id: int, session: SessionDep, _: AdminDep) -> 
 
 @admin_router.post(f"{ADMIN}/{{exception_id}}/resolve", response_model=ExceptionOut)
 def admin_resolve_exception(
-    exception_id: int, body: ResolveRequest, session: SessionDep, user: AdminDep
+    exception_id: IdParam, body: ResolveRequest, session: SessionDep, user: AdminDep
 ) -> ExceptionOut:
     """Assign the right product to the line (pending or ignored exceptions)."""
     return exception_out(
@@ -211,7 +211,7 @@ def admin_resolve_exception(
 
 @admin_router.post(f"{ADMIN}/{{exception_id}}/ignore", response_model=ExceptionOut)
 def admin_ignore_exception(
-    exception_id: int, body: IgnoreRequest, session: SessionDep, user: AdminDep
+    exception_id: IdParam, body: IgnoreRequest, session: SessionDep, user: AdminDep
 ) -> ExceptionOut:
     """Set a pending exception aside with a reason; it still blocks confirmation."""
     return exception_out(
@@ -239,7 +239,7 @@ def admin_list_gtin_mappings(
 
 
 @admin_router.delete("/api/v1/admin/gtin-mappings/{mapping_id}", status_code=204)
-def admin_delete_gtin_mapping(mapping_id: int, session: SessionDep, _: AdminDep) -> Response:
+def admin_delete_gtin_mapping(mapping_id: IdParam, session: SessionDep, _: AdminDep) -> Response:
     """Forget a remembered resolution."""
     service.delete_gtin_mapping(session, mapping_id=mapping_id, vendor_id=None)
     return Response(status_code=204)
@@ -299,7 +299,7 @@ def vendor_bulk_resolve(
 
 @vendor_router.get(f"{VENDOR}/{{exception_id}}", response_model=ExceptionDetail)
 def vendor_get_exception(
-    exception_id: int, session: SessionDep, principal: VendorDep
+    exception_id: IdParam, session: SessionDep, principal: VendorDep
 ) -> ExceptionDetail:
     """One of this vendor's exceptions with its order and line."""
     assert principal.vendor is not None
@@ -312,7 +312,7 @@ def vendor_get_exception(
 
 @vendor_router.post(f"{VENDOR}/{{exception_id}}/resolve", response_model=ExceptionOut)
 def vendor_resolve_exception(
-    exception_id: int, body: ResolveRequest, session: SessionDep, principal: VendorDep
+    exception_id: IdParam, body: ResolveRequest, session: SessionDep, principal: VendorDep
 ) -> ExceptionOut:
     """Assign one of this vendor's products to the line."""
     assert principal.vendor is not None
@@ -331,7 +331,7 @@ def vendor_resolve_exception(
 
 @vendor_router.post(f"{VENDOR}/{{exception_id}}/ignore", response_model=ExceptionOut)
 def vendor_ignore_exception(
-    exception_id: int, body: IgnoreRequest, session: SessionDep, principal: VendorDep
+    exception_id: IdParam, body: IgnoreRequest, session: SessionDep, principal: VendorDep
 ) -> ExceptionOut:
     """Set a pending exception aside with a reason; it still blocks confirmation."""
     assert principal.vendor is not None
@@ -360,7 +360,7 @@ def vendor_list_gtin_mappings(
 
 @vendor_router.delete("/api/v1/vendor/gtin-mappings/{mapping_id}", status_code=204)
 def vendor_delete_gtin_mapping(
-    mapping_id: int, session: SessionDep, principal: VendorDep
+    mapping_id: IdParam, session: SessionDep, principal: VendorDep
 ) -> Response:
     """Forget one of this vendor's remembered resolutions."""
     assert principal.vendor is not None

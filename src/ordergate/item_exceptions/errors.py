@@ -13,7 +13,9 @@ Specification name -> class -> code:
 
 Not in the specification: ``ExceptionNotPendingError`` (400 ``EXCEPTION_NOT_PENDING``, ignoring an
 exception that is not pending), ``GtinRequiredToRememberError`` (400
-``GTIN_REQUIRED_TO_REMEMBER``) and ``GtinMappingNotFoundError`` (404 ``GTIN_MAPPING_NOT_FOUND``).
+``GTIN_REQUIRED_TO_REMEMBER``), ``GtinMappingNotFoundError`` (404 ``GTIN_MAPPING_NOT_FOUND``) and
+``BulkGtinInvalidError`` (400 ``INVALID_GTIN``, bulk-resolve by a GTIN that is not valid and that
+no pending exception carries).
 """
 
 from __future__ import annotations
@@ -93,3 +95,15 @@ class OrderHasUnresolvedExceptionsError(AppError):
 
     status_code = 400
     code = "ORDER_HAS_UNRESOLVED_EXCEPTIONS"
+
+
+class BulkGtinInvalidError(AppError):
+    status_code = 400
+    code = "INVALID_GTIN"
+
+    def __init__(self, gtin: str) -> None:
+        super().__init__(
+            f"{gtin!r} is not a valid GTIN (check digit or length), and no pending exception "
+            "carries it as its raw GTIN",
+            details={"field": "gtin", "gtin": gtin},
+        )

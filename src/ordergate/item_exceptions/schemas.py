@@ -3,13 +3,18 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field, StringConstraints
+from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from ordergate.schemas import Schema
+from ordergate.schemas import NON_BLANK, Flag, Id, Notes, RequiredNotes, Schema, trim
 
 ExceptionType = Literal["product_not_found", "gtin_mismatch", "duplicate_gtin"]
 ExceptionStatus = Literal["pending", "resolved", "ignored"]
-NonBlank = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# Checked as sent, then trimmed: the trimmed form is what is compared and echoed.
+BulkGtin = Annotated[
+    str,
+    StringConstraints(min_length=1, max_length=50, pattern=NON_BLANK),
+    AfterValidator(trim),
+]
 
 
 class ExceptionOut(Schema):
@@ -88,22 +93,24 @@ class ExceptionDetail(ExceptionOut):
 
 
 class ResolveRequest(BaseModel):
-    product_id: int
-    notes: str | None = None
-    remember: bool = Field(
+    product_id: Id
+    notes: Notes | None = None
+    remember: Flag = Field(
         default=False, description="Also map this GTIN to the product for future imports"
     )
 
 
 class IgnoreRequest(BaseModel):
-    notes: NonBlank = Field(description="Why the exception is set aside (required)")
+    notes: RequiredNotes = Field(
+        description="Why the exception is set aside (required; not only whitespace)"
+    )
 
 
 class BulkResolveRequest(BaseModel):
-    gtin: NonBlank = Field(max_length=50)
-    product_id: int
-    notes: str | None = None
-    remember: bool = False
+    gtin: BulkGtin
+    product_id: Id
+    notes: Notes | None = None
+    remember: Flag = False
 
 
 class BulkResolveResponse(BaseModel):

@@ -19,6 +19,7 @@ from ordergate.errors import ValidationFailedError
 from ordergate.events.service import record_events
 from ordergate.item_exceptions import repository
 from ordergate.item_exceptions.errors import (
+    BulkGtinInvalidError,
     ExceptionAlreadyResolvedError,
     ExceptionNotPendingError,
     GtinMappingNotFoundError,
@@ -292,7 +293,8 @@ def bulk_resolve_by_gtin(
     remember: bool = False,
 ) -> int:
     """Resolve every pending exception of the vendor whose line carries this GTIN (compared in
-    canonical form when valid, else as the trimmed raw string); returns how many."""
+    canonical form when valid, else as the trimmed raw string); returns how many. An invalid
+    GTIN that no pending exception carries is refused (``BulkGtinInvalidError``)."""
     _valid_product(session, product_id=product_id, vendor_id=vendor_id)
     parsed = normalize_gtin(gtin)
     gtin_key = parsed.key
@@ -309,6 +311,10 @@ def bulk_resolve_by_gtin(
         notes=notes,
         at=now,
     )
+    if not resolved and parsed.canonical is None:
+        # An invalid GTIN can still name lines by their raw text (gtin_mismatch); naming none,
+        # it is a typo, not "0 resolved". Nothing was written.
+        raise BulkGtinInvalidError(gtin)
     item_ids = [item_id for _, item_id in resolved]
     previous = repository.item_product_ids(session, item_ids=item_ids)
     repository.repoint_items(session, item_ids=item_ids, product_id=product_id, at=now)

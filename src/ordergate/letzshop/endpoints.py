@@ -22,7 +22,7 @@ from ordergate.letzshop.schemas import (
 )
 from ordergate.letzshop.sync import run_sync
 from ordergate.routing import CommittingRoute, end_request_transaction
-from ordergate.schemas import ERROR_RESPONSES, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip
 from ordergate.vendors.service import get_vendor
 
 admin_router = APIRouter(
@@ -50,7 +50,7 @@ def _credentials_out(credentials: LetzshopCredentials) -> CredentialsOut:
 
 
 def _set_credentials(
-    request: Request, session: Session, vendor_id: int, body: CredentialsIn
+    request: Request, session: Session, vendor_id: IdParam, body: CredentialsIn
 ) -> CredentialsOut:
     credentials = service.set_credentials(
         session,
@@ -64,7 +64,7 @@ def _set_credentials(
     return _credentials_out(credentials)
 
 
-def _sync(request: Request, vendor_id: int, body: SyncRequest | None, user_id: int) -> SyncOut:
+def _sync(request: Request, vendor_id: IdParam, body: SyncRequest | None, user_id: int) -> SyncOut:
     end_request_transaction(request)
     summary = run_sync(
         request.app.state.session_factory,
@@ -82,7 +82,9 @@ def _lease(request: Request) -> float:
     return float(request.app.state.settings.letzshop_sync_lease_seconds)
 
 
-def _runs(request: Request, session: Session, vendor_id: int, skip: int, limit: int) -> SyncRunList:
+def _runs(
+    request: Request, session: Session, vendor_id: IdParam, skip: int, limit: int
+) -> SyncRunList:
     found, total = runs.list_runs(
         session, vendor_id=vendor_id, skip=skip, limit=limit, lease_seconds=_lease(request)
     )
@@ -107,7 +109,7 @@ _SYNC_DOC = (
 
 @admin_router.put("/credentials", response_model=CredentialsOut)
 def admin_set_credentials(
-    vendor_id: int, body: CredentialsIn, request: Request, session: SessionDep, _: AdminDep
+    vendor_id: IdParam, body: CredentialsIn, request: Request, session: SessionDep, _: AdminDep
 ) -> CredentialsOut:
     """Set or change a vendor's Letzshop API key (stored encrypted), endpoint and auto_sync;
     omitted fields keep their values. A refused endpoint is 400 ENDPOINT_NOT_ALLOWED."""
@@ -116,7 +118,7 @@ def admin_set_credentials(
 
 
 @admin_router.get("/credentials", response_model=CredentialsOut)
-def admin_get_credentials(vendor_id: int, session: SessionDep, _: AdminDep) -> CredentialsOut:
+def admin_get_credentials(vendor_id: IdParam, session: SessionDep, _: AdminDep) -> CredentialsOut:
     """A vendor's Letzshop connection, without the key (its last 4 characters at most)."""
     get_vendor(session, vendor_id=vendor_id)
     return _credentials_out(service.get_credentials(session, vendor_id=vendor_id))
@@ -124,14 +126,14 @@ def admin_get_credentials(vendor_id: int, session: SessionDep, _: AdminDep) -> C
 
 @admin_router.post("/sync", response_model=SyncOut, description=_SYNC_DOC)
 def admin_sync(
-    vendor_id: int, request: Request, admin: AdminDep, body: SyncRequest | None = None
+    vendor_id: IdParam, request: Request, admin: AdminDep, body: SyncRequest | None = None
 ) -> SyncOut:
     return _sync(request, vendor_id, body, admin.id)
 
 
 @admin_router.get("/sync-runs", response_model=SyncRunList)
 def admin_sync_runs(
-    vendor_id: int,
+    vendor_id: IdParam,
     request: Request,
     session: SessionDep,
     _: AdminDep,
@@ -196,9 +198,9 @@ def vendor_sync_run(
 def _fulfil(
     request: Request,
     action: str,
-    vendor_id: int,
-    order_id: int,
-    item_id: int | None,
+    vendor_id: IdParam,
+    order_id: IdParam,
+    item_id: IdParam | None,
     user_id: int,
 ) -> FulfilmentOut:
     end_request_transaction(request)
@@ -232,14 +234,14 @@ _CONFIRM_DOC = (
     description=_CONFIRM_DOC + "Confirms every unconfirmed unit of the order.",
 )
 def admin_confirm_order(
-    vendor_id: int, order_id: int, request: Request, admin: AdminDep
+    vendor_id: IdParam, order_id: IdParam, request: Request, admin: AdminDep
 ) -> FulfilmentOut:
     return _fulfil(request, "confirm_order", vendor_id, order_id, None, admin.id)
 
 
 @admin_router.post("/orders/{order_id}/reject", response_model=FulfilmentOut)
 def admin_reject_order(
-    vendor_id: int, order_id: int, request: Request, admin: AdminDep
+    vendor_id: IdParam, order_id: IdParam, request: Request, admin: AdminDep
 ) -> FulfilmentOut:
     """Decline every unconfirmed unit of the order (never blocked by exceptions)."""
     return _fulfil(request, "reject_order", vendor_id, order_id, None, admin.id)
@@ -251,14 +253,14 @@ def admin_reject_order(
     description=_CONFIRM_DOC + "Confirms the item's unconfirmed units.",
 )
 def admin_confirm_item(
-    vendor_id: int, order_id: int, item_id: int, request: Request, admin: AdminDep
+    vendor_id: IdParam, order_id: IdParam, item_id: IdParam, request: Request, admin: AdminDep
 ) -> FulfilmentOut:
     return _fulfil(request, "confirm_item", vendor_id, order_id, item_id, admin.id)
 
 
 @admin_router.post("/orders/{order_id}/items/{item_id}/decline", response_model=FulfilmentOut)
 def admin_decline_item(
-    vendor_id: int, order_id: int, item_id: int, request: Request, admin: AdminDep
+    vendor_id: IdParam, order_id: IdParam, item_id: IdParam, request: Request, admin: AdminDep
 ) -> FulfilmentOut:
     """Decline the item's unconfirmed units (never blocked: an unknown product may be declined)."""
     return _fulfil(request, "decline_item", vendor_id, order_id, item_id, admin.id)
@@ -269,13 +271,15 @@ def admin_decline_item(
     response_model=FulfilmentOut,
     description=_CONFIRM_DOC + "Confirms every unconfirmed unit of the order.",
 )
-def vendor_confirm_order(order_id: int, request: Request, principal: VendorDep) -> FulfilmentOut:
+def vendor_confirm_order(
+    order_id: IdParam, request: Request, principal: VendorDep
+) -> FulfilmentOut:
     assert principal.vendor is not None
     return _fulfil(request, "confirm_order", principal.vendor.id, order_id, None, principal.user.id)
 
 
 @vendor_router.post("/orders/{order_id}/reject", response_model=FulfilmentOut)
-def vendor_reject_order(order_id: int, request: Request, principal: VendorDep) -> FulfilmentOut:
+def vendor_reject_order(order_id: IdParam, request: Request, principal: VendorDep) -> FulfilmentOut:
     """Decline every unconfirmed unit of the order (never blocked by exceptions)."""
     assert principal.vendor is not None
     return _fulfil(request, "reject_order", principal.vendor.id, order_id, None, principal.user.id)
@@ -287,7 +291,7 @@ def vendor_reject_order(order_id: int, request: Request, principal: VendorDep) -
     description=_CONFIRM_DOC + "Confirms the item's unconfirmed units.",
 )
 def vendor_confirm_item(
-    order_id: int, item_id: int, request: Request, principal: VendorDep
+    order_id: IdParam, item_id: IdParam, request: Request, principal: VendorDep
 ) -> FulfilmentOut:
     assert principal.vendor is not None
     return _fulfil(
@@ -297,7 +301,7 @@ def vendor_confirm_item(
 
 @vendor_router.post("/orders/{order_id}/items/{item_id}/decline", response_model=FulfilmentOut)
 def vendor_decline_item(
-    order_id: int, item_id: int, request: Request, principal: VendorDep
+    order_id: IdParam, item_id: IdParam, request: Request, principal: VendorDep
 ) -> FulfilmentOut:
     """Decline the item's unconfirmed units (never blocked: an unknown product may be declined)."""
     assert principal.vendor is not None

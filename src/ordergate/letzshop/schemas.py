@@ -5,19 +5,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from ordergate.schemas import Schema
+from ordergate.schemas import Flag, Schema, Text
 
 
 class CredentialsIn(BaseModel):
     """A field left out (or null) keeps its stored value; new credentials need ``api_key``."""
 
-    api_key: str | None = Field(
+    api_key: Text | None = Field(
         default=None,
         min_length=4,
         max_length=500,
         description="Stored encrypted; required the first time, omitted: unchanged",
     )
-    endpoint: str | None = Field(
+    endpoint: Text | None = Field(
         default=None,
         min_length=1,
         max_length=500,
@@ -28,7 +28,7 @@ class CredentialsIn(BaseModel):
             "else 400 ENDPOINT_NOT_ALLOWED"
         ),
     )
-    auto_sync: bool | None = Field(
+    auto_sync: Flag | None = Field(
         default=None, description="Include in scheduled syncs; new credentials: false"
     )
 

@@ -17,20 +17,20 @@ from ordergate.orders.schemas import (
     OrderStatus,
 )
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, QueryFlag, Skip, Text
 
 admin_router = APIRouter(tags=["admin"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
 vendor_router = APIRouter(tags=["vendor"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
 
 StatusFilter = Annotated[OrderStatus | None, Query(description="Order status")]
 HasExceptionsFilter = Annotated[
-    bool | None,
+    QueryFlag | None,
     Query(description="true: at least one pending or ignored exception; false: none"),
 ]
 SearchFilter = Annotated[
-    str | None, Query(max_length=200, description="Order number, customer email or name")
+    Text | None, Query(max_length=200, description="Order number, customer email or name")
 ]
-VendorFilter = Annotated[int | None, Query(description="Only this vendor's orders")]
+VendorFilter = Annotated[IdParam | None, Query(description="Only this vendor's orders")]
 
 
 def order_out(view: service.OrderView) -> OrderOut:
@@ -108,7 +108,7 @@ def admin_list_orders(
 
 
 @admin_router.get("/api/v1/admin/orders/{order_id}", response_model=OrderOut)
-def admin_get_order(order_id: int, session: SessionDep, _: AdminDep) -> OrderOut:
+def admin_get_order(order_id: IdParam, session: SessionDep, _: AdminDep) -> OrderOut:
     """One order with its lines, units and exceptions."""
     return order_out(service.get_order(session, order_id=order_id, vendor_id=None))
 
@@ -138,7 +138,7 @@ def vendor_list_orders(
 
 
 @vendor_router.get("/api/v1/vendor/orders/{order_id}", response_model=OrderOut)
-def vendor_get_order(order_id: int, session: SessionDep, principal: VendorDep) -> OrderOut:
+def vendor_get_order(order_id: IdParam, session: SessionDep, principal: VendorDep) -> OrderOut:
     """One of this vendor's orders."""
     assert principal.vendor is not None
     return order_out(service.get_order(session, order_id=order_id, vendor_id=principal.vendor.id))
