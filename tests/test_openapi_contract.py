@@ -33,6 +33,8 @@ EXAMPLES: dict[str, Any] = {
     "gtin": "4006381333931",
     "email": "staff@shop1.test",
     "password": PASSWORD,
+    "new_password": PASSWORD,
+    "current_password": PASSWORD,
     "currency": "EUR",
     "endpoint": "https://letzshop.lu/graphql",
     "code": "shop9",

@@ -26,7 +26,7 @@ from ordergate.auth.service import IssuedToken, TokenSettings
 from ordergate.auth.throttle import LoginThrottle
 from ordergate.deps import AdminDep, OwnerDep, PrincipalDep, SessionDep, VendorDep
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, ErrorResponse, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES, ErrorResponse, IdParam, Limit, Skip
 
 router = APIRouter(route_class=CommittingRoute, responses=ERROR_RESPONSES)
 THROTTLED: dict[int | str, dict[str, Any]] = {
@@ -164,7 +164,7 @@ def list_users(session: SessionDep, _: AdminDep, skip: Skip = 0, limit: Limit = 
 
 
 @router.patch(USER, response_model=UserOut, tags=["admin"])
-def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminDep) -> UserOut:
+def update_user(user_id: IdParam, body: UserUpdate, session: SessionDep, _: AdminDep) -> UserOut:
     """Deactivate or reactivate a user, or change the admin flag. Deactivating or removing the
     admin flag refuses the user's earlier tokens; the last active admin is kept (409)."""
     user = service.update_user(
@@ -174,7 +174,9 @@ def update_user(user_id: int, body: UserUpdate, session: SessionDep, _: AdminDep
 
 
 @router.post(f"{USER}/password", status_code=204, tags=["admin"])
-def reset_password(user_id: int, body: PasswordReset, session: SessionDep, _: AdminDep) -> Response:
+def reset_password(
+    user_id: IdParam, body: PasswordReset, session: SessionDep, _: AdminDep
+) -> Response:
     """Set a user's password; the user's earlier tokens are refused."""
     user = service.get_user(session, user_id=user_id)
     service.set_password(session, user=user, new_password=body.new_password, field="new_password")
@@ -183,7 +185,7 @@ def reset_password(user_id: int, body: PasswordReset, session: SessionDep, _: Ad
 
 @router.put(f"{USER}/memberships/{{vendor_id}}", response_model=UserOut, tags=["admin"])
 def set_membership(
-    user_id: int, vendor_id: int, body: MembershipIn, session: SessionDep, _: AdminDep
+    user_id: IdParam, vendor_id: IdParam, body: MembershipIn, session: SessionDep, _: AdminDep
 ) -> UserOut:
     """Add the user to the vendor with that role, or change their role there."""
     user = service.set_membership(session, user_id=user_id, vendor_id=vendor_id, role=body.role)
@@ -191,7 +193,9 @@ def set_membership(
 
 
 @router.delete(f"{USER}/memberships/{{vendor_id}}", status_code=204, tags=["admin"])
-def remove_membership(user_id: int, vendor_id: int, session: SessionDep, _: AdminDep) -> Response:
+def remove_membership(
+    user_id: IdParam, vendor_id: IdParam, session: SessionDep, _: AdminDep
+) -> Response:
     """Remove the user from the vendor; the user's earlier tokens are refused."""
     service.remove_user_membership(session, user_id=user_id, vendor_id=vendor_id)
     return Response(status_code=204)
@@ -221,7 +225,7 @@ def add_member(body: MemberCreate, session: SessionDep, principal: OwnerDep) -> 
 
 @router.patch(MEMBER, response_model=MemberOut, tags=["vendor"])
 def change_member_role(
-    user_id: int, body: MembershipIn, session: SessionDep, principal: OwnerDep
+    user_id: IdParam, body: MembershipIn, session: SessionDep, principal: OwnerDep
 ) -> MemberOut:
     """Owners: change a member's role; the vendor keeps at least one owner (409 `LAST_OWNER`)."""
     assert principal.vendor is not None
@@ -232,7 +236,7 @@ def change_member_role(
 
 
 @router.delete(MEMBER, status_code=204, tags=["vendor"])
-def remove_member(user_id: int, session: SessionDep, principal: OwnerDep) -> Response:
+def remove_member(user_id: IdParam, session: SessionDep, principal: OwnerDep) -> Response:
     """Owners: remove a member (their earlier tokens are refused); never the last owner."""
     assert principal.vendor is not None
     service.remove_member(session, vendor=principal.vendor, user_id=user_id)

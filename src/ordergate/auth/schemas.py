@@ -6,7 +6,11 @@ from typing import Annotated, Literal
 from pydantic import BaseModel, Field
 
 from ordergate.auth.policy import MIN_PASSWORD_LENGTH
-from ordergate.schemas import NO_NUL, Flag, Schema, Text
+from ordergate.schemas import NO_NUL, WHITESPACE_CLASS, Flag, Schema, Text
+
+# The shape the schema can state; email-validator checks the rest (422 INVALID_EMAIL).
+_PART = rf"[^@\x00{WHITESPACE_CLASS}]+"
+EMAIL_SHAPE = rf"^{_PART}@{_PART}\.{_PART}$"
 
 Role = Literal["owner", "staff"]
 NewPassword = Annotated[
@@ -56,7 +60,7 @@ class MeResponse(BaseModel):
 
 class UserCreate(BaseModel):
     # Syntax checked by the service (email-validator, no DNS; `.test` allowed for demos).
-    email: Text = Field(max_length=320)
+    email: str = Field(max_length=320, pattern=EMAIL_SHAPE)
     password: NewPassword
     is_admin: Flag = False
     vendor_codes: list[Annotated[Text, Field(max_length=50)]] = Field(
@@ -84,7 +88,7 @@ class MembershipIn(BaseModel):
 
 
 class MemberCreate(BaseModel):
-    email: Text = Field(max_length=320)
+    email: str = Field(max_length=320, pattern=EMAIL_SHAPE)
     role: Role = "staff"
     password: Text | None = Field(
         default=None,

@@ -147,7 +147,7 @@ def admin_sync_runs(
 
 @admin_router.get("/sync-runs/{run_id}", response_model=SyncRunOut)
 def admin_sync_run(
-    vendor_id: int, run_id: int, request: Request, session: SessionDep, _: AdminDep
+    vendor_id: IdParam, run_id: IdParam, request: Request, session: SessionDep, _: AdminDep
 ) -> SyncRunOut:
     """One import run (a run past its lease reads as abandoned)."""
     get_vendor(session, vendor_id=vendor_id)
@@ -188,7 +188,7 @@ def vendor_sync_runs(
 
 @vendor_router.get("/sync-runs/{run_id}", response_model=SyncRunOut)
 def vendor_sync_run(
-    run_id: int, request: Request, session: SessionDep, principal: VendorDep
+    run_id: IdParam, request: Request, session: SessionDep, principal: VendorDep
 ) -> SyncRunOut:
     """One of your import runs (a run past its lease reads as abandoned)."""
     assert principal.vendor is not None
