@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import time
 from collections.abc import Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -57,9 +58,14 @@ def _api_routes(routes: Sequence[BaseRoute]) -> Iterator[APIRoute]:
             yield from _api_routes(route.original_router.routes)
 
 
+def documented_path(route: APIRoute) -> str:
+    """The path as OpenAPI spells it (routes match ids with a digits-only convertor)."""
+    return re.sub(r"\{(\w+):\w+\}", r"{\1}", route.path)
+
+
 def owner_only_routes(app: FastAPI) -> set[tuple[str, str]]:
     return {
-        (method, route.path)
+        (method, documented_path(route))
         for route in _api_routes(app.routes)
         if _uses_owner_dependency(route.dependant)
         for method in route.methods
@@ -70,7 +76,7 @@ def test_the_route_walk_sees_every_operation(app: FastAPI) -> None:
     operations = {
         (method.upper(), path) for path, item in app.openapi()["paths"].items() for method in item
     }
-    walked = {(m, r.path) for r in _api_routes(app.routes) for m in r.methods}
+    walked = {(m, documented_path(r)) for r in _api_routes(app.routes) for m in r.methods}
     assert operations <= walked
 
 
@@ -187,7 +193,7 @@ def test_an_owner_creates_a_member(client: TestClient, db: Session) -> None:
         ({"email": "new@shop1.test", "password": "password1234"}, 422, "WEAK_PASSWORD"),
         ({"email": "staff@shop1.test"}, 409, "ALREADY_MEMBER"),
         ({"email": "owner@shop2.test", "password": "quiet-lantern-orchard-7"}, 409, "EMAIL_TAKEN"),
-        ({"email": "not-an-email", "password": "quiet-lantern-orchard-7"}, 422, "INVALID_EMAIL"),
+        ({"email": "a..b@shop1.test", "password": "quiet-lantern-orchard-7"}, 422, "INVALID_EMAIL"),
     ],
     ids=lambda value: str(value) if isinstance(value, str) else "",
 )

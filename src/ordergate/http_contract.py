@@ -107,7 +107,7 @@ def allowed_methods(app: FastAPI, path: str) -> list[str]:
         probe: Scope = {"type": "http", "method": method, "path": path, "root_path": ""}
         if any(route.matches(probe)[0] is Match.FULL for route in app.router.routes):
             allowed.append(method)
-    return allowed
+    return sorted(allowed)
 
 
 def install_http_contract(app: FastAPI, *, json_limit: int, upload_limit: int) -> None:
