@@ -37,7 +37,7 @@ def test_import_csv_imports_and_summarises(db: Session, tmp_path: Path) -> None:
         app, ["catalog", "import-csv", "--file", str(feed), "--marketplace", "ls"]
     )
     assert result.exit_code == 0, result.output
-    assert "2 rows: 1 created, 0 updated, 1 failed" in result.output
+    assert "run 1: 2 rows: 1 created, 0 updated, 0 unchanged, 1 failed, 0 warnings" in result.output
     assert "row 3: title is missing" in result.output
     rows = db.execute(select(MarketplaceProduct.marketplace, MarketplaceProduct.title)).all()
     assert [tuple(r) for r in rows] == [("ls", "Mug")]

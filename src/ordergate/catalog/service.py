@@ -3,23 +3,23 @@ listing. Every path that adds products to a vendor catalog auto-matches pending 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from datetime import timedelta
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, literal, or_, select
+from sqlalchemy import ColumnElement, false, func, literal, or_, select, update
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.feed import FeedProduct, FeedRowError, gtin_fields, read_feed
+from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
 from ordergate.catalog.gtin import canonical_gtin, normalize_gtin
-from ordergate.catalog.models import MarketplaceProduct, Product
+from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
 from ordergate.db import upsert_insert, utcnow
 from ordergate.errors import NotFoundError, ValidationFailedError
 from ordergate.item_exceptions.matching import auto_match_products, batches, in_values
 from ordergate.vendors.service import get_vendor
 
 DEFAULT_MARKETPLACE = "letzshop"
-IMPORT_BATCH_SIZE = 1000
 # Rows per copy statement; ids per lookup statement (bound parameters stay well below limits).
 COPY_BATCH_SIZE = 900
 MAX_COPY_IDS = 100_000
@@ -33,14 +33,6 @@ class MarketplaceProductsNotFoundError(NotFoundError):
 
 class InvalidGtinError(ValidationFailedError):
     code = "INVALID_GTIN"
-
-
-@dataclass(slots=True)
-class ImportSummary:
-    created: int = 0
-    updated: int = 0
-    failed: list[FeedRowError] = field(default_factory=list)
-    total_rows: int = 0
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,74 +49,248 @@ class CreatedProduct:
 
 
 # --- Marketplace feed import ----------------------------------------------------------------
+# The job that drives these, batch by batch with a commit each, is ``catalog/import_job.py``.
+
+# Compared to tell an update from an unchanged row, and reported by a dry run.
+_COMPARED = (
+    "title",
+    "description",
+    "brand",
+    "mpn",
+    "sku",
+    "gtin",
+    "gtin_normalized",
+    "gtin_type",
+    "price_cents",
+    "currency",
+    "attributes",
+)
+_GTIN_FIELDS = ("gtin", "gtin_normalized", "gtin_type")
+RUN_STATUSES_DONE = ("succeeded", "partial", "failed", "abandoned")
 
 
-def import_marketplace_csv(
-    session: Session,
-    *,
-    stream: IO[bytes],
-    marketplace: str = DEFAULT_MARKETPLACE,
-    batch_size: int = IMPORT_BATCH_SIZE,
-    on_batch: Callable[[ImportSummary], None] | None = None,
-) -> ImportSummary:
-    """Upsert every good row of a tab-separated feed on (marketplace, id); bad rows are reported
-    with their row number and skipped. A file that is not a readable feed raises before the
-    caller commits, so it writes nothing."""
-    summary = ImportSummary()
-    first_row_of: dict[str, int] = {}
-    batch: list[FeedProduct] = []
-    for result in read_feed(stream):
-        summary.total_rows += 1
-        if isinstance(result, FeedRowError):
-            summary.failed.append(result)
-            continue
-        first = first_row_of.setdefault(result.key, result.row)
-        if first != result.row:
-            summary.failed.append(
-                FeedRowError(result.row, f"id '{result.key}' repeats row {first}; row skipped")
-            )
-            continue
-        batch.append(result)
-        if len(batch) >= batch_size:
-            _upsert_batch(session, marketplace=marketplace, batch=batch, summary=summary)
-            batch = []
-            if on_batch is not None:
-                on_batch(summary)
-    if batch:
-        _upsert_batch(session, marketplace=marketplace, batch=batch, summary=summary)
-    if on_batch is not None:
-        on_batch(summary)
-    return summary
+class CatalogImportRunNotFoundError(NotFoundError):
+    code = "CATALOG_IMPORT_RUN_NOT_FOUND"
 
 
-def _upsert_batch(
-    session: Session, *, marketplace: str, batch: list[FeedProduct], summary: ImportSummary
-) -> None:
-    keys = [product.key for product in batch]
-    existing = session.scalar(
-        select(func.count())
-        .select_from(MarketplaceProduct)
-        .where(
-            MarketplaceProduct.marketplace == marketplace,
-            MarketplaceProduct.marketplace_product_id.in_(keys),
-        )
-    )
+@dataclass(frozen=True, slots=True)
+class FeedChange:
+    row: int
+    key: str
+    action: Literal["create", "update"]
+    fields: dict[str, tuple[Any, Any]]  # column -> (stored, new); empty for a create
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changes: list[FeedChange] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """A run's progress. The lists hold the first ``max_listed`` entries; the counts are exact."""
+
+    run_id: int
+    dry_run: bool = False
+    max_listed: int = 1000
+    status: str = "running"
+    total_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed_count: int = 0
+    warnings_count: int = 0
+    failed: list[FeedRowError] = field(default_factory=list)
+    warnings: list[FeedRowWarning] = field(default_factory=list)
+    changes: list[FeedChange] = field(default_factory=list)
+    bytes_read: int = 0
+
+    def add_error(self, error: FeedRowError) -> None:
+        self.failed_count += 1
+        if len(self.failed) < self.max_listed:
+            self.failed.append(error)
+
+    def add_warning(self, warning: FeedRowWarning) -> None:
+        self.warnings_count += 1
+        if len(self.warnings) < self.max_listed:
+            self.warnings.append(warning)
+
+    def add_batch(self, outcome: BatchOutcome, *, max_changes: int) -> None:
+        self.created += outcome.created
+        self.updated += outcome.updated
+        self.unchanged += outcome.unchanged
+        room = max(0, max_changes - len(self.changes))
+        self.changes.extend(outcome.changes[:room])
+
+
+def apply_feed_batch(
+    session: Session, *, marketplace: str, products: Sequence[FeedProduct], dry_run: bool
+) -> BatchOutcome:
+    """Create or update one batch of feed rows (distinct ids) on (marketplace, id). A cell the
+    feed leaves empty keeps the stored value; an invalid GTIN never replaces a valid stored one.
+    Rows equal to what is stored are not written. ``dry_run`` only compares."""
+    ordered = sorted(products, key=lambda p: p.key)  # one lock order for concurrent imports
+    stored = _stored_rows(session, marketplace=marketplace, keys=[p.key for p in ordered])
+    outcome = BatchOutcome()
+    rows: list[dict[str, Any]] = []
     now = utcnow()
-    rows = [
-        {**product.values, "marketplace": marketplace, "created_at": now, "updated_at": now}
-        for product in batch
+    for product in ordered:
+        old = stored.get(product.key)
+        if old is None:
+            outcome.created += 1
+            outcome.changes.append(FeedChange(product.row, product.key, "create", {}))
+            values = product.values
+        else:
+            values = _merged(old, product.values)
+            changed = {c: (old[c], values[c]) for c in _COMPARED if values[c] != old[c]}
+            if not changed:
+                outcome.unchanged += 1
+                continue
+            outcome.updated += 1
+            outcome.changes.append(FeedChange(product.row, product.key, "update", changed))
+        rows.append({**values, "marketplace": marketplace, "created_at": now, "updated_at": now})
+    if rows and not dry_run:
+        _upsert(session, rows)
+    return outcome
+
+
+def _stored_rows(
+    session: Session, *, marketplace: str, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    columns = [MarketplaceProduct.marketplace_product_id] + [
+        getattr(MarketplaceProduct, c) for c in _COMPARED
     ]
-    insert = upsert_insert(session)(MarketplaceProduct).values(rows)
+    query = select(*columns).where(
+        MarketplaceProduct.marketplace == marketplace,
+        MarketplaceProduct.marketplace_product_id.in_(keys),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Held to the batch's commit, so a concurrent import cannot update between read and write.
+        query = query.with_for_update()
+    return {row[0]: dict(zip(_COMPARED, row[1:], strict=True)) for row in session.execute(query)}
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    values = {**new}
+    for column in _COMPARED:
+        if values[column] is None:
+            values[column] = old[column]
+    if new["gtin"] is not None and new["gtin_normalized"] is None and old["gtin_normalized"]:
+        values.update({c: old[c] for c in _GTIN_FIELDS})
+    values["attributes"] = {**(old["attributes"] or {}), **new["attributes"]}
+    return values
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    table = MarketplaceProduct.__table__
+    insert = upsert_insert(session)(MarketplaceProduct)
     updatable = [c for c in rows[0] if c not in ("marketplace", "marketplace_product_id")]
     updatable.remove("created_at")
+    # coalesce: a row inserted by a concurrent import between our read and write keeps its values.
     session.execute(
         insert.on_conflict_do_update(
             index_elements=["marketplace", "marketplace_product_id"],
-            set_={column: insert.excluded[column] for column in updatable},
-        )
+            set_={
+                c: insert.excluded[c]
+                if c in ("attributes", "updated_at")
+                else func.coalesce(insert.excluded[c], table.c[c])
+                for c in updatable
+            },
+        ),
+        rows,
     )
-    summary.updated += existing or 0
-    summary.created += len(batch) - (existing or 0)
+
+
+def start_import_run(
+    session: Session,
+    *,
+    marketplace: str,
+    filename: str | None,
+    dry_run: bool,
+    triggered_by: int | None = None,
+    lease_seconds: int = 120,
+) -> CatalogImportRun:
+    """Record a new run (and, first, earlier runs whose process died as abandoned)."""
+    now = utcnow()
+    session.execute(
+        update(CatalogImportRun)
+        .where(
+            CatalogImportRun.status == "running",
+            func.coalesce(CatalogImportRun.heartbeat_at, CatalogImportRun.started_at)
+            < now - timedelta(seconds=lease_seconds),
+        )
+        .values(status="abandoned", finished_at=now)
+    )
+    run = CatalogImportRun(
+        marketplace=marketplace,
+        filename=(filename or None) and filename[:255],
+        dry_run=dry_run,
+        status="running",
+        triggered_by=triggered_by,
+        errors=[],
+        warnings=[],
+        started_at=now,
+        heartbeat_at=now,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def save_import_run(
+    session: Session, summary: ImportSummary, *, lists_changed: bool, error: str | None = None
+) -> None:
+    """Write the run's counts and heartbeat; the lists only when they grew (they can be long)."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": summary.status,
+        "rows_seen": summary.total_rows,
+        "rows_created": summary.created,
+        "rows_updated": summary.updated,
+        "rows_unchanged": summary.unchanged,
+        "rows_failed": summary.failed_count,
+        "warnings_count": summary.warnings_count,
+        "heartbeat_at": now,
+    }
+    if lists_changed:
+        values["errors"] = [{"row": e.row, "error": e.error} for e in summary.failed]
+        values["warnings"] = [{"row": w.row, "warning": w.warning} for w in summary.warnings]
+    if error is not None:
+        values["error"] = error
+    if summary.status in RUN_STATUSES_DONE:
+        values["finished_at"] = now
+    session.execute(
+        update(CatalogImportRun).where(CatalogImportRun.id == summary.run_id).values(**values)
+    )
+
+
+def reported_status(run: CatalogImportRun, *, lease_seconds: int) -> str:
+    """``abandoned`` for a running run whose heartbeat is older than the lease: its process
+    died (a live job beats once per batch)."""
+    beat = run.heartbeat_at or run.started_at
+    if run.status == "running" and beat < utcnow() - timedelta(seconds=lease_seconds):
+        return "abandoned"
+    return run.status
+
+
+def get_import_run(session: Session, *, run_id: int) -> CatalogImportRun:
+    run = session.get(CatalogImportRun, run_id)
+    if run is None:
+        raise CatalogImportRunNotFoundError(f"Catalog import run {run_id} not found")
+    return run
+
+
+def list_import_runs(
+    session: Session, *, skip: int = 0, limit: int = 50
+) -> tuple[list[CatalogImportRun], int]:
+    total = session.scalar(select(func.count()).select_from(CatalogImportRun))
+    runs = session.scalars(
+        select(CatalogImportRun).order_by(CatalogImportRun.id.desc()).offset(skip).limit(limit)
+    ).all()
+    return list(runs), total or 0
 
 
 def list_marketplace_products(
