@@ -4,19 +4,16 @@ abandoned runs, file-level errors that write nothing."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
-from fastapi import FastAPI
 from fastapi.testclient import TestClient
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
-from ordergate.app import create_app
-from ordergate.catalog import import_job, service
+from ordergate.catalog import jobs, service
 from ordergate.catalog.feed import FeedEncodingError
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct
 from ordergate.config import Settings
@@ -39,19 +36,6 @@ def _upload(client: TestClient, headers: dict[str, str], content: bytes, **param
     )
 
 
-@pytest.fixture
-def small_batch_app(settings: Settings, engine: Engine) -> Iterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"catalog_import_batch_rows": 3}))
-    yield app
-    app.state.engine.dispose()
-
-
-@pytest.fixture
-def small_batch_client(small_batch_app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(small_batch_app, raise_server_exceptions=False) as client:
-        yield client
-
-
 def _start_run(db: Session, **kw: Any) -> int:
     run = service.start_import_run(db, marketplace="letzshop", filename="f.tsv", **kw)
     db.commit()
@@ -68,7 +52,7 @@ def test_job_commits_each_batch_as_it_goes(engine: Engine, db: Session, tmp_path
         # Another connection sees each batch once it is committed.
         visible.append(row_count(db, MarketplaceProduct))
 
-    summary = import_job.run_feed_import(
+    summary = jobs.run_feed_import(
         make_session_factory(engine),
         run_id=run_id,
         path=path,
@@ -94,7 +78,7 @@ def test_duplicate_ids_across_batches_are_row_errors(
 ) -> None:
     path = tmp_path / "feed.tsv"
     path.write_bytes(tsv(HEADER, ["a", "A", ""], ["b", "B", ""], ["c", "C", ""], ["a", "A2", ""]))
-    summary = import_job.run_feed_import(
+    summary = jobs.run_feed_import(
         make_session_factory(engine),
         run_id=_start_run(db, dry_run=False),
         path=path,
@@ -128,7 +112,7 @@ def test_job_raises_file_errors_and_records_the_run_failed(
     path.write_bytes("id\ttitle\nq\tCafé\n".encode("latin-1"))
     run_id = _start_run(db, dry_run=False)
     with pytest.raises(FeedEncodingError):
-        import_job.run_feed_import(
+        jobs.run_feed_import(
             make_session_factory(engine),
             run_id=run_id,
             path=path,

@@ -18,7 +18,7 @@ from rich.progress import (
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from ordergate.catalog import import_job, service
+from ordergate.catalog import jobs, service
 from ordergate.cli_session import err_console, session_scope
 from ordergate.config import Settings, get_settings
 from ordergate.db import make_engine, make_session_factory
@@ -93,13 +93,13 @@ def _import_with_progress(
         def advance(summary: service.ImportSummary) -> None:
             progress.update(task, completed=summary.bytes_read, rows=summary.total_rows)
 
-        summary = import_job.run_feed_import(
+        summary = jobs.run_feed_import(
             session_factory,
             run_id=run_id,
             path=file,
             marketplace=marketplace,
             dry_run=dry_run,
-            batch_rows=settings.catalog_import_batch_rows,
+            batch_rows=settings.catalog_batch_rows,
             max_listed=settings.catalog_import_max_listed,
             on_progress=advance,
         )

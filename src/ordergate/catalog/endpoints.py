@@ -7,7 +7,7 @@ from fastapi import APIRouter, File, Form, Query, Request, UploadFile
 from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
-from ordergate.catalog import import_job, service
+from ordergate.catalog import jobs, service
 from ordergate.catalog.models import CatalogImportRun, Product
 from ordergate.catalog.schemas import (
     MARKETPLACE_PATTERN,
@@ -79,7 +79,14 @@ def _run_out(schema: type[RunOut], run: CatalogImportRun, lease_seconds: int) ->
     return schema.model_validate(run).model_copy(update={"status": status})
 
 
-def _copy_result(summary: service.CopySummary) -> CopyToCatalogResult:
+def _copy(request: Request, vendor_id: int, body: CopyToCatalogRequest) -> CopyToCatalogResult:
+    end_request_transaction(request)
+    summary = jobs.run_copy_to_catalog(
+        request.app.state.session_factory,
+        vendor_id=vendor_id,
+        marketplace_product_ids=body.marketplace_product_ids,
+        batch_rows=request.app.state.settings.catalog_batch_rows,
+    )
     return CopyToCatalogResult(
         created=summary.created, skipped=summary.skipped, auto_matched=summary.auto_matched
     )
@@ -129,7 +136,7 @@ def import_marketplace_products(
     Bad rows are listed with their row number (header = row 1) and the good rows are kept; an
     empty cell never clears a stored value. Every import is recorded as a run (import-runs)."""
     settings = request.app.state.settings
-    path = import_job.spool_upload(file.file, directory=settings.catalog_import_dir)
+    path = jobs.spool_upload(file.file, directory=settings.catalog_import_dir)
     try:
         run = service.start_import_run(
             session,
@@ -141,17 +148,17 @@ def import_marketplace_products(
         )
         end_request_transaction(request)
         job = partial(
-            import_job.run_feed_import,
+            jobs.run_feed_import,
             request.app.state.session_factory,
             run_id=run.id,
             path=path,
             marketplace=run.marketplace,
             dry_run=dry_run,
-            batch_rows=settings.catalog_import_batch_rows,
+            batch_rows=settings.catalog_batch_rows,
             max_listed=settings.catalog_import_max_listed,
         )
         if background:
-            import_job.run_in_background(job, remove_after=path)
+            jobs.run_in_background(job, remove_after=path)
             accepted = ImportRunAccepted(run_id=run.id, status="running")
             return JSONResponse(accepted.model_dump(), status_code=202)
         return _import_result(job())
@@ -215,14 +222,11 @@ def list_marketplace_products(
     response_model=CopyToCatalogResult,
 )
 def admin_copy_to_catalog(
-    vendor_id: int, body: CopyToCatalogRequest, session: SessionDep, _: AdminDep
+    vendor_id: int, body: CopyToCatalogRequest, request: Request, _: AdminDep
 ) -> CopyToCatalogResult:
-    """Copy marketplace products into a vendor's catalog and auto-match its pending exceptions."""
-    return _copy_result(
-        service.copy_to_catalog(
-            session, vendor_id=vendor_id, marketplace_product_ids=body.marketplace_product_ids
-        )
-    )
+    """Copy marketplace products into a vendor's catalog and auto-match its pending exceptions
+    (committed in batches; a re-run skips what was copied)."""
+    return _copy(request, vendor_id, body)
 
 
 @admin_router.post(
@@ -259,17 +263,12 @@ def admin_list_products(
     "/api/v1/vendor/marketplace-products/copy-to-catalog", response_model=CopyToCatalogResult
 )
 def vendor_copy_to_catalog(
-    body: CopyToCatalogRequest, session: SessionDep, principal: VendorDep
+    body: CopyToCatalogRequest, request: Request, principal: VendorDep
 ) -> CopyToCatalogResult:
-    """Copy marketplace products into your catalog and auto-match your pending exceptions."""
+    """Copy marketplace products into your catalog and auto-match your pending exceptions
+    (committed in batches; a re-run skips what was copied)."""
     assert principal.vendor is not None
-    return _copy_result(
-        service.copy_to_catalog(
-            session,
-            vendor_id=principal.vendor.id,
-            marketplace_product_ids=body.marketplace_product_ids,
-        )
-    )
+    return _copy(request, principal.vendor.id, body)
 
 
 @vendor_router.post("/api/v1/vendor/products", response_model=ProductCreated, status_code=201)

@@ -139,10 +139,13 @@ def gtin_fields(raw: str | None) -> dict[str, str | None]:
     gtin = normalize_gtin(raw)
     if gtin.canonical is None:
         return {"gtin": raw or None, "gtin_normalized": None, "gtin_type": None}
+    raw = gtin.raw or ""
+    # Plain digits need no clean-up (the common case, and hot in the import).
+    compact = raw if raw.isascii() and raw.isdigit() else ean.compact(raw)
     return {
         "gtin": raw,
         "gtin_normalized": gtin.canonical,
-        "gtin_type": _GTIN_TYPES.get(len(ean.compact(raw or ""))),
+        "gtin_type": _GTIN_TYPES.get(len(compact)),
     }
 
 

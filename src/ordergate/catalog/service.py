@@ -3,7 +3,7 @@ listing. Every path that adds products to a vendor catalog auto-matches pending 
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
@@ -43,13 +43,19 @@ class CopySummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CopiedBatch:
+    created: int
+    gtins: set[str]
+
+
+@dataclass(frozen=True, slots=True)
 class CreatedProduct:
     product: Product
     auto_matched: int
 
 
 # --- Marketplace feed import ----------------------------------------------------------------
-# The job that drives these, batch by batch with a commit each, is ``catalog/import_job.py``.
+# The job that drives these, batch by batch with a commit each, is ``catalog/jobs.py``.
 
 # Compared to tell an update from an unchanged row, and reported by a dry run.
 _COMPARED = (
@@ -186,7 +192,8 @@ def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
 
 def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
     table = MarketplaceProduct.__table__
-    insert = upsert_insert(session)(MarketplaceProduct)
+    # A Core insert of the table: the ORM's bulk path cost as much again per row.
+    insert = upsert_insert(session)(table)
     updatable = [c for c in rows[0] if c not in ("marketplace", "marketplace_product_id")]
     updatable.remove("created_at")
     # coalesce: a row inserted by a concurrent import between our read and write keeps its values.
@@ -329,12 +336,11 @@ def list_marketplace_products(
 # --- Vendor catalog ---------------------------------------------------------------------------
 
 
-def copy_to_catalog(
+def checked_copy_ids(
     session: Session, *, vendor_id: int, marketplace_product_ids: Sequence[int]
-) -> CopySummary:
-    """Copy marketplace products into the vendor's catalog, skipping those already copied, then
-    auto-match the vendor's pending exceptions against the new products. Any unknown id fails
-    the whole request before anything is written."""
+) -> list[int]:
+    """The distinct ids to copy into the vendor's catalog, in order; any unknown id fails the
+    whole copy before anything is written."""
     get_vendor(session, vendor_id=vendor_id)
     ids = sorted(set(marketplace_product_ids))
     if len(ids) > MAX_COPY_IDS:
@@ -343,10 +349,21 @@ def copy_to_catalog(
             details={"field": "marketplace_product_ids", "max": MAX_COPY_IDS},
         )
     _ensure_marketplace_products_exist(session, ids=ids)
+    return ids
+
+
+def copy_products(
+    session: Session, *, vendor_id: int, marketplace_product_ids: Sequence[int]
+) -> CopiedBatch:
+    """Copy one batch of (existing) marketplace products into the vendor's catalog, skipping
+    those already copied. Returns how many were new and the canonical GTINs of the batch's
+    active products in the catalog, new or not, for ``match_gtins``: matching after every batch
+    is copied sees all candidates of a GTIN, and a re-run finishes an interrupted match."""
     now = utcnow()
     insert = upsert_insert(session)
-    new_product_ids: list[int] = []
-    for chunk in batches(session, ids, COPY_BATCH_SIZE):
+    created = 0
+    gtins: set[str] = set()
+    for chunk in batches(session, marketplace_product_ids, COPY_BATCH_SIZE):
         source = select(
             literal(vendor_id),
             MarketplaceProduct.id,
@@ -387,13 +404,18 @@ def copy_to_catalog(
             .on_conflict_do_nothing(index_elements=["vendor_id", "marketplace_product_id"])
             .returning(Product.id)
         )
-        new_product_ids.extend(session.scalars(statement))
-    auto_matched = auto_match_products(session, vendor_id=vendor_id, product_ids=new_product_ids)
-    return CopySummary(
-        created=len(new_product_ids),
-        skipped=len(ids) - len(new_product_ids),
-        auto_matched=auto_matched,
-    )
+        created += len(session.scalars(statement).all())
+        gtins.update(
+            session.scalars(
+                select(Product.gtin_normalized).where(
+                    Product.vendor_id == vendor_id,
+                    in_values(session, Product.marketplace_product_id, chunk),
+                    Product.is_active.is_(True),
+                    Product.gtin_normalized.is_not(None),
+                )
+            )
+        )
+    return CopiedBatch(created=created, gtins=gtins)
 
 
 def _ensure_marketplace_products_exist(session: Session, *, ids: list[int]) -> None:
@@ -486,8 +508,3 @@ def list_products(
         select(Product).where(*conditions).order_by(Product.id).offset(skip).limit(limit)
     ).all()
     return list(rows), total or 0
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])

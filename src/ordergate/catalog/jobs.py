@@ -1,4 +1,6 @@
-"""The feed import job: read an uploaded feed from a file and import it in committed batches.
+"""Catalog jobs that write in committed batches: the feed import and copy-to-catalog.
+
+The feed import reads an uploaded feed from a file and imports it batch by batch.
 
 A job runner, not a service: it owns its transactions and knows nothing of HTTP, so the API
 (in the foreground or a background thread), the CLI and a later task queue all run this one
@@ -16,7 +18,7 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
 from types import TracebackType
@@ -33,6 +35,7 @@ from ordergate.catalog.feed import (
     check_feed,
     read_feed,
 )
+from ordergate.item_exceptions.matching import match_gtins
 
 MAX_CHANGES = 100  # first changes a dry run reports
 _SPOOL_CHUNK = 1 << 20
@@ -195,3 +198,44 @@ def run_in_background(job: Callable[[], object], *, remove_after: Path) -> None:
             remove_after.unlink(missing_ok=True)
 
     threading.Thread(target=run, name="catalog-import", daemon=True).start()
+
+
+def run_copy_to_catalog(
+    session_factory: sessionmaker[Session],
+    *,
+    vendor_id: int,
+    marketplace_product_ids: Sequence[int],
+    batch_rows: int,
+) -> service.CopySummary:
+    """Copy marketplace products into a vendor's catalog ``batch_rows`` at a time, then
+    auto-match its pending exceptions ``batch_rows`` GTINs at a time, each batch committed.
+    Unknown ids fail before anything is written; a re-run skips what was copied and finishes
+    the matching."""
+    with session_factory() as session:
+        ids = service.checked_copy_ids(
+            session, vendor_id=vendor_id, marketplace_product_ids=marketplace_product_ids
+        )
+        session.rollback()
+    created, gtins = 0, set()
+    for start in range(0, len(ids), batch_rows):
+        with session_factory() as session:
+            copied = service.copy_products(
+                session,
+                vendor_id=vendor_id,
+                marketplace_product_ids=ids[start : start + batch_rows],
+            )
+            session.commit()
+        created += copied.created
+        gtins |= copied.gtins
+    ordered = sorted(gtins)
+    auto_matched = 0
+    for start in range(0, len(ordered), batch_rows):
+        with session_factory() as session:
+            outcome = match_gtins(
+                session, vendor_id=vendor_id, gtins=ordered[start : start + batch_rows]
+            )
+            session.commit()
+        auto_matched += outcome.resolved
+    return service.CopySummary(
+        created=created, skipped=len(ids) - created, auto_matched=auto_matched
+    )
