@@ -31,7 +31,7 @@ class Settings(BaseSettings):
     sandbox_port: int = 8765
     # Feed imports (docs/catalog.md): rows per committed batch, the heartbeat age after which a
     # run counts as abandoned, and how many row errors / warnings a result lists.
-    catalog_batch_rows: int = Field(default=2000, ge=1, le=50_000)
+    catalog_batch_rows: int = Field(default=1000, ge=1, le=50_000)
     catalog_import_lease_seconds: int = Field(default=120, ge=10)
     catalog_import_max_listed: int = Field(default=1000, ge=1, le=10_000)
     # Where uploads are spooled while a job reads them (default: the system's temporary folder).

@@ -41,6 +41,7 @@ MAX_PRICE_CENTS = 2**31 - 1
 _PRICE_RE = re.compile(
     r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<amount>[0-9][0-9.,\s]*?)\s*(?P<post>[A-Za-z]{3})?$"
 )
+_PLAIN_PRICE_RE = re.compile(r"^(?P<units>[0-9]{1,9})\.(?P<cents>[0-9]{2}) (?P<currency>[A-Z]{3})$")
 _GTIN_TYPES = {8: "gtin8", 12: "gtin12", 13: "gtin13", 14: "gtin14", 10: "isbn10"}
 
 
@@ -106,6 +107,12 @@ def parse_price(raw: str) -> Price:
     When both ``.`` and ``,`` appear the last one is the decimal separator (``1.299,99``,
     ``1,299.99``); a separator that appears several times alone groups thousands.
     """
+    plain = _PLAIN_PRICE_RE.match(raw)
+    if plain is not None:  # the common "19.99 EUR", without the general path's regex work
+        cents = int(plain["units"]) * 100 + int(plain["cents"])
+        if cents > MAX_PRICE_CENTS:
+            raise PriceError(f"price '{raw}' is too large")
+        return Price(cents=cents, currency=plain["currency"])
     match = _PRICE_RE.match(raw.strip())
     if match is None or (match["pre"] and match["post"]):
         raise PriceError(f"price '{raw}' is not an amount with an optional currency code")
