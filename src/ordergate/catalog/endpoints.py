@@ -137,6 +137,7 @@ def import_marketplace_products(
     empty cell never clears a stored value. Every import is recorded as a run (import-runs)."""
     settings = request.app.state.settings
     path = jobs.spool_upload(file.file, directory=settings.catalog_import_dir)
+    handed_over = False  # to the background thread, which then removes the file
     try:
         run = service.start_import_run(
             session,
@@ -159,11 +160,12 @@ def import_marketplace_products(
         )
         if background:
             jobs.run_in_background(job, remove_after=path)
+            handed_over = True
             accepted = ImportRunAccepted(run_id=run.id, status="running")
             return JSONResponse(accepted.model_dump(), status_code=202)
         return _import_result(job())
     finally:
-        if not background:
+        if not handed_over:
             path.unlink(missing_ok=True)
 
 
