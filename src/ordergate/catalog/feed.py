@@ -71,12 +71,9 @@ class FeedMalformedError(FeedFormatError):
 @dataclass(frozen=True, slots=True)
 class FeedProduct:
     row: int
+    key: str  # the marketplace product id
     values: dict[str, Any]  # MarketplaceProduct columns, without marketplace and timestamps
     warnings: tuple[str, ...] = ()
-
-    @property
-    def key(self) -> str:
-        return str(self.values["marketplace_product_id"])
 
 
 @dataclass(frozen=True, slots=True)
@@ -182,14 +179,14 @@ def _records(stream: IO[bytes]) -> Iterator[tuple[int, list[str], list[str]]]:
     try:
         # `row` is read by the error handlers below, to say where reading stopped.
         for row, record in records:  # noqa: B007
-            if any(field.strip() for field in record):
+            if "".join(record).strip():  # not a blank line
                 columns = [_column_name(h) for h in record]
                 _check_header(columns)
                 break
         else:
             raise FeedEmptyError("The file is empty; expected a tab-separated product feed")
         for row, record in records:
-            if any(field.strip() for field in record):
+            if "".join(record).strip():  # not a blank line
                 yield row, columns, record
     except UnicodeDecodeError as exc:
         raise FeedEncodingError(
@@ -262,7 +259,8 @@ def _parse_record(row: int, columns: list[str], record: list[str]) -> FeedProduc
             f"gtin '{values['gtin']}' is not a valid GTIN-8/12/13/14 (length or check digit); "
             "it is not used for matching",
         )
-    return FeedProduct(row=row, values=values, warnings=warnings)
+    key = values["marketplace_product_id"]
+    return FeedProduct(row=row, key=key, values=values, warnings=warnings)
 
 
 def _field_count_error(expected: int, record: list[str]) -> str:
