@@ -299,8 +299,13 @@ def run(url: str, feed: Feed, workdir: Path) -> dict[str, Any]:
             thread.join()
         rss = peak_rss_mb(server.pid)
     finally:
+        # Graceful stop waits for requests in flight (a failed run's import): not for long.
         server.terminate()
-        server.wait(timeout=30)
+        try:
+            server.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            server.kill()
+            server.wait()
     if response.status_code != 200:
         raise SystemExit(f"import answered {response.status_code}: {response.text[:500]}")
     body = response.json()
