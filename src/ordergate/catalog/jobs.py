@@ -18,13 +18,11 @@ import shutil
 import sqlite3
 import tempfile
 import threading
-from collections.abc import Callable, Generator, Iterable, Iterator, Sequence
-from contextlib import closing
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from itertools import islice
 from pathlib import Path
-from queue import Full, Queue
 from types import TracebackType
-from typing import BinaryIO, TypeVar
+from typing import BinaryIO
 
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -43,7 +41,6 @@ MAX_CHANGES = 100  # first changes a dry run reports
 _SPOOL_CHUNK = 1 << 20
 
 logger = logging.getLogger(__name__)
-T = TypeVar("T")
 
 
 def run_feed_import(
@@ -64,12 +61,8 @@ def run_feed_import(
     try:
         with path.open("rb") as stream:
             check_feed(stream)
-        with (
-            path.open("rb") as stream,
-            SeenIds() as seen,
-            closing(_prefetched(_batches(read_feed(stream), batch_rows))) as batches,
-        ):
-            for results in batches:
+        with path.open("rb") as stream, SeenIds() as seen:
+            for results in _batches(read_feed(stream), batch_rows):
                 products = _sort_out(results, seen, summary)
                 _write_batch(session_factory, summary, marketplace, products)
                 summary.bytes_read = stream.tell()
@@ -91,43 +84,6 @@ def _batches(
 ) -> Iterator[list[FeedProduct | FeedRowError]]:
     while batch := list(islice(results, size)):
         yield batch
-
-
-def _prefetched(batches: Iterator[list[T]], depth: int = 2) -> Generator[list[T], None, None]:
-    """``batches``, parsed by a thread ``depth`` batches ahead: the database works on one batch
-    (SQLite and psycopg release the GIL meanwhile) while the next is parsed, so the two cores
-    overlap. An error while parsing is raised here, in the consumer."""
-    queue: Queue[list[T] | BaseException | None] = Queue(maxsize=depth)
-    stop = threading.Event()
-
-    def put(item: list[T] | BaseException | None) -> bool:
-        while not stop.is_set():
-            try:
-                queue.put(item, timeout=0.1)
-                return True
-            except Full:
-                continue
-        return False
-
-    def produce() -> None:
-        try:
-            for batch in batches:
-                if not put(batch):
-                    return
-            put(None)
-        except BaseException as exc:  # handed to the consumer, which raises it
-            put(exc)
-
-    producer = threading.Thread(target=produce, name="feed-parser", daemon=True)
-    producer.start()
-    try:
-        while (item := queue.get()) is not None:
-            if isinstance(item, BaseException):
-                raise item
-            yield item
-    finally:
-        stop.set()
-        producer.join()
 
 
 def _sort_out(
