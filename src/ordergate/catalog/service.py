@@ -11,8 +11,10 @@ from typing import Any, Literal
 from sqlalchemy import (
     ColumnElement,
     Select,
+    Text,
     bindparam,
     cast,
+    column,
     false,
     func,
     literal,
@@ -20,13 +22,13 @@ from sqlalchemy import (
     select,
     update,
 )
-from sqlalchemy.dialects.postgresql import ARRAY
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
 from ordergate.catalog.gtin import canonical_gtin, normalize_gtin
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
-from ordergate.db import upsert_insert, utcnow
+from ordergate.db import json_dumps, upsert_insert, utcnow
 from ordergate.errors import NotFoundError, ValidationFailedError
 from ordergate.item_exceptions.matching import auto_match_products, batches, in_values
 from ordergate.vendors.service import get_vendor
@@ -84,7 +86,8 @@ _COMPARED = (
     "attributes",
 )
 _GTIN_FIELDS = ("gtin", "gtin_normalized", "gtin_type")
-_BATCHED_VALUES = True
+# One value for every row of a batch: bound once, not sent per row.
+_SAME_FOR_BATCH = ("marketplace", "created_at", "updated_at")
 RUN_STATUSES_DONE = ("succeeded", "partial", "failed", "abandoned")
 
 
@@ -194,9 +197,9 @@ def _stored_rows(
 
 def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     values = {**new}
-    for column in _COMPARED:
-        if values[column] is None:
-            values[column] = old[column]
+    for name in _COMPARED:
+        if values[name] is None:
+            values[name] = old[name]
     if new["gtin"] is not None and new["gtin_normalized"] is None and old["gtin_normalized"]:
         values.update({c: old[c] for c in _GTIN_FIELDS})
     values["attributes"] = {**(old["attributes"] or {}), **new["attributes"]}
@@ -225,18 +228,25 @@ def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
 
 
 def _unnested(rows: list[dict[str, Any]]) -> Select[Any]:
-    """The rows as one SELECT over ``unnest`` of one array per column: PostgreSQL plans one
-    statement per batch, where executemany had it parse and plan one per row (nothing is
-    prepared, see db.py), which was three quarters of the import."""
-    columns = list(rows[0])
+    """The rows as one SELECT over ``jsonb_to_recordset`` of one JSON parameter: PostgreSQL
+    plans one statement per batch, where executemany had it parse and plan one per row
+    (nothing is prepared, see db.py), and orjson encodes the batch at once, where arrays per
+    column went through psycopg's element-by-element adaptation."""
     table = MarketplaceProduct.__table__
-    types = {c: ARRAY(table.c[c].type) for c in columns}
-    arrays = [
-        cast(bindparam(f"rows_{c}", [row[c] for row in rows], type_=types[c]), types[c])
-        for c in columns
-    ]
-    unnested = func.unnest(*arrays).table_valued(*columns).render_derived()
-    return select(*(unnested.c[c] for c in columns))
+    per_row = [c for c in rows[0] if c not in _SAME_FOR_BATCH]
+    payload = json_dumps([{c: row[c] for c in per_row} for row in rows])
+    records = (
+        func.jsonb_to_recordset(cast(bindparam("rows", payload, type_=Text), JSONB))
+        .table_valued(*(column(c, table.c[c].type) for c in per_row))
+        .render_derived(with_types=True)
+    )
+    first = rows[0]
+    return select(
+        *(
+            literal(first[c], table.c[c].type).label(c) if c in _SAME_FOR_BATCH else records.c[c]
+            for c in first
+        )
+    )
 
 
 def start_import_run(
