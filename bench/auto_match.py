@@ -205,7 +205,7 @@ def run(url: str, *, products: int, expected: Expected) -> dict[str, object]:
         session_factory,
         vendor_id=vendor_id,
         marketplace_product_ids=ids,
-        batch_rows=Settings().catalog_batch_rows,
+        batch_rows=Settings().catalog_copy_batch_rows,
     )
     copied = time.perf_counter()
     with session_factory() as session:

@@ -29,9 +29,11 @@ class Settings(BaseSettings):
     letzshop_max_retries: int = Field(default=4, ge=0, le=10)
     letzshop_page_size: int = Field(default=50, ge=1, le=500)
     sandbox_port: int = 8765
-    # Catalog jobs (docs/catalog.md): rows per committed batch (feed imports, copy-to-catalog),
-    # the heartbeat age after which an import run reads abandoned, row errors/warnings listed.
+    # Catalog jobs (docs/catalog.md): rows per committed batch of a feed import and of
+    # copy-to-catalog (products, then GTINs matched), the heartbeat age after which an import
+    # run reads abandoned, row errors/warnings listed. Batch sizes measured in bench/RESULTS.md.
     catalog_batch_rows: int = Field(default=1000, ge=1, le=10_000)  # SQLite: <= 32,766 binds
+    catalog_copy_batch_rows: int = Field(default=5000, ge=1, le=100_000)
     catalog_import_lease_seconds: int = Field(default=120, ge=10)
     catalog_import_max_listed: int = Field(default=1000, ge=1, le=10_000)
     # Where uploads are spooled while a job reads them (default: the system's temporary folder).

@@ -17,7 +17,11 @@ SMALL_BATCH = 3
 
 @pytest.fixture
 def small_batch_app(settings: Settings, engine: Engine) -> Iterator[FastAPI]:
-    app = create_app(settings.model_copy(update={"catalog_batch_rows": SMALL_BATCH}))
+    app = create_app(
+        settings.model_copy(
+            update={"catalog_batch_rows": SMALL_BATCH, "catalog_copy_batch_rows": SMALL_BATCH}
+        )
+    )
     yield app
     app.state.engine.dispose()
 

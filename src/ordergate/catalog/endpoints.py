@@ -85,7 +85,7 @@ def _copy(request: Request, vendor_id: int, body: CopyToCatalogRequest) -> CopyT
         request.app.state.session_factory,
         vendor_id=vendor_id,
         marketplace_product_ids=body.marketplace_product_ids,
-        batch_rows=request.app.state.settings.catalog_batch_rows,
+        batch_rows=request.app.state.settings.catalog_copy_batch_rows,
     )
     return CopyToCatalogResult(
         created=summary.created, skipped=summary.skipped, auto_matched=summary.auto_matched
