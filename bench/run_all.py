@@ -42,6 +42,9 @@ def main() -> None:
     run("exceptions_api.py", "--regenerate")
     if pg:
         run("exceptions_api.py", "--database-url", fresh_database(pg, "ordergate_bench_api"))
+    run("feed_import.py")
+    if pg:
+        run("feed_import.py", "--database-url", fresh_database(pg, "ordergate_bench_feed"))
 
 
 if __name__ == "__main__":

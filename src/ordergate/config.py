@@ -94,6 +94,16 @@ class Settings(BaseSettings):
     request_body_limit_bytes: int = Field(default=1024 * 1024, ge=1024)
     upload_body_limit_bytes: int = Field(default=50 * 1024 * 1024, ge=1024)
 
+    # Catalog jobs (docs/catalog.md): rows per committed batch of a feed import and of
+    # copy-to-catalog (products, then GTINs matched), the heartbeat age after which an import
+    # run reads abandoned, row errors/warnings listed. Batch sizes measured in bench/RESULTS.md.
+    catalog_batch_rows: int = Field(default=1000, ge=1, le=10_000)  # SQLite: <= 32,766 binds
+    catalog_copy_batch_rows: int = Field(default=5000, ge=1, le=100_000)
+    catalog_import_lease_seconds: int = Field(default=120, ge=10)
+    catalog_import_max_listed: int = Field(default=1000, ge=1, le=10_000)
+    # Where uploads are spooled while a job reads them (default: the system's temporary folder).
+    catalog_import_dir: Path | None = None
+
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""
         if self.secret_key:

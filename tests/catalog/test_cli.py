@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 from typer.testing import CliRunner
 
-from ordergate.catalog.models import MarketplaceProduct
+from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct
 from ordergate.cli import app
 from ordergate.config import get_settings
 from ordergate.item_exceptions.models import OrderItemException
@@ -37,7 +37,7 @@ def test_import_csv_imports_and_summarises(db: Session, tmp_path: Path) -> None:
         app, ["catalog", "import-csv", "--file", str(feed), "--marketplace", "ls"]
     )
     assert result.exit_code == 0, result.output
-    assert "2 rows: 1 created, 0 updated, 1 failed" in result.output
+    assert "run 1: 2 rows: 1 created, 0 updated, 0 unchanged, 1 failed, 0 warnings" in result.output
     assert "row 3: title is missing" in result.output
     rows = db.execute(select(MarketplaceProduct.marketplace, MarketplaceProduct.title)).all()
     assert [tuple(r) for r in rows] == [("ls", "Mug")]
@@ -86,3 +86,30 @@ def test_sweep_for_unknown_vendor_exits_1(db: Session) -> None:
     result = runner.invoke(app, ["exceptions", "sweep", "--vendor", "ghost"])
     assert result.exit_code == 1
     assert "VENDOR_NOT_FOUND" in result.output
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_import_csv_records_its_run(db: Session, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.tsv"
+    feed.write_bytes(tsv(["id", "title", "gtin"], ["p1", "Mug", "123"]))
+    result = runner.invoke(app, ["catalog", "import-csv", "--file", str(feed)])
+    assert result.exit_code == 0, result.output
+    assert "row 2: warning: gtin '123' is not a valid GTIN" in result.output
+    run = reload(db, CatalogImportRun, 1)
+    assert (run.status, run.filename, run.rows_created, run.warnings_count) == (
+        "succeeded",
+        "feed.tsv",
+        1,
+        1,
+    )
+
+
+@pytest.mark.usefixtures("cli_env")
+def test_import_csv_dry_run_writes_no_product(db: Session, tmp_path: Path) -> None:
+    feed = tmp_path / "feed.tsv"
+    feed.write_bytes(tsv(["id", "title"], ["p1", "Mug"], ["p2", "Cup"]))
+    result = runner.invoke(app, ["catalog", "import-csv", "--file", str(feed), "--dry-run"])
+    assert result.exit_code == 0, result.output
+    assert "2 rows: 2 would be created, 0 would be updated, 0 unchanged" in result.output
+    assert row_count(db, MarketplaceProduct) == 0
+    assert reload(db, CatalogImportRun, 1).dry_run is True

@@ -5,6 +5,8 @@ from __future__ import annotations
 import io
 
 import pytest
+from hypothesis import given
+from hypothesis import strategies as st
 
 from ordergate.catalog.feed import (
     FeedEmptyError,
@@ -135,3 +137,17 @@ def test_field_beyond_the_csv_size_limit_is_malformed() -> None:
 def test_latin1_bytes_are_not_utf8() -> None:
     with pytest.raises(FeedEncodingError):
         _read("id\ttitle\na\tCafé\n".encode("latin-1"))
+
+
+@given(
+    units=st.integers(0, 10**9), cents=st.integers(0, 99), currency=st.sampled_from(["EUR", "USD"])
+)
+def test_plain_prices_parse_like_the_general_rule(units: int, cents: int, currency: str) -> None:
+    raw = f"{units}.{cents:02d} {currency}"
+    expected = units * 100 + cents
+    if expected > 2**31 - 1:
+        with pytest.raises(PriceError, match="too large"):
+            parse_price(raw)
+    else:
+        assert parse_price(raw) == Price(expected, currency)
+        assert parse_price(f"{currency} {units}.{cents:02d}") == Price(expected, currency)

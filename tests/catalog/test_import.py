@@ -21,6 +21,11 @@ def _row(pid: str, title: str = "Mug", price: str = "19.99 EUR", gtin: str = "")
     return [pid, title, "A mug", f"https://x.test/{pid}", price, "Acme", gtin, "M-1", f"S-{pid}"]
 
 
+def _counts(body: dict[str, Any]) -> dict[str, Any]:
+    """The fields of the result before runs, dry runs and warnings were added."""
+    return {k: body[k] for k in ("created", "updated", "failed", "total_rows")}
+
+
 def _upload(client: TestClient, headers: dict[str, str], content: bytes, **kwargs: Any) -> Any:
     return client.post(
         IMPORT,
@@ -35,7 +40,7 @@ def test_import_creates_rows_with_parsed_fields(client: TestClient, db: Session)
     data = tsv(HEADER, _row("p1", gtin="4006381333931"), _row("p2", price="5,50 EUR"))
     response = _upload(client, headers, data)
     assert response.status_code == 200, response.text
-    assert response.json() == {"created": 2, "updated": 0, "failed": [], "total_rows": 2}
+    assert _counts(response.json()) == {"created": 2, "updated": 0, "failed": [], "total_rows": 2}
     p1 = db.scalars(
         select(MarketplaceProduct).where(MarketplaceProduct.marketplace_product_id == "p1")
     ).one()
@@ -60,7 +65,7 @@ def test_reimport_updates_and_never_duplicates(client: TestClient, db: Session) 
     headers = admin_headers(client, db)
     _upload(client, headers, tsv(HEADER, _row("p1"), _row("p2")))
     again = _upload(client, headers, tsv(HEADER, _row("p1", title="Big mug"), _row("p3")))
-    assert again.json() == {"created": 1, "updated": 1, "failed": [], "total_rows": 2}
+    assert _counts(again.json()) == {"created": 1, "updated": 1, "failed": [], "total_rows": 2}
     titles = db.execute(
         select(MarketplaceProduct.marketplace_product_id, MarketplaceProduct.title).order_by(
             MarketplaceProduct.marketplace_product_id
@@ -83,7 +88,7 @@ def test_bad_rows_are_reported_by_row_number_and_good_rows_kept(
         _row("p1", title="Again"),
     )
     response = _upload(client, headers, data)
-    assert response.json() == {
+    assert _counts(response.json()) == {
         "created": 2,
         "updated": 0,
         "failed": [

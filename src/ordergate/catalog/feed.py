@@ -1,9 +1,10 @@
 """Reading a Letzshop / Google-Shopping tab-separated product feed, one record at a time.
 
-Pure parsing: no database. Each record becomes either a ``FeedProduct`` (ready to upsert) or a
-``FeedRowError`` naming its row, so one bad line never loses the good ones. File-level problems
-(empty, not UTF-8, not tab-separated, broken quoting) raise ``FeedFormatError``: the import stops
-and writes nothing.
+Pure parsing: no database. Each record becomes either a ``FeedProduct`` (ready to upsert, with
+its warnings) or a ``FeedRowError`` naming its row, so one bad line never loses the good ones.
+File-level problems (empty, not UTF-8, not tab-separated, broken quoting) raise
+``FeedFormatError``; ``check_feed`` finds them in a first pass, so the import writes nothing.
+An empty cell is ``None``: "not given", which an update never writes over a stored value.
 """
 
 from __future__ import annotations
@@ -33,12 +34,14 @@ _TEXT_COLUMNS: dict[str, tuple[str, int | None]] = {
 }
 _REQUIRED_COLUMNS = ("id", "title")
 _PRICE_COLUMN = "price"
+_NUL = "\x00"
 # The largest price an integer-cents column holds on every backend (PostgreSQL int4).
 MAX_PRICE_CENTS = 2**31 - 1
 
 _PRICE_RE = re.compile(
     r"^(?:(?P<pre>[A-Za-z]{3})\s*)?(?P<amount>[0-9][0-9.,\s]*?)\s*(?P<post>[A-Za-z]{3})?$"
 )
+_PLAIN_PRICE_RE = re.compile(r"^(?P<units>[0-9]{1,9})\.(?P<cents>[0-9]{2}) (?P<currency>[A-Z]{3})$")
 _GTIN_TYPES = {8: "gtin8", 12: "gtin12", 13: "gtin13", 14: "gtin14", 10: "isbn10"}
 
 
@@ -68,17 +71,21 @@ class FeedMalformedError(FeedFormatError):
 @dataclass(frozen=True, slots=True)
 class FeedProduct:
     row: int
+    key: str  # the marketplace product id
     values: dict[str, Any]  # MarketplaceProduct columns, without marketplace and timestamps
-
-    @property
-    def key(self) -> str:
-        return str(self.values["marketplace_product_id"])
+    warnings: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
 class FeedRowError:
     row: int
     error: str
+
+
+@dataclass(frozen=True, slots=True)
+class FeedRowWarning:
+    row: int
+    warning: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -97,6 +104,12 @@ def parse_price(raw: str) -> Price:
     When both ``.`` and ``,`` appear the last one is the decimal separator (``1.299,99``,
     ``1,299.99``); a separator that appears several times alone groups thousands.
     """
+    plain = _PLAIN_PRICE_RE.match(raw)
+    if plain is not None:  # the common "19.99 EUR", without the general path's regex work
+        cents = int(plain["units"]) * 100 + int(plain["cents"])
+        if cents > MAX_PRICE_CENTS:
+            raise PriceError(f"price '{raw}' is too large")
+        return Price(cents=cents, currency=plain["currency"])
     match = _PRICE_RE.match(raw.strip())
     if match is None or (match["pre"] and match["post"]):
         raise PriceError(f"price '{raw}' is not an amount with an optional currency code")
@@ -130,10 +143,13 @@ def gtin_fields(raw: str | None) -> dict[str, str | None]:
     gtin = normalize_gtin(raw)
     if gtin.canonical is None:
         return {"gtin": raw or None, "gtin_normalized": None, "gtin_type": None}
+    raw = gtin.raw or ""
+    # Plain digits need no clean-up (the common case, and hot in the import).
+    compact = raw if raw.isascii() and raw.isdigit() else ean.compact(raw)
     return {
         "gtin": raw,
         "gtin_normalized": gtin.canonical,
-        "gtin_type": _GTIN_TYPES.get(len(ean.compact(raw or ""))),
+        "gtin_type": _GTIN_TYPES.get(len(compact)),
     }
 
 
@@ -145,6 +161,17 @@ def _column_name(header: str) -> str:
 def read_feed(stream: IO[bytes]) -> Iterator[FeedProduct | FeedRowError]:
     """Yield one result per non-blank record. Rows are numbered as a spreadsheet shows them
     (the header is row 1, blank lines keep their number), so an error points at the right line."""
+    for row, columns, record in _records(stream):
+        yield _parse_record(row, columns, record)
+
+
+def check_feed(stream: IO[bytes]) -> int:
+    """Read the whole file as a feed without parsing its rows: raise ``FeedFormatError`` for
+    what would stop the import half-way, else return the number of records."""
+    return sum(1 for _ in _records(stream))
+
+
+def _records(stream: IO[bytes]) -> Iterator[tuple[int, list[str], list[str]]]:
     # utf-8-sig drops a byte-order mark; newline="" lets csv handle CRLF and quoted newlines.
     text = io.TextIOWrapper(stream, encoding="utf-8-sig", errors="strict", newline="")
     records = enumerate(csv.reader(text, dialect="excel-tab"), start=1)
@@ -152,15 +179,15 @@ def read_feed(stream: IO[bytes]) -> Iterator[FeedProduct | FeedRowError]:
     try:
         # `row` is read by the error handlers below, to say where reading stopped.
         for row, record in records:  # noqa: B007
-            if any(field.strip() for field in record):
+            if "".join(record).strip():  # not a blank line
                 columns = [_column_name(h) for h in record]
                 _check_header(columns)
                 break
         else:
             raise FeedEmptyError("The file is empty; expected a tab-separated product feed")
         for row, record in records:
-            if any(field.strip() for field in record):
-                yield _parse_record(row, columns, record)
+            if "".join(record).strip():  # not a blank line
+                yield row, columns, record
     except UnicodeDecodeError as exc:
         raise FeedEncodingError(
             f"The file is not UTF-8 text (undecodable bytes near row {row + 1}); save it as UTF-8",
@@ -177,6 +204,8 @@ def read_feed(stream: IO[bytes]) -> Iterator[FeedProduct | FeedRowError]:
 
 
 def _check_header(columns: list[str]) -> None:
+    if any(_NUL in c for c in columns):
+        raise FeedHeaderError("The header contains a NUL character")
     missing = [c for c in _REQUIRED_COLUMNS if c not in columns]
     if missing:
         raise FeedHeaderError(
@@ -193,12 +222,14 @@ def _check_header(columns: list[str]) -> None:
 
 
 def _parse_record(row: int, columns: list[str], record: list[str]) -> FeedProduct | FeedRowError:
-    if len(record) > len(columns):
-        return FeedRowError(row, f"{len(record)} fields but the header has {len(columns)}")
+    if len(record) != len(columns):
+        return FeedRowError(row, _field_count_error(len(columns), record))
     values: dict[str, Any] = {field: None for field, _ in _TEXT_COLUMNS.values()}
     attributes: dict[str, str] = {}
     price_raw: str | None = None
-    for column, raw in zip(columns, record, strict=False):
+    for number, (column, raw) in enumerate(zip(columns, record, strict=True), start=1):
+        if _NUL in raw:
+            return FeedRowError(row, f"{column or f'column {number}'} contains a NUL character")
         value = raw.strip()
         if column in _TEXT_COLUMNS:
             field, max_length = _TEXT_COLUMNS[column]
@@ -222,4 +253,19 @@ def _parse_record(row: int, columns: list[str], record: list[str]) -> FeedProduc
             return FeedRowError(row, str(exc))
         values["price_cents"], values["currency"] = price.cents, price.currency
     values["attributes"] = attributes
-    return FeedProduct(row=row, values=values)
+    warnings: tuple[str, ...] = ()
+    if values["gtin"] is not None and values["gtin_normalized"] is None:
+        warnings = (
+            f"gtin '{values['gtin']}' is not a valid GTIN-8/12/13/14 (length or check digit); "
+            "it is not used for matching",
+        )
+    key = values["marketplace_product_id"]
+    return FeedProduct(row=row, key=key, values=values, warnings=warnings)
+
+
+def _field_count_error(expected: int, record: list[str]) -> str:
+    message = f"{len(record)} fields but the header has {expected}"
+    # Tabs or line breaks inside a value come only from quoting: most likely a stray quote.
+    if any("\t" in field or "\n" in field for field in record):
+        message += '; a field starting with a quote (") swallowed the tabs after it'
+    return message

@@ -1,9 +1,9 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, ConfigDict, Field
 
 from ordergate.catalog.service import MAX_COPY_IDS
 from ordergate.schemas import Cents, Flag, Id, Schema, Text
@@ -16,11 +16,79 @@ class ImportRowError(BaseModel):
     error: str
 
 
+class ImportRowWarning(BaseModel):
+    row: int = Field(description="Row in the file as a spreadsheet shows it (header = row 1)")
+    warning: str
+
+
+class FieldChange(BaseModel):
+    model_config = ConfigDict(populate_by_name=True)
+
+    from_: Any = Field(alias="from", description="Stored value")
+    to: Any = Field(description="Value from the feed")
+
+
+class ImportChange(BaseModel):
+    row: int
+    id: str = Field(description="The row's marketplace product id")
+    action: Literal["create", "update"]
+    fields: dict[str, FieldChange] = Field(description="Changed columns of an update")
+
+
 class ImportResult(BaseModel):
+    run_id: int = Field(description="The run recorded for this import (see import-runs)")
+    dry_run: bool = Field(description="Nothing was written; the counts say what would change")
     created: int
-    updated: int
-    failed: list[ImportRowError]
+    updated: int = Field(description="Existing rows whose values changed")
+    unchanged: int = Field(description="Existing rows the feed left as they were")
+    failed: list[ImportRowError] = Field(description="The first row errors (see failed_count)")
+    failed_count: int
+    warnings: list[ImportRowWarning] = Field(
+        description="The first warnings: rows imported with a value left unused (e.g. GTIN)"
+    )
+    warnings_count: int
+    changes: list[ImportChange] = Field(
+        description="A dry run's first changes (at most 100); empty for a real import"
+    )
     total_rows: int = Field(description="Non-blank records after the header")
+
+
+class ImportRunAccepted(BaseModel):
+    run_id: int
+    status: str = Field(description="`running`; follow it at GET …/import-runs/{run_id}")
+
+
+class ImportRunSummary(Schema):
+    id: int
+    marketplace: str
+    filename: str | None
+    dry_run: bool
+    status: Literal["running", "succeeded", "partial", "failed", "abandoned"] = Field(
+        description="`abandoned`: the job's process died (no heartbeat within the lease)"
+    )
+    rows_seen: int
+    rows_created: int
+    rows_updated: int
+    rows_unchanged: int
+    rows_failed: int
+    warnings_count: int
+    error: str | None = Field(description="Why a failed run stopped (file-level error)")
+    triggered_by: int | None
+    started_at: datetime
+    heartbeat_at: datetime | None
+    finished_at: datetime | None
+
+
+class ImportRunOut(ImportRunSummary):
+    errors: list[ImportRowError] = Field(description="The first row errors (see rows_failed)")
+    warnings: list[ImportRowWarning] = Field(description="The first warnings")
+
+
+class ImportRunList(BaseModel):
+    runs: list[ImportRunSummary]
+    total: int
+    skip: int
+    limit: int
 
 
 class MarketplaceProductOut(Schema):

@@ -3,23 +3,37 @@ listing. Every path that adds products to a vendor catalog auto-matches pending 
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import IO, Any
+from datetime import timedelta
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, literal, or_, select
+from sqlalchemy import (
+    ColumnElement,
+    Select,
+    Text,
+    bindparam,
+    cast,
+    column,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    update,
+)
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.feed import FeedProduct, FeedRowError, gtin_fields, read_feed
+from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
 from ordergate.catalog.gtin import canonical_gtin, normalize_gtin
-from ordergate.catalog.models import MarketplaceProduct, Product
-from ordergate.db import upsert_insert, utcnow
+from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
+from ordergate.db import json_dumps, upsert_insert, utcnow
 from ordergate.errors import NotFoundError, ValidationFailedError
 from ordergate.item_exceptions.matching import auto_match_products, batches, in_values
 from ordergate.vendors.service import get_vendor
 
 DEFAULT_MARKETPLACE = "letzshop"
-IMPORT_BATCH_SIZE = 1000
 # Rows per copy statement; ids per lookup statement (bound parameters stay well below limits).
 COPY_BATCH_SIZE = 900
 MAX_COPY_IDS = 100_000
@@ -35,19 +49,17 @@ class InvalidGtinError(ValidationFailedError):
     code = "INVALID_GTIN"
 
 
-@dataclass(slots=True)
-class ImportSummary:
-    created: int = 0
-    updated: int = 0
-    failed: list[FeedRowError] = field(default_factory=list)
-    total_rows: int = 0
-
-
 @dataclass(frozen=True, slots=True)
 class CopySummary:
     created: int
     skipped: int
     auto_matched: int
+
+
+@dataclass(frozen=True, slots=True)
+class CopiedBatch:
+    created: int
+    gtins: set[str]
 
 
 @dataclass(frozen=True, slots=True)
@@ -57,74 +69,273 @@ class CreatedProduct:
 
 
 # --- Marketplace feed import ----------------------------------------------------------------
+# The job that drives these, batch by batch with a commit each, is ``catalog/jobs.py``.
+
+# Compared to tell an update from an unchanged row, and reported by a dry run.
+_COMPARED = (
+    "title",
+    "description",
+    "brand",
+    "mpn",
+    "sku",
+    "gtin",
+    "gtin_normalized",
+    "gtin_type",
+    "price_cents",
+    "currency",
+    "attributes",
+)
+_GTIN_FIELDS = ("gtin", "gtin_normalized", "gtin_type")
+# One value for every row of a batch: bound once, not sent per row.
+_SAME_FOR_BATCH = ("marketplace", "created_at", "updated_at")
+RUN_STATUSES_DONE = ("succeeded", "partial", "failed", "abandoned")
 
 
-def import_marketplace_csv(
+class CatalogImportRunNotFoundError(NotFoundError):
+    code = "CATALOG_IMPORT_RUN_NOT_FOUND"
+
+
+@dataclass(frozen=True, slots=True)
+class FeedChange:
+    row: int
+    key: str
+    action: Literal["create", "update"]
+    fields: dict[str, tuple[Any, Any]]  # column -> (stored, new); empty for a create
+
+
+@dataclass(slots=True)
+class BatchOutcome:
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    changes: list[FeedChange] = field(default_factory=list)
+
+
+@dataclass(slots=True)
+class ImportSummary:
+    """A run's progress. The lists hold the first ``max_listed`` entries; the counts are exact."""
+
+    run_id: int
+    dry_run: bool = False
+    max_listed: int = 1000
+    status: str = "running"
+    total_rows: int = 0
+    created: int = 0
+    updated: int = 0
+    unchanged: int = 0
+    failed_count: int = 0
+    warnings_count: int = 0
+    failed: list[FeedRowError] = field(default_factory=list)
+    warnings: list[FeedRowWarning] = field(default_factory=list)
+    changes: list[FeedChange] = field(default_factory=list)
+    bytes_read: int = 0
+
+    def add_error(self, error: FeedRowError) -> None:
+        self.failed_count += 1
+        if len(self.failed) < self.max_listed:
+            self.failed.append(error)
+
+    def add_warning(self, warning: FeedRowWarning) -> None:
+        self.warnings_count += 1
+        if len(self.warnings) < self.max_listed:
+            self.warnings.append(warning)
+
+    def add_batch(self, outcome: BatchOutcome, *, max_changes: int) -> None:
+        self.created += outcome.created
+        self.updated += outcome.updated
+        self.unchanged += outcome.unchanged
+        room = max(0, max_changes - len(self.changes))
+        self.changes.extend(outcome.changes[:room])
+
+
+def apply_feed_batch(
+    session: Session, *, marketplace: str, products: Sequence[FeedProduct], dry_run: bool
+) -> BatchOutcome:
+    """Create or update one batch of feed rows (distinct ids) on (marketplace, id). A cell the
+    feed leaves empty keeps the stored value; an invalid GTIN never replaces a valid stored one.
+    Rows equal to what is stored are not written. ``dry_run`` only compares."""
+    ordered = sorted(products, key=lambda p: p.key)  # one lock order for concurrent imports
+    stored = _stored_rows(session, marketplace=marketplace, keys=[p.key for p in ordered])
+    outcome = BatchOutcome()
+    rows: list[dict[str, Any]] = []
+    now = utcnow()
+    for product in ordered:
+        old = stored.get(product.key)
+        if old is None:
+            outcome.created += 1
+            outcome.changes.append(FeedChange(product.row, product.key, "create", {}))
+            values = product.values
+        else:
+            values = _merged(old, product.values)
+            changed = {c: (old[c], values[c]) for c in _COMPARED if values[c] != old[c]}
+            if not changed:
+                outcome.unchanged += 1
+                continue
+            outcome.updated += 1
+            outcome.changes.append(FeedChange(product.row, product.key, "update", changed))
+        rows.append({**values, "marketplace": marketplace, "created_at": now, "updated_at": now})
+    if rows and not dry_run:
+        _upsert(session, rows)
+    return outcome
+
+
+def _stored_rows(
+    session: Session, *, marketplace: str, keys: list[str]
+) -> dict[str, dict[str, Any]]:
+    columns = [MarketplaceProduct.marketplace_product_id] + [
+        getattr(MarketplaceProduct, c) for c in _COMPARED
+    ]
+    query = select(*columns).where(
+        MarketplaceProduct.marketplace == marketplace,
+        MarketplaceProduct.marketplace_product_id.in_(keys),
+    )
+    if session.get_bind().dialect.name == "postgresql":
+        # Held to the batch's commit, so a concurrent import cannot update between read and write.
+        query = query.with_for_update()
+    return {row[0]: dict(zip(_COMPARED, row[1:], strict=True)) for row in session.execute(query)}
+
+
+def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
+    values = {**new}
+    for name in _COMPARED:
+        if values[name] is None:
+            values[name] = old[name]
+    if new["gtin"] is not None and new["gtin_normalized"] is None and old["gtin_normalized"]:
+        values.update({c: old[c] for c in _GTIN_FIELDS})
+    values["attributes"] = {**(old["attributes"] or {}), **new["attributes"]}
+    return values
+
+
+def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
+    table = MarketplaceProduct.__table__
+    # A Core insert of the table: the ORM's bulk path cost as much again per row.
+    insert = upsert_insert(session)(table)
+    postgres = session.get_bind().dialect.name == "postgresql"
+    if postgres:
+        insert = insert.from_select(list(rows[0]), _unnested(rows))
+    # coalesce: a row inserted by a concurrent import between our read and write keeps its values.
+    statement = insert.on_conflict_do_update(
+        index_elements=["marketplace", "marketplace_product_id"],
+        set_={
+            c: insert.excluded[c]
+            if c in ("attributes", "updated_at")
+            else func.coalesce(insert.excluded[c], table.c[c])
+            for c in rows[0]
+            if c not in ("marketplace", "marketplace_product_id", "created_at")
+        },
+    )
+    session.execute(statement) if postgres else session.execute(statement, rows)
+
+
+def _unnested(rows: list[dict[str, Any]]) -> Select[Any]:
+    """The rows as one SELECT over ``jsonb_to_recordset`` of one JSON parameter: PostgreSQL
+    plans one statement per batch, where executemany had it parse and plan one per row
+    (nothing is prepared, see db.py), and orjson encodes the batch at once, where arrays per
+    column went through psycopg's element-by-element adaptation."""
+    table = MarketplaceProduct.__table__
+    per_row = [c for c in rows[0] if c not in _SAME_FOR_BATCH]
+    payload = json_dumps([{c: row[c] for c in per_row} for row in rows])
+    records = (
+        func.jsonb_to_recordset(cast(bindparam("rows", payload, type_=Text), JSONB))
+        .table_valued(*(column(c, table.c[c].type) for c in per_row))
+        .render_derived(with_types=True)
+    )
+    first = rows[0]
+    return select(
+        *(
+            literal(first[c], table.c[c].type).label(c) if c in _SAME_FOR_BATCH else records.c[c]
+            for c in first
+        )
+    )
+
+
+def start_import_run(
     session: Session,
     *,
-    stream: IO[bytes],
-    marketplace: str = DEFAULT_MARKETPLACE,
-    batch_size: int = IMPORT_BATCH_SIZE,
-    on_batch: Callable[[ImportSummary], None] | None = None,
-) -> ImportSummary:
-    """Upsert every good row of a tab-separated feed on (marketplace, id); bad rows are reported
-    with their row number and skipped. A file that is not a readable feed raises before the
-    caller commits, so it writes nothing."""
-    summary = ImportSummary()
-    first_row_of: dict[str, int] = {}
-    batch: list[FeedProduct] = []
-    for result in read_feed(stream):
-        summary.total_rows += 1
-        if isinstance(result, FeedRowError):
-            summary.failed.append(result)
-            continue
-        first = first_row_of.setdefault(result.key, result.row)
-        if first != result.row:
-            summary.failed.append(
-                FeedRowError(result.row, f"id '{result.key}' repeats row {first}; row skipped")
-            )
-            continue
-        batch.append(result)
-        if len(batch) >= batch_size:
-            _upsert_batch(session, marketplace=marketplace, batch=batch, summary=summary)
-            batch = []
-            if on_batch is not None:
-                on_batch(summary)
-    if batch:
-        _upsert_batch(session, marketplace=marketplace, batch=batch, summary=summary)
-    if on_batch is not None:
-        on_batch(summary)
-    return summary
-
-
-def _upsert_batch(
-    session: Session, *, marketplace: str, batch: list[FeedProduct], summary: ImportSummary
-) -> None:
-    keys = [product.key for product in batch]
-    existing = session.scalar(
-        select(func.count())
-        .select_from(MarketplaceProduct)
-        .where(
-            MarketplaceProduct.marketplace == marketplace,
-            MarketplaceProduct.marketplace_product_id.in_(keys),
-        )
-    )
+    marketplace: str,
+    filename: str | None,
+    dry_run: bool,
+    triggered_by: int | None = None,
+    lease_seconds: int = 120,
+) -> CatalogImportRun:
+    """Record a new run (and, first, earlier runs whose process died as abandoned)."""
     now = utcnow()
-    rows = [
-        {**product.values, "marketplace": marketplace, "created_at": now, "updated_at": now}
-        for product in batch
-    ]
-    insert = upsert_insert(session)(MarketplaceProduct).values(rows)
-    updatable = [c for c in rows[0] if c not in ("marketplace", "marketplace_product_id")]
-    updatable.remove("created_at")
     session.execute(
-        insert.on_conflict_do_update(
-            index_elements=["marketplace", "marketplace_product_id"],
-            set_={column: insert.excluded[column] for column in updatable},
+        update(CatalogImportRun)
+        .where(
+            CatalogImportRun.status == "running",
+            func.coalesce(CatalogImportRun.heartbeat_at, CatalogImportRun.started_at)
+            < now - timedelta(seconds=lease_seconds),
         )
+        .values(status="abandoned", finished_at=now)
     )
-    summary.updated += existing or 0
-    summary.created += len(batch) - (existing or 0)
+    run = CatalogImportRun(
+        marketplace=marketplace,
+        filename=(filename or None) and filename[:255],
+        dry_run=dry_run,
+        status="running",
+        triggered_by=triggered_by,
+        errors=[],
+        warnings=[],
+        started_at=now,
+        heartbeat_at=now,
+    )
+    session.add(run)
+    session.flush()
+    return run
+
+
+def save_import_run(
+    session: Session, summary: ImportSummary, *, lists_changed: bool, error: str | None = None
+) -> None:
+    """Write the run's counts and heartbeat; the lists only when they grew (they can be long)."""
+    now = utcnow()
+    values: dict[str, Any] = {
+        "status": summary.status,
+        "rows_seen": summary.total_rows,
+        "rows_created": summary.created,
+        "rows_updated": summary.updated,
+        "rows_unchanged": summary.unchanged,
+        "rows_failed": summary.failed_count,
+        "warnings_count": summary.warnings_count,
+        "heartbeat_at": now,
+    }
+    if lists_changed:
+        values["errors"] = [{"row": e.row, "error": e.error} for e in summary.failed]
+        values["warnings"] = [{"row": w.row, "warning": w.warning} for w in summary.warnings]
+    if error is not None:
+        values["error"] = error
+    if summary.status in RUN_STATUSES_DONE:
+        values["finished_at"] = now
+    session.execute(
+        update(CatalogImportRun).where(CatalogImportRun.id == summary.run_id).values(**values)
+    )
+
+
+def reported_status(run: CatalogImportRun, *, lease_seconds: int) -> str:
+    """``abandoned`` for a running run whose heartbeat is older than the lease: its process
+    died (a live job beats once per batch)."""
+    beat = run.heartbeat_at or run.started_at
+    if run.status == "running" and beat < utcnow() - timedelta(seconds=lease_seconds):
+        return "abandoned"
+    return run.status
+
+
+def get_import_run(session: Session, *, run_id: int) -> CatalogImportRun:
+    run = session.get(CatalogImportRun, run_id)
+    if run is None:
+        raise CatalogImportRunNotFoundError(f"Catalog import run {run_id} not found")
+    return run
+
+
+def list_import_runs(
+    session: Session, *, skip: int = 0, limit: int = 50
+) -> tuple[list[CatalogImportRun], int]:
+    total = session.scalar(select(func.count()).select_from(CatalogImportRun))
+    runs = session.scalars(
+        select(CatalogImportRun).order_by(CatalogImportRun.id.desc()).offset(skip).limit(limit)
+    ).all()
+    return list(runs), total or 0
 
 
 def list_marketplace_products(
@@ -163,12 +374,11 @@ def list_marketplace_products(
 # --- Vendor catalog ---------------------------------------------------------------------------
 
 
-def copy_to_catalog(
+def checked_copy_ids(
     session: Session, *, vendor_id: int, marketplace_product_ids: Sequence[int]
-) -> CopySummary:
-    """Copy marketplace products into the vendor's catalog, skipping those already copied, then
-    auto-match the vendor's pending exceptions against the new products. Any unknown id fails
-    the whole request before anything is written."""
+) -> list[int]:
+    """The distinct ids to copy into the vendor's catalog, in order; any unknown id fails the
+    whole copy before anything is written."""
     get_vendor(session, vendor_id=vendor_id)
     ids = sorted(set(marketplace_product_ids))
     if len(ids) > MAX_COPY_IDS:
@@ -177,10 +387,21 @@ def copy_to_catalog(
             details={"field": "marketplace_product_ids", "max": MAX_COPY_IDS},
         )
     _ensure_marketplace_products_exist(session, ids=ids)
+    return ids
+
+
+def copy_products(
+    session: Session, *, vendor_id: int, marketplace_product_ids: Sequence[int]
+) -> CopiedBatch:
+    """Copy one batch of (existing) marketplace products into the vendor's catalog, skipping
+    those already copied. Returns how many were new and the canonical GTINs of the batch's
+    active products in the catalog, new or not, for ``match_gtins``: matching after every batch
+    is copied sees all candidates of a GTIN, and a re-run finishes an interrupted match."""
     now = utcnow()
     insert = upsert_insert(session)
-    new_product_ids: list[int] = []
-    for chunk in batches(session, ids, COPY_BATCH_SIZE):
+    created = 0
+    gtins: set[str] = set()
+    for chunk in batches(session, marketplace_product_ids, COPY_BATCH_SIZE):
         source = select(
             literal(vendor_id),
             MarketplaceProduct.id,
@@ -221,13 +442,18 @@ def copy_to_catalog(
             .on_conflict_do_nothing(index_elements=["vendor_id", "marketplace_product_id"])
             .returning(Product.id)
         )
-        new_product_ids.extend(session.scalars(statement))
-    auto_matched = auto_match_products(session, vendor_id=vendor_id, product_ids=new_product_ids)
-    return CopySummary(
-        created=len(new_product_ids),
-        skipped=len(ids) - len(new_product_ids),
-        auto_matched=auto_matched,
-    )
+        created += len(session.scalars(statement).all())
+        gtins.update(
+            session.scalars(
+                select(Product.gtin_normalized).where(
+                    Product.vendor_id == vendor_id,
+                    in_values(session, Product.marketplace_product_id, chunk),
+                    Product.is_active.is_(True),
+                    Product.gtin_normalized.is_not(None),
+                )
+            )
+        )
+    return CopiedBatch(created=created, gtins=gtins)
 
 
 def _ensure_marketplace_products_exist(session: Session, *, ids: list[int]) -> None:
@@ -320,8 +546,3 @@ def list_products(
         select(Product).where(*conditions).order_by(Product.id).offset(skip).limit(limit)
     ).all()
     return list(rows), total or 0
-
-
-def _chunks(items: Sequence[Any], size: int) -> Iterator[list[Any]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])
