@@ -136,7 +136,8 @@ def import_marketplace_products(
         QueryFlag, Query(description="Report what would change and write nothing")
     ] = False,
     background: Annotated[
-        QueryFlag, Query(description="Answer 202 with the run id at once and import in the background")
+        QueryFlag,
+        Query(description="Answer 202 with the run id at once and import in the background"),
     ] = False,
 ) -> Any:
     """Import a marketplace product feed; re-importing updates rows instead of duplicating.
