@@ -227,6 +227,11 @@ def serve(
         False, "--with-sandbox", help="Also run the Letzshop sandbox (demo), on --sandbox-port"
     ),
     sandbox_port: int = typer.Option(8765),
+    forwarded_allow_ips: str = typer.Option(
+        "127.0.0.1",
+        help="Reverse proxies whose X-Forwarded-For is trusted for the client address "
+        "(login throttling); comma-separated",
+    ),
 ) -> None:
     """Serve the API (and, for the demo, the Letzshop sandbox)."""
     import uvicorn
@@ -246,7 +251,13 @@ def serve(
     sandbox = _start_sandbox(sandbox_port) if with_sandbox else None
     console.print(f"ordergate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
     try:
-        uvicorn.run(application, host=host, port=port)
+        uvicorn.run(
+            application,
+            host=host,
+            port=port,
+            proxy_headers=True,
+            forwarded_allow_ips=forwarded_allow_ips,
+        )
     finally:
         if sandbox is not None:
             sandbox.stop()

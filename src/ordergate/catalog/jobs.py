@@ -35,7 +35,7 @@ from ordergate.catalog.feed import (
     check_feed,
     read_feed,
 )
-from ordergate.item_exceptions.matching import match_gtins
+from ordergate.item_exceptions.matching import CHUNK_SIZE, match_gtins, pending_gtins
 
 MAX_CHANGES = 100  # first changes a dry run reports
 _SPOOL_CHUNK = 1 << 20
@@ -227,12 +227,16 @@ def run_copy_to_catalog(
             session.commit()
         created += copied.created
         gtins |= copied.gtins
-    ordered = sorted(gtins)
+    with session_factory() as session:
+        ordered = sorted(gtins & pending_gtins(session, vendor_id=vendor_id))
+        session.rollback()
     auto_matched = 0
-    for start in range(0, len(ordered), batch_rows):
+    # GTINs some exception waits for, CHUNK_SIZE a batch: each batch finds its exceptions
+    # through an IN list on the index instead of reading all the vendor's pending exceptions.
+    for start in range(0, len(ordered), CHUNK_SIZE):
         with session_factory() as session:
             outcome = match_gtins(
-                session, vendor_id=vendor_id, gtins=ordered[start : start + batch_rows]
+                session, vendor_id=vendor_id, gtins=ordered[start : start + CHUNK_SIZE]
             )
             session.commit()
         auto_matched += outcome.resolved

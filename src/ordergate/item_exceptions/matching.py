@@ -107,6 +107,23 @@ def match_gtins(session: Session, *, vendor_id: int, gtins: Iterable[str] | None
     )
 
 
+def pending_gtins(session: Session, *, vendor_id: int) -> set[str]:
+    """The canonical GTINs the vendor's pending exceptions wait for (read, nothing locked): a
+    job matching in batches asks only for these, each batch an indexed look-up."""
+    return set(
+        session.scalars(
+            select(OrderItem.gtin_normalized)
+            .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+            .where(
+                OrderItemException.vendor_id == vendor_id,
+                OrderItemException.status == "pending",
+                OrderItem.gtin_normalized.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
 def _pending(session: Session, *, vendor_id: int, gtins: set[str] | None) -> list[Any]:
     """The vendor's pending exceptions with a canonical GTIN in ``gtins`` (None: any), locked.
 
