@@ -7,6 +7,7 @@ import os
 from collections.abc import Iterator
 from pathlib import Path
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -19,6 +20,7 @@ from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.models import Base
+from ordergate.sandbox import SandboxHandle
 from ordergate.security import use_cheap_password_hashing  # noqa: E402
 
 use_cheap_password_hashing()
@@ -124,3 +126,13 @@ def scratch_url(database_url: str, tmp_path: Path, is_postgres: bool) -> str:
         conn.execute(text('CREATE DATABASE "ordergate_roundtrip"'))
     admin.dispose()
     return url.set(database="ordergate_roundtrip").render_as_string(hide_password=False)
+
+
+@pytest.fixture
+def control(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
+    """The control API of the test module's (or folder's) `sandbox` fixture, reset before and
+    after each test."""
+    with httpx.Client(base_url=sandbox.url, timeout=10.0) as http:
+        http.post("/control/reset").raise_for_status()
+        yield http
+        http.post("/control/reset").raise_for_status()

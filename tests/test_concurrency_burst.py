@@ -46,14 +46,6 @@ def sandbox() -> Iterator[SandboxHandle]:
     handle.stop()
 
 
-@pytest.fixture
-def control(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10.0) as http:
-        http.post("/control/reset").raise_for_status()
-        yield http
-        http.post("/control/reset").raise_for_status()
-
-
 def _login(http: httpx.Client, email: str, vendor_code: str | None = None) -> dict[str, str]:
     body = {"email": email, "password": PASSWORD}
     if vendor_code:

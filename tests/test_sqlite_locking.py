@@ -35,14 +35,6 @@ def sandbox() -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def control(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10.0) as http:
-        http.post("/control/reset").raise_for_status()
-        yield http
-        http.post("/control/reset").raise_for_status()
-
-
-@pytest.fixture
 def client(settings: Settings, engine: object) -> Iterator[TestClient]:
     app = create_app(settings.model_copy(update={"letzshop_timeout_seconds": LETZSHOP_TIMEOUT}))
     with TestClient(app, raise_server_exceptions=False) as test_client:

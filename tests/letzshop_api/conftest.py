@@ -26,14 +26,6 @@ def sandbox() -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def control(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    with httpx.Client(base_url=sandbox.url, timeout=10.0) as http:
-        http.post("/control/reset").raise_for_status()
-        yield http
-        http.post("/control/reset").raise_for_status()
-
-
-@pytest.fixture
 def shop(
     client: TestClient, db: Session, sandbox: SandboxHandle, control: httpx.Client
 ) -> tuple[Vendor, dict[str, str], dict[str, str]]:

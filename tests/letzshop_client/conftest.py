@@ -36,14 +36,6 @@ def sandbox() -> Iterator[SandboxHandle]:
 
 
 @pytest.fixture
-def control(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
-    """The sandbox's control API, reset before each test."""
-    with httpx.Client(base_url=sandbox.url, timeout=5.0) as http:
-        http.post("/control/reset").raise_for_status()
-        yield http
-
-
-@pytest.fixture
 def make_client(sandbox: SandboxHandle, control: httpx.Client) -> Iterator[ClientFactory]:
     clients: list[LetzshopClient] = []
 
