@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.kdf.hkdf import HKDF
 
 from ordergate.db import utcnow
+from ordergate.schemas import INT32_MAX
 
 _hasher = PasswordHasher()
 # Verified against when the email is unknown, so both paths take the same time; made on first
@@ -42,10 +43,6 @@ def verify_password(password_hash: str | None, password: str) -> bool:
         return _hasher.verify(password_hash or _dummy_hash or "", password) and bool(password_hash)
     except (VerificationError, InvalidHashError):
         return False
-
-
-# Ids and token versions are 32-bit integer columns; a claim outside that range names no row.
-_MAX_ID = 2**31 - 1
 
 
 @dataclass(frozen=True, slots=True)
@@ -88,7 +85,8 @@ def decode_access_token(secret: str, token: str) -> TokenClaims | None:
 
 
 def _in_range(value: object, low: int) -> TypeGuard[int]:
-    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= _MAX_ID
+    # Ids and token versions are 32-bit integer columns; a claim outside that range names no row.
+    return isinstance(value, int) and not isinstance(value, bool) and low <= value <= INT32_MAX
 
 
 class SecretBox:

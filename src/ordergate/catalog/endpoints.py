@@ -4,7 +4,6 @@ from functools import partial
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, File, Form, Query, Request, UploadFile
-from fastapi import Path as PathParam
 from fastapi.responses import JSONResponse
 
 from ordergate.catalog import jobs, service
@@ -196,7 +195,7 @@ def list_import_runs(
     "/api/v1/admin/marketplace-products/import-runs/{run_id}", response_model=ImportRunOut
 )
 def get_import_run(
-    run_id: Annotated[int, PathParam(ge=1, le=2**31 - 1)],
+    run_id: IdParam,
     request: Request,
     session: SessionDep,
     _: AdminDep,
