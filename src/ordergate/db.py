@@ -5,11 +5,11 @@ from __future__ import annotations
 import contextlib
 import os
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import orjson
-from sqlalchemy import JSON, DateTime, Engine, MetaData, create_engine, event
+from sqlalchemy import JSON, ColumnElement, DateTime, Engine, MetaData, create_engine, event, func
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Dialect, make_url
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
@@ -74,6 +74,14 @@ def json_dumps(value: Any) -> str:
 
 def utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def lease_expired(run: Any, *, lease_seconds: float) -> list[ColumnElement[bool]]:
+    """Conditions for a job run (a model with ``status``, ``heartbeat_at`` and ``started_at``)
+    still ``running`` whose last heartbeat is older than the lease: its process died. A run
+    without a heartbeat (recorded before leases existed) counts from its start."""
+    beat = func.coalesce(run.heartbeat_at, run.started_at)
+    return [run.status == "running", beat < utcnow() - timedelta(seconds=lease_seconds)]
 
 
 class Base(DeclarativeBase):

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
 from ordergate.catalog.gtin import canonical_gtin, normalize_gtin
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
-from ordergate.db import json_dumps, upsert_insert, utcnow
+from ordergate.db import json_dumps, lease_expired, upsert_insert, utcnow
 from ordergate.errors import NotFoundError, ValidationFailedError
 from ordergate.item_exceptions.matching import auto_match_products, batches, in_values
 from ordergate.vendors.service import get_vendor
@@ -262,11 +262,7 @@ def start_import_run(
     now = utcnow()
     session.execute(
         update(CatalogImportRun)
-        .where(
-            CatalogImportRun.status == "running",
-            func.coalesce(CatalogImportRun.heartbeat_at, CatalogImportRun.started_at)
-            < now - timedelta(seconds=lease_seconds),
-        )
+        .where(*lease_expired(CatalogImportRun, lease_seconds=lease_seconds))
         .values(status="abandoned", finished_at=now)
     )
     run = CatalogImportRun(

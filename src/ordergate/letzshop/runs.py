@@ -9,12 +9,10 @@ and by ``letzshop sync-all``; it never stays ``running``.
 
 from __future__ import annotations
 
-from datetime import datetime, timedelta
-
-from sqlalchemy import ColumnElement, func, select, update
+from sqlalchemy import ColumnElement, select, update
 from sqlalchemy.orm import Session
 
-from ordergate.db import utcnow
+from ordergate.db import lease_expired, utcnow
 from ordergate.errors import AppError, NotFoundError
 from ordergate.letzshop.models import SyncRun
 from ordergate.letzshop.service import list_sync_runs
@@ -39,16 +37,10 @@ class SyncRunNotFoundError(NotFoundError):
     code = "SYNC_RUN_NOT_FOUND"
 
 
-def _stale(cutoff: datetime) -> list[ColumnElement[bool]]:
-    # Runs from before leases existed have no heartbeat: their start counts instead.
-    heartbeat = func.coalesce(SyncRun.heartbeat_at, SyncRun.started_at)
-    return [SyncRun.status == "running", heartbeat < cutoff]
-
-
 def _abandon(session: Session, *conditions: ColumnElement[bool], lease_seconds: float) -> int:
     result = session.execute(
         update(SyncRun)
-        .where(*conditions, *_stale(utcnow() - timedelta(seconds=lease_seconds)))
+        .where(*conditions, *lease_expired(SyncRun, lease_seconds=lease_seconds))
         .values(
             status="abandoned",
             finished_at=utcnow(),
@@ -68,8 +60,8 @@ def abandon_stale_runs(
     take a write lock in the common case.
     """
     scope = [SyncRun.vendor_id == vendor_id] if vendor_id is not None else []
-    cutoff = utcnow() - timedelta(seconds=lease_seconds)
-    stale_ids = list(session.scalars(select(SyncRun.id).where(*scope, *_stale(cutoff))))
+    stale = lease_expired(SyncRun, lease_seconds=lease_seconds)
+    stale_ids = list(session.scalars(select(SyncRun.id).where(*scope, *stale)))
     if not stale_ids:
         return 0
     return _abandon(session, SyncRun.id.in_(stale_ids), lease_seconds=lease_seconds)
