@@ -21,7 +21,7 @@ from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from tests.factories import make_product, make_user, make_vendor
-from tests.letzshop_api.conftest import shipment, unit
+from tests.letzshop.conftest import shipment, unit
 from tests.live_server import live_server
 
 pytestmark = [

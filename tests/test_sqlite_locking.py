@@ -20,7 +20,7 @@ from ordergate.orders.models import Order
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from tests.factories import make_product
 from tests.item_exceptions.factories import exception_state, make_actors, make_unmatched_line
-from tests.letzshop_api.conftest import shipment, unit
+from tests.letzshop.conftest import shipment, unit
 
 KEY = "sandbox-key-1"
 KNOWN = "4006381333931"

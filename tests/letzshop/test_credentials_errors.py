@@ -19,7 +19,7 @@ from ordergate.config import Settings
 from ordergate.letzshop.client import UNAVAILABLE_MESSAGE
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.vendors.models import Vendor
-from tests.letzshop_api.conftest import KEY
+from tests.letzshop.conftest import KEY
 from tests.probe_servers import RecordingServer, free_port, recording_server, served_app
 
 

@@ -15,7 +15,7 @@ from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.letzshop.models import LetzshopCredentials
 from tests.factories import admin_headers, vendor_headers
-from tests.letzshop_api.conftest import KEY
+from tests.letzshop.conftest import KEY
 
 PROBES = [
     ("http://169.254.169.254/latest/meta-data/", "address"),

@@ -11,7 +11,7 @@ from ordergate.auth.models import User
 from ordergate.security import hash_password
 from tests.conftest import PASSWORD
 from tests.factories import admin_headers, login, make_user, staff_headers
-from tests.test_roles import snapshot
+from tests.auth.test_roles import snapshot
 
 USERS = "/api/v1/admin/users"
 

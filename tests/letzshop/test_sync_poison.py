@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ordergate.letzshop.models import SyncRun
 from ordergate.orders.models import Order
 from ordergate.sandbox.generator import generate_shipments
-from tests.letzshop_api.conftest import shipment, unit
-from tests.letzshop_api.test_sync import KNOWN, counts
+from tests.letzshop.conftest import shipment, unit
+from tests.letzshop.test_sync import KNOWN, counts
 
 GOOD = 160
 POSITION = 100  # 0-based: the 101st shipment, the first of the third page of 50

@@ -18,9 +18,9 @@ from ordergate.config import Settings
 from ordergate.db import utcnow
 from ordergate.events.models import Event
 from ordergate.orders.models import Order, OrderItemUnit
-from tests.letzshop_api import test_confirm
-from tests.letzshop_api.conftest import shipment, unit
-from tests.letzshop_api.test_confirm import KNOWN, mutations, sandbox_unit_states
+from tests.letzshop import test_confirm
+from tests.letzshop.conftest import shipment, unit
+from tests.letzshop.test_confirm import KNOWN, mutations, sandbox_unit_states
 
 imported = test_confirm.imported
 

@@ -10,7 +10,7 @@ from ordergate.letzshop.client import UNAVAILABLE_MESSAGE
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from tests.factories import make_product
-from tests.letzshop_api.conftest import KEY, SHIPMENTS, shipment, unit
+from tests.letzshop.conftest import KEY, SHIPMENTS, shipment, unit
 
 KNOWN = "4006381333931"
 

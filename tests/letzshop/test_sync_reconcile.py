@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 
 from ordergate.letzshop.models import SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
-from tests.letzshop_api.conftest import KEY
-from tests.letzshop_api.tuning import dated, decide_in_sandbox, served, tuned
+from tests.letzshop.conftest import KEY
+from tests.letzshop.tuning import dated, decide_in_sandbox, served, tuned
 
 
 def _sync(client: TestClient, vendor_id: int, admin: dict[str, str]) -> dict:

@@ -11,7 +11,7 @@ from typing import Any
 import httpx
 from fastapi import FastAPI
 
-from tests.letzshop_api.conftest import KEY, shipment, unit
+from tests.letzshop.conftest import KEY, shipment, unit
 
 CONFIRM = """
 mutation ConfirmUnits($input: ConfirmInventoryUnitsInput!) {

@@ -18,10 +18,10 @@ from sqlalchemy.orm import Session
 from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.orders.models import Order
-from tests.letzshop_api import test_confirm
-from tests.letzshop_api.conftest import shipment, unit
-from tests.letzshop_api.test_confirm import KNOWN, mutations, sandbox_unit_states
-from tests.letzshop_api.test_confirm_lost_answer import local_unit_states, order_events
+from tests.letzshop import test_confirm
+from tests.letzshop.conftest import shipment, unit
+from tests.letzshop.test_confirm import KNOWN, mutations, sandbox_unit_states
+from tests.letzshop.test_confirm_lost_answer import local_unit_states, order_events
 
 imported = test_confirm.imported
 pytestmark = pytest.mark.postgres_only

@@ -30,8 +30,8 @@ from ordergate.security import SecretBox
 from ordergate.vendors.models import Vendor
 from tests.conftest import TEST_SECRET
 from tests.factories import admin_headers
-from tests.letzshop_api.conftest import KEY
-from tests.letzshop_api.tuning import tuned
+from tests.letzshop.conftest import KEY
+from tests.letzshop.tuning import tuned
 
 ORDERGATE = str(Path(sys.executable).with_name("ordergate"))
 SHIPMENTS = 2000

@@ -14,7 +14,7 @@ from sqlalchemy.orm import Session
 from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from tests.factories import make_product
-from tests.letzshop_api.conftest import KEY, shipment, unit
+from tests.letzshop.conftest import KEY, shipment, unit
 
 KNOWN = "4006381333931"
 UNKNOWN = "5901234123457"

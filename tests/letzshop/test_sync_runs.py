@@ -22,8 +22,8 @@ from ordergate.letzshop.models import SyncRun
 from ordergate.letzshop.runs import SyncInProgressError, SyncRunAbandonedError, claim_run
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.orders.models import Order, OrderItemUnit
-from tests.letzshop_api.conftest import KEY
-from tests.letzshop_api.tuning import dated, decide_in_sandbox, served, tuned
+from tests.letzshop.conftest import KEY
+from tests.letzshop.tuning import dated, decide_in_sandbox, served, tuned
 
 STALE = timedelta(minutes=10)
 
