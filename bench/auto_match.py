@@ -36,11 +36,11 @@ from sqlalchemy import func, insert, select
 from stdnum import ean
 
 from ordergate import migrate
-from ordergate.catalog.gtin import canonical_gtin
 from ordergate.catalog.jobs import run_copy_to_catalog
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory, utcnow
+from ordergate.gtin import canonical_gtin
 from ordergate.models import (
     Event,
     MarketplaceProduct,

@@ -38,7 +38,7 @@ from ordergate.auth.service import create_user  # noqa: E402
 from ordergate.config import Settings  # noqa: E402
 from ordergate.db import make_engine  # noqa: E402
 from ordergate.item_exceptions import service  # noqa: E402
-from ordergate.item_exceptions.models import OrderItemException  # noqa: E402
+from ordergate.orders.models import OrderItemException  # noqa: E402
 from ordergate.security import use_cheap_password_hashing  # noqa: E402
 from ordergate.vendors.models import Vendor  # noqa: E402
 

@@ -57,9 +57,9 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate import migrate
-from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import make_engine, make_session_factory, utcnow
+from ordergate.gtin import normalize_gtin
 from ordergate.letzshop.adapter import CHANNEL
 from ordergate.letzshop.parse import parse_graphql_errors, parse_shipment_page
 from ordergate.letzshop.sync import SyncJob, SyncSummary

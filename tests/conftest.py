@@ -6,6 +6,7 @@ from __future__ import annotations
 import os
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -136,3 +137,12 @@ def control(sandbox: SandboxHandle) -> Iterator[httpx.Client]:
         http.post("/control/reset").raise_for_status()
         yield http
         http.post("/control/reset").raise_for_status()
+
+
+@pytest.fixture(params=["admin", "vendor"])
+def caller(request: pytest.FixtureRequest, client: TestClient, db: Session) -> Any:
+    """One test, both trees: an admin acting on vendor `shop1`, then shop1's own staff member
+    (`tests.factories.Caller`)."""
+    from tests.factories import make_caller
+
+    return make_caller(client, db, request.param)

@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.auth.models import User
 from ordergate.auth.service import create_user
-from ordergate.catalog.gtin import canonical_gtin
 from ordergate.catalog.models import Product
+from ordergate.gtin import canonical_gtin
 from ordergate.vendors.models import Vendor
 from ordergate.vendors.service import create_vendor
 from tests.conftest import PASSWORD
@@ -103,3 +105,33 @@ def staff_headers(
     make_user(db, email=f"staff@{code}.test", vendors=[code], role="staff")
     db.commit()
     return vendor, login(client, f"staff@{code}.test")
+
+
+@dataclass(frozen=True)
+class Caller:
+    """One API caller of a test parametrised over the two trees (the `caller` fixture): an admin
+    acting on `vendor`, or `vendor`'s own member."""
+
+    tree: str  # "admin" or "vendor"
+    vendor: Vendor
+    headers: dict[str, str]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.tree == "admin"
+
+    def url(self, *, admin: str, vendor: str) -> str:
+        """The tree's spelling of a path, e.g. `admin="/api/v1/admin/order-exceptions"`."""
+        return admin if self.is_admin else vendor
+
+    def vendor_query(self) -> dict[str, int]:
+        """`?vendor_id=` for the admin tree; the vendor tree takes it from the token."""
+        return {"vendor_id": self.vendor.id} if self.is_admin else {}
+
+
+def make_caller(client: TestClient, db: Session, tree: str, *, code: str = "shop1") -> Caller:
+    if tree == "admin":
+        vendor = make_vendor(db, code=code)
+        return Caller(tree, vendor, admin_headers(client, db))
+    vendor, headers = vendor_headers(client, db, code=code)
+    return Caller(tree, vendor, headers)

@@ -12,8 +12,7 @@ import pytest
 from sqlalchemy import func, select
 
 from ordergate.db import make_engine, make_session_factory
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import Order
+from ordergate.orders.models import Order, OrderItemException
 
 ORDERGATE = str(Path(sys.executable).with_name("ordergate"))
 

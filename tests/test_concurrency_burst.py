@@ -17,8 +17,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.config import Settings
 from ordergate.events.models import Event
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from tests.factories import make_product, make_user, make_vendor
 from tests.letzshop.conftest import shipment, unit

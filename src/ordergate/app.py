@@ -17,6 +17,7 @@ from ordergate.auth.throttle import LoginThrottle
 from ordergate.catalog import endpoints as catalog_endpoints
 from ordergate.config import Settings, get_settings
 from ordergate.db import PoolLimits, make_engine, make_session_factory
+from ordergate.deps import TREES
 from ordergate.errors import install_error_handlers
 from ordergate.http_contract import install_http_contract
 from ordergate.item_exceptions import endpoints as exception_endpoints
@@ -77,8 +78,12 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.include_router(auth_router)
     app.include_router(vendors_router)
     for module in DOMAIN_ENDPOINTS:
-        app.include_router(module.admin_router)
-        app.include_router(module.vendor_router)
+        if hasattr(module, "mount"):  # one declaration per operation, mounted in both trees
+            for tree in TREES:
+                app.include_router(module.mount(tree))
+        else:
+            app.include_router(module.admin_router)
+            app.include_router(module.vendor_router)
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

@@ -8,9 +8,9 @@ from sqlalchemy.orm import Session
 
 from ordergate.auth import service as auth_service
 from ordergate.auth.models import User
-from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.models import Product
 from ordergate.config import Settings
+from ordergate.gtin import normalize_gtin
 from ordergate.letzshop import service as letzshop_service
 from ordergate.letzshop.models import LetzshopCredentials
 from ordergate.sandbox import sandbox_catalog

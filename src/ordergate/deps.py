@@ -1,21 +1,26 @@
-"""Request dependencies: session, current user, admin, vendor and vendor-owner contexts."""
+"""Request dependencies: session, current user, and the scopes of the admin and vendor trees."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
+from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from fastapi.utils import generate_unique_id
 from sqlalchemy.orm import Session
 
 from ordergate.auth.members import OwnerRequiredError
 from ordergate.auth.models import User
 from ordergate.auth.service import active_membership
 from ordergate.errors import AuthenticationError, PermissionDeniedError
-from ordergate.routing import request_session
+from ordergate.routing import CommittingRoute, request_session
+from ordergate.schemas import ERROR_RESPONSES, IdParam
+from ordergate.scope import Scope, VendorScope
 from ordergate.security import decode_access_token
 from ordergate.vendors.models import Vendor
+from ordergate.vendors.service import get_vendor
 
 SessionDep = Annotated[Session, Depends(request_session)]
 
@@ -81,3 +86,107 @@ def require_owner(principal: VendorDep) -> Principal:
 
 AdminDep = Annotated[User, Depends(require_admin)]
 OwnerDep = Annotated[Principal, Depends(require_owner)]
+
+
+# --- scopes: one operation, mounted in the admin and the vendor tree -------------------------
+
+VendorIdFilter = Annotated[IdParam | None, Query(description="Only this vendor's data")]
+VendorIdRequired = Annotated[IdParam, Query(description="The vendor acted on")]
+
+
+def _vendor(session: Session, vendor_id: int) -> int:
+    return get_vendor(session, vendor_id=vendor_id).id  # 404 VENDOR_NOT_FOUND
+
+
+def _admin_all(user: AdminDep) -> Scope:
+    return Scope(actor_user_id=user.id, vendor_id=None, is_admin=True)
+
+
+def _admin_filtered(session: SessionDep, user: AdminDep, vendor_id: VendorIdFilter = None) -> Scope:
+    chosen = None if vendor_id is None else _vendor(session, vendor_id)
+    return Scope(actor_user_id=user.id, vendor_id=chosen, is_admin=True)
+
+
+def _admin_vendor_in_query(
+    session: SessionDep, user: AdminDep, vendor_id: VendorIdRequired
+) -> VendorScope:
+    return VendorScope(actor_user_id=user.id, vendor_id=_vendor(session, vendor_id), is_admin=True)
+
+
+def _admin_vendor_in_path(session: SessionDep, user: AdminDep, vendor_id: IdParam) -> VendorScope:
+    return VendorScope(actor_user_id=user.id, vendor_id=_vendor(session, vendor_id), is_admin=True)
+
+
+def _own_vendor(principal: VendorDep) -> VendorScope:
+    assert principal.vendor is not None  # require_vendor's guarantee, the one place it is read
+    return VendorScope(
+        actor_user_id=principal.user.id, vendor_id=principal.vendor.id, role=principal.role
+    )
+
+
+def _own_vendor_as_owner(principal: OwnerDep) -> VendorScope:
+    return _own_vendor(principal)
+
+
+@dataclass(frozen=True)
+class Tree:
+    """One URL tree an operation is mounted in, with the scope dependencies its routes use.
+
+    Use them as parameter defaults (`scope: Scope = tree.all`):
+    - `all`: admin: every vendor; vendor tree: the token's vendor;
+    - `filtered`: admin: every vendor or the optional `?vendor_id`; vendor tree: its own;
+    - `vendor_in_query` / `vendor_in_path`: admin: the required `?vendor_id` or `{vendor_id}`
+      in the path (404 VENDOR_NOT_FOUND when unknown); vendor tree: its own;
+    - `owner_in_path`: as `vendor_in_path`, and in the vendor tree only the vendor's owners.
+    """
+
+    name: str
+    prefix: str
+    all: Any
+    filtered: Any
+    vendor_in_query: Any
+    vendor_in_path: Any
+    owner_in_path: Any
+
+    @property
+    def is_admin(self) -> bool:
+        return self is ADMIN_TREE
+
+    def pick(self, *, admin: str, vendor: str) -> str:
+        """The tree's spelling of a path that differs between the trees."""
+        return admin if self.is_admin else vendor
+
+    def router(self, *, prefix: str = "", tags: tuple[str, ...] = ()) -> APIRouter:
+        return APIRouter(
+            prefix=prefix,
+            tags=[self.name, *tags],
+            route_class=CommittingRoute,
+            responses=ERROR_RESPONSES,
+            generate_unique_id_function=self.operation_id,
+        )
+
+    def operation_id(self, route: APIRoute) -> str:
+        """`admin_list_orders_api_v1_admin_orders_get`: FastAPI's default id with the tree's
+        name in front, so ids stay what they were when each tree had its own functions."""
+        return f"{self.name}_{generate_unique_id(route)}"
+
+
+ADMIN_TREE = Tree(
+    name="admin",
+    prefix="/api/v1/admin",
+    all=Depends(_admin_all),
+    filtered=Depends(_admin_filtered),
+    vendor_in_query=Depends(_admin_vendor_in_query),
+    vendor_in_path=Depends(_admin_vendor_in_path),
+    owner_in_path=Depends(_admin_vendor_in_path),
+)
+VENDOR_TREE = Tree(
+    name="vendor",
+    prefix="/api/v1/vendor",
+    all=Depends(_own_vendor),
+    filtered=Depends(_own_vendor),
+    vendor_in_query=Depends(_own_vendor),
+    vendor_in_path=Depends(_own_vendor),
+    owner_in_path=Depends(_own_vendor_as_owner),
+)
+TREES = (ADMIN_TREE, VENDOR_TREE)

@@ -4,9 +4,8 @@ from ordergate.auth.models import User, VendorMembership
 from ordergate.catalog.models import CatalogImportRun, GtinMapping, MarketplaceProduct, Product
 from ordergate.db import Base
 from ordergate.events.models import Event
-from ordergate.item_exceptions.models import OrderItemException
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.vendors.models import Vendor
 
 __all__ = [

@@ -7,9 +7,9 @@ from sqlalchemy import Engine, select
 from sqlalchemy.orm import Session
 
 from ordergate.auth.models import User
+from tests.auth.test_roles import snapshot
 from tests.conftest import PASSWORD
 from tests.factories import admin_headers, login, make_user, make_vendor, staff_headers
-from tests.auth.test_roles import snapshot
 
 USERS = "/api/v1/admin/users"
 

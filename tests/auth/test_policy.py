@@ -9,9 +9,9 @@ from sqlalchemy.orm import Session
 
 from ordergate.auth.models import User
 from ordergate.security import hash_password
+from tests.auth.test_roles import snapshot
 from tests.conftest import PASSWORD
 from tests.factories import admin_headers, login, make_user, staff_headers
-from tests.auth.test_roles import snapshot
 
 USERS = "/api/v1/admin/users"
 

@@ -9,11 +9,10 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 from stdnum import ean
 
-from ordergate.catalog.gtin import canonical_gtin
 from ordergate.catalog.models import MarketplaceProduct
 from ordergate.catalog.placeholder import placeholder_product_id
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import Order, OrderItem
+from ordergate.gtin import canonical_gtin
+from ordergate.orders.models import Order, OrderItem, OrderItemException
 from tests.factories import make_product  # noqa: F401 - the shared factory, re-exported
 
 _sequence = count(1)

@@ -6,12 +6,12 @@ import pytest
 from sqlalchemy import Engine, event, select
 from sqlalchemy.orm import Session
 
+from ordergate import db as db_module
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.events.models import Event
 from ordergate.item_exceptions import matching
 from ordergate.item_exceptions.matching import auto_match_products, sweep_vendor
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import OrderItem
+from ordergate.orders.models import OrderItem, OrderItemException
 from tests.catalog.factories import gtin13, make_pending_exception, make_product, row_count
 from tests.factories import make_vendor
 
@@ -195,7 +195,7 @@ def test_several_exceptions_of_one_gtin_all_resolve(db: Session) -> None:
 
 def test_matching_spans_chunks(db: Session, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(matching, "CHUNK_SIZE", 3)
-    monkeypatch.setattr(matching, "ARRAY_BATCH_SIZE", 3)
+    monkeypatch.setattr(db_module, "ARRAY_BATCH_SIZE", 3)
     vendor = make_vendor(db)
     gtins = [gtin13(f"40000000{n:04d}") for n in range(7)]
     exceptions = [make_pending_exception(db, vendor_id=vendor.id, gtin=g) for g in gtins]

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct
 from ordergate.cli import app
 from ordergate.config import get_settings
-from ordergate.item_exceptions.models import OrderItemException
+from ordergate.orders.models import OrderItemException
 from tests.catalog.factories import make_pending_exception, make_product, reload, row_count, tsv
 from tests.factories import make_vendor
 

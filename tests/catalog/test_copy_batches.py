@@ -6,7 +6,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import Product
-from ordergate.item_exceptions.models import OrderItemException
+from ordergate.orders.models import OrderItemException
 from tests.catalog.conftest import SMALL_BATCH
 from tests.catalog.factories import (
     gtin13,

@@ -9,8 +9,7 @@ from sqlalchemy.orm import Session
 from ordergate.catalog.models import Product
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.events.models import Event
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import OrderItem
+from ordergate.orders.models import OrderItem, OrderItemException
 from tests.catalog.factories import (
     make_marketplace_product,
     make_pending_exception,

@@ -12,12 +12,11 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.models import GtinMapping
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.events.models import Event
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.gtin import normalize_gtin
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.vendors.models import Vendor
 from tests.factories import login, make_product, make_user, make_vendor  # noqa: F401
 

@@ -3,7 +3,7 @@ from __future__ import annotations
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ordergate.item_exceptions.models import OrderItemException
+from ordergate.orders.models import OrderItemException
 from tests.item_exceptions.factories import (
     Actors,
     make_actors,

@@ -8,9 +8,8 @@ from sqlalchemy import Engine, distinct, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
 from ordergate.item_exceptions import repository, service
-from ordergate.item_exceptions.models import BLOCKING_STATUSES, OrderItemException
 from ordergate.item_exceptions.side_tables import SEARCH_TABLE, TRIGRAM_INDEXES
-from ordergate.orders.models import Order, OrderItem
+from ordergate.orders.models import ExceptionStatus, Order, OrderItem, OrderItemException
 from tests.factories import make_vendor
 from tests.item_exceptions.factories import make_order, make_unmatched_line, minutes
 
@@ -87,7 +86,7 @@ def _seed_tricky(db: Session) -> tuple[int, int]:
             gtin=gtin,
             product_name=name,
             sku=sku,
-            status=BLOCKING_STATUSES[n % 2],
+            status=ExceptionStatus.blocking()[n % 2],
             created_at=minutes(n),
         )
     db.commit()
@@ -120,7 +119,7 @@ def _blocked_orders_by_join(db: Session, vendor_id: int | None) -> int:
         db.scalar(
             select(func.count(distinct(OrderItem.order_id)))
             .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
-            .where(*scope, OrderItemException.status.in_(BLOCKING_STATUSES))
+            .where(*scope, OrderItemException.status.in_(ExceptionStatus.blocking()))
         )
         or 0
     )

@@ -11,8 +11,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from tests.factories import make_product
 from tests.letzshop.conftest import KEY, shipment, unit
 

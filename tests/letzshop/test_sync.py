@@ -5,10 +5,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from ordergate.item_exceptions.models import OrderItemException
 from ordergate.letzshop.client import UNAVAILABLE_MESSAGE
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from tests.factories import make_product
 from tests.letzshop.conftest import KEY, SHIPMENTS, shipment, unit
 

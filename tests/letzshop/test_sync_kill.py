@@ -22,9 +22,8 @@ from sqlalchemy.orm import Session
 
 from ordergate import migrate
 from ordergate.db import make_engine, make_session_factory, utcnow
-from ordergate.item_exceptions.models import OrderItemException
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.sandbox import DirtMix, SandboxHandle, SandboxState, run_in_thread
 from ordergate.security import SecretBox
 from ordergate.vendors.models import Vendor

@@ -13,10 +13,9 @@ from sqlalchemy.orm import Session
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.db import make_session_factory
 from ordergate.events.models import Event
-from ordergate.item_exceptions.models import OrderItemException
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import IncomingLine, IncomingOrder, IncomingUnit
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from tests.factories import make_product, make_vendor
 
 KNOWN = "4006381333931"

@@ -24,7 +24,7 @@ from ordergate.config import Settings, get_settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
 from ordergate.item_exceptions.matching import sweep_vendor
-from ordergate.item_exceptions.models import OrderItemException
+from ordergate.orders.models import OrderItemException
 from ordergate.vendors.models import Vendor
 from ordergate.vendors.service import get_vendor_by_code
 

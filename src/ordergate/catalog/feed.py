@@ -19,8 +19,8 @@ from typing import IO, Any
 
 from stdnum import ean
 
-from ordergate.catalog.gtin import normalize_gtin
 from ordergate.errors import AppError
+from ordergate.gtin import normalize_gtin
 
 # Column -> (model field, max length); every other non-empty column goes into ``attributes``.
 _TEXT_COLUMNS: dict[str, tuple[str, int | None]] = {

@@ -26,11 +26,11 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
-from ordergate.catalog.gtin import canonical_gtin, normalize_gtin
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
-from ordergate.db import json_dumps, lease_expired, upsert_insert, utcnow
+from ordergate.db import in_list, in_list_batches, json_dumps, lease_expired, upsert_insert, utcnow
 from ordergate.errors import NotFoundError, ValidationFailedError
-from ordergate.item_exceptions.matching import auto_match_products, batches, in_values
+from ordergate.gtin import canonical_gtin, normalize_gtin
+from ordergate.item_exceptions.matching import auto_match_products
 from ordergate.vendors.service import get_vendor
 
 DEFAULT_MARKETPLACE = "letzshop"
@@ -397,7 +397,7 @@ def copy_products(
     insert = upsert_insert(session)
     created = 0
     gtins: set[str] = set()
-    for chunk in batches(session, marketplace_product_ids, COPY_BATCH_SIZE):
+    for chunk in in_list_batches(session, marketplace_product_ids, COPY_BATCH_SIZE):
         source = select(
             literal(vendor_id),
             MarketplaceProduct.id,
@@ -413,7 +413,7 @@ def copy_products(
             literal(False),
             literal(now, Product.created_at.type),
             literal(now, Product.updated_at.type),
-        ).where(in_values(session, MarketplaceProduct.id, chunk))
+        ).where(in_list(session, MarketplaceProduct.id, chunk))
         statement = (
             insert(Product)
             .from_select(
@@ -443,7 +443,7 @@ def copy_products(
             session.scalars(
                 select(Product.gtin_normalized).where(
                     Product.vendor_id == vendor_id,
-                    in_values(session, Product.marketplace_product_id, chunk),
+                    in_list(session, Product.marketplace_product_id, chunk),
                     Product.is_active.is_(True),
                     Product.gtin_normalized.is_not(None),
                 )
@@ -454,12 +454,10 @@ def copy_products(
 
 def _ensure_marketplace_products_exist(session: Session, *, ids: list[int]) -> None:
     missing: list[int] = []
-    for chunk in batches(session, ids, COPY_BATCH_SIZE):
+    for chunk in in_list_batches(session, ids, COPY_BATCH_SIZE):
         found = set(
             session.scalars(
-                select(MarketplaceProduct.id).where(
-                    in_values(session, MarketplaceProduct.id, chunk)
-                )
+                select(MarketplaceProduct.id).where(in_list(session, MarketplaceProduct.id, chunk))
             )
         )
         missing.extend(i for i in chunk if i not in found)

@@ -1,4 +1,5 @@
-"""Domain errors of the exception workflow.
+"""Domain errors of the exception workflow (the gate's ``OrderHasUnresolvedExceptionsError``,
+the specification's ``OrderHasUnresolvedExceptionsException``, is in ``orders/errors.py``).
 
 Specification name -> class -> code:
 
@@ -8,8 +9,6 @@ Specification name -> class -> code:
   400 ``EXCEPTION_ALREADY_RESOLVED``
 - ``InvalidProductForExceptionException`` -> ``InvalidProductForExceptionError`` ->
   400 ``INVALID_PRODUCT_FOR_EXCEPTION``
-- ``OrderHasUnresolvedExceptionsException`` -> ``OrderHasUnresolvedExceptionsError`` ->
-  400 ``ORDER_HAS_UNRESOLVED_EXCEPTIONS``
 
 Not in the specification: ``ExceptionNotPendingError`` (400 ``EXCEPTION_NOT_PENDING``, ignoring an
 exception that is not pending), ``GtinRequiredToRememberError`` (400
@@ -84,17 +83,6 @@ class GtinMappingNotFoundError(NotFoundError):
 
     def __init__(self, mapping_id: int) -> None:
         super().__init__(f"GTIN mapping {mapping_id} not found", details={"mapping_id": mapping_id})
-
-
-class OrderHasUnresolvedExceptionsError(AppError):
-    """Raised by the confirmation gate while pending or ignored exceptions block an order.
-
-    Raise as ``OrderHasUnresolvedExceptionsError(message, details={"count": n,
-    "exception_ids": [...]})``.
-    """
-
-    status_code = 400
-    code = "ORDER_HAS_UNRESOLVED_EXCEPTIONS"
 
 
 class BulkGtinInvalidError(AppError):

@@ -12,26 +12,24 @@ candidate" itself, so a product added between the read and the write cannot make
 from __future__ import annotations
 
 from collections import defaultdict
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from sqlalchemy import ColumnElement, and_, any_, bindparam, false, func, select, update
-from sqlalchemy.dialects import postgresql
-from sqlalchemy.orm import InstrumentedAttribute, Session
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import Product
-from ordergate.db import utcnow
+from ordergate.catalog.repository import matchable
+from ordergate.db import in_list, in_list_batches, utcnow
 from ordergate.events.service import record_events
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import OrderItem
+from ordergate.orders.models import OrderItem, OrderItemException
 
 AUTO_MATCH_NOTE = "auto-matched"
 SUBJECT_TYPE = "order_item_exception"
 # Bound parameters per statement: far below SQLite's limit, large enough to keep round trips few.
 CHUNK_SIZE = 500
 # Values per array parameter on PostgreSQL: few statements, and memory still bounded per batch.
-ARRAY_BATCH_SIZE = 10_000
 
 T = TypeVar("T")
 
@@ -52,7 +50,7 @@ def auto_match_products(session: Session, *, vendor_id: int, product_ids: Sequen
 
     Returns the number of exceptions resolved."""
     new_gtins: set[str] = set()
-    for chunk in batches(session, sorted(set(product_ids)), CHUNK_SIZE):
+    for chunk in in_list_batches(session, sorted(set(product_ids)), CHUNK_SIZE):
         # Looked up by primary key only and filtered here: with the vendor in the WHERE clause
         # SQLite prefers scanning the vendor's whole catalog through its index.
         for row in session.execute(
@@ -61,7 +59,7 @@ def auto_match_products(session: Session, *, vendor_id: int, product_ids: Sequen
                 Product.is_active,
                 Product.is_placeholder,
                 Product.gtin_normalized,
-            ).where(in_values(session, Product.id, chunk))
+            ).where(in_list(session, Product.id, chunk))
         ):
             if (
                 row.vendor_id == vendor_id
@@ -157,10 +155,10 @@ def _pending(session: Session, *, vendor_id: int, gtins: set[str] | None) -> lis
 def _candidates(session: Session, *, vendor_id: int, gtins: list[str]) -> dict[str, list[int]]:
     """Every active, non-placeholder product of the vendor per canonical GTIN, by id."""
     candidates: dict[str, list[int]] = defaultdict(list)
-    for chunk in batches(session, gtins, CHUNK_SIZE):
+    for chunk in in_list_batches(session, gtins, CHUNK_SIZE):
         for gtin, product_id in session.execute(
             select(Product.gtin_normalized, Product.id)
-            .where(_is_candidate(vendor_id), in_values(session, Product.gtin_normalized, chunk))
+            .where(matchable(vendor_id), in_list(session, Product.gtin_normalized, chunk))
             .order_by(Product.id)
         ):
             if gtin is not None:
@@ -180,15 +178,15 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
     )
     total = 0
     # Chunk by chunk where ids are bound one by one (SQLite); one statement on PostgreSQL.
-    for chunk in batches(session, list(before), CHUNK_SIZE):
+    for chunk in in_list_batches(session, list(before), CHUNK_SIZE):
         # Each GTIN's only candidate, aggregated once per statement. A per-exception subquery
         # would be planned from catalog statistics that cannot count the products this very
         # transaction inserted; PostgreSQL then scanned the vendor's catalog once per exception.
         only_candidate = (
             select(Product.gtin_normalized, func.max(Product.id).label("product_id"))
             .where(
-                _is_candidate(vendor_id),
-                in_values(
+                matchable(vendor_id),
+                in_list(
                     session,
                     Product.gtin_normalized,
                     sorted({before[i].gtin_normalized for i in chunk}),
@@ -201,7 +199,7 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
         resolved = session.execute(
             update(OrderItemException)
             .where(
-                in_values(session, OrderItemException.id, chunk),
+                in_list(session, OrderItemException.id, chunk),
                 OrderItemException.status == "pending",
                 OrderItem.id == OrderItemException.order_item_id,
                 OrderItem.gtin_normalized == only_candidate.c.gtin_normalized,
@@ -225,7 +223,7 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
             continue
         session.execute(
             update(OrderItem)
-            .where(in_values(session, OrderItem.id, [row.order_item_id for row in resolved]))
+            .where(in_list(session, OrderItem.id, [row.order_item_id for row in resolved]))
             .values(product_id=resolved_product, needs_product_match=False, updated_at=now)
             .execution_options(synchronize_session=False)
         )
@@ -267,12 +265,12 @@ def _flag_duplicates(
         return 0
     now = utcnow()
     flagged: set[int] = set()
-    for chunk in batches(session, [r.id for r in rows], CHUNK_SIZE):
+    for chunk in in_list_batches(session, [r.id for r in rows], CHUNK_SIZE):
         flagged.update(
             session.scalars(
                 update(OrderItemException)
                 .where(
-                    in_values(session, OrderItemException.id, chunk),
+                    in_list(session, OrderItemException.id, chunk),
                     OrderItemException.status == "pending",
                     OrderItemException.exception_type != "duplicate_gtin",
                 )
@@ -303,45 +301,3 @@ def _flag_duplicates(
         ],
     )
     return len(flagged)
-
-
-def _is_candidate(vendor_id: int) -> ColumnElement[bool]:
-    """An active, real product of the vendor. Callers compare ``gtin_normalized`` by equality,
-    which excludes NULL; an extra ``IS NOT NULL`` would lead SQLite's planner to a range scan
-    of the (vendor_id, gtin_normalized) index instead of an equality lookup."""
-    return and_(
-        Product.vendor_id == vendor_id,
-        Product.is_active.is_(True),
-        Product.is_placeholder == false(),
-    )
-
-
-# --- Id lists in SQL ---------------------------------------------------------------------------
-# The only dialect difference of the matching and of the copy that calls it. On PostgreSQL a
-# 900-id IN list cost 20-35 ms per statement (and often a scan per chunk); one array parameter
-# has no length limit, so lists go in batches of ARRAY_BATCH_SIZE.
-
-
-def batches(session: Session, values: Sequence[T], size: int) -> Iterator[list[T]]:
-    """``values`` in lists for ``in_values``: ``size`` at a time (one bound parameter per value),
-    or ``ARRAY_BATCH_SIZE`` at a time on PostgreSQL (one array parameter)."""
-    return _chunks(values, ARRAY_BATCH_SIZE if _binds_arrays(session) else size)
-
-
-def in_values(
-    session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Sequence[Any]
-) -> ColumnElement[bool]:
-    """``column IN (values)``, or ``column = ANY(:values)`` with one array parameter."""
-    if _binds_arrays(session):
-        array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
-        return column == any_(array)
-    return column.in_(values)
-
-
-def _binds_arrays(session: Session) -> bool:
-    return session.get_bind().dialect.name == "postgresql"
-
-
-def _chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
-    for start in range(0, len(items), size):
-        yield list(items[start : start + size])

@@ -25,16 +25,21 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Session, aliased
 
-from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.db import upsert_insert, utcnow
-from ordergate.item_exceptions.models import BLOCKING_STATUSES, OrderItemException
+from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
     exception_context,
 )
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import (
+    ExceptionStatus,
+    Order,
+    OrderItem,
+    OrderItemException,
+    OrderItemUnit,
+)
 
 # Chunk size for IN lists, well below SQLite's bound-parameter limit.
 IN_CHUNK = 900
@@ -300,7 +305,7 @@ def mark_resolved(
         update(OrderItemException)
         .where(
             OrderItemException.id == exception_id,
-            OrderItemException.status.in_(BLOCKING_STATUSES),
+            OrderItemException.status.in_(ExceptionStatus.blocking()),
         )
         .values(
             status="resolved",

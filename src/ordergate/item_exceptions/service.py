@@ -12,11 +12,11 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.gtin import normalize_gtin
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.db import utcnow
 from ordergate.errors import ValidationFailedError
 from ordergate.events.service import record_events
+from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions import repository
 from ordergate.item_exceptions.errors import (
     BulkGtinInvalidError,
@@ -27,8 +27,7 @@ from ordergate.item_exceptions.errors import (
     InvalidProductForExceptionError,
     OrderItemExceptionNotFoundError,
 )
-from ordergate.item_exceptions.models import OrderItemException
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 
 SUBJECT_TYPE = "order_item_exception"
 

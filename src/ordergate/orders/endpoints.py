@@ -1,4 +1,5 @@
-"""Orders, read side: admin (all vendors) and vendor (own orders) lists and details."""
+"""Orders, read side: lists and details, declared once and mounted in the admin tree (every
+vendor, or one by `?vendor_id`) and the vendor tree (the token's vendor)."""
 
 from __future__ import annotations
 
@@ -6,7 +7,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ordergate.deps import AdminDep, SessionDep, VendorDep
+from ordergate.deps import SessionDep, Tree
 from ordergate.orders import service
 from ordergate.orders.schemas import (
     ExceptionBrief,
@@ -16,11 +17,8 @@ from ordergate.orders.schemas import (
     OrderOut,
     OrderStatus,
 )
-from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, QueryFlag, Skip, Text
-
-admin_router = APIRouter(tags=["admin"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
-vendor_router = APIRouter(tags=["vendor"], route_class=CommittingRoute, responses=ERROR_RESPONSES)
+from ordergate.schemas import IdParam, Limit, QueryFlag, Skip, Text
+from ordergate.scope import Scope
 
 StatusFilter = Annotated[OrderStatus | None, Query(description="Order status")]
 HasExceptionsFilter = Annotated[
@@ -30,7 +28,6 @@ HasExceptionsFilter = Annotated[
 SearchFilter = Annotated[
     Text | None, Query(max_length=200, description="Order number, customer email or name")
 ]
-VendorFilter = Annotated[IdParam | None, Query(description="Only this vendor's orders")]
 
 
 def order_out(view: service.OrderView) -> OrderOut:
@@ -83,62 +80,34 @@ def order_list(views: list[service.OrderView], total: int, skip: int, limit: int
     return OrderList(orders=[order_out(v) for v in views], total=total, skip=skip, limit=limit)
 
 
-@admin_router.get("/api/v1/admin/orders", response_model=OrderList)
-def admin_list_orders(
-    session: SessionDep,
-    _: AdminDep,
-    vendor_id: VendorFilter = None,
-    status: StatusFilter = None,
-    has_exceptions: HasExceptionsFilter = None,
-    search: SearchFilter = None,
-    skip: Skip = 0,
-    limit: Limit = 50,
-) -> OrderList:
-    """Every vendor's orders with their lines, newest first."""
-    views, total = service.list_orders(
-        session,
-        vendor_id=vendor_id,
-        status=status,
-        has_exceptions=has_exceptions,
-        search=search,
-        skip=skip,
-        limit=limit,
-    )
-    return order_list(views, total, skip, limit)
+def mount(tree: Tree) -> APIRouter:
+    router = tree.router(prefix=f"{tree.prefix}/orders")
 
+    @router.get("", response_model=OrderList)
+    def list_orders(
+        session: SessionDep,
+        status: StatusFilter = None,
+        has_exceptions: HasExceptionsFilter = None,
+        search: SearchFilter = None,
+        skip: Skip = 0,
+        limit: Limit = 50,
+        scope: Scope = tree.filtered,
+    ) -> OrderList:
+        """Orders with their lines, newest first."""
+        views, total = service.list_orders(
+            session,
+            scope=scope,
+            status=status,
+            has_exceptions=has_exceptions,
+            search=search,
+            skip=skip,
+            limit=limit,
+        )
+        return order_list(views, total, skip, limit)
 
-@admin_router.get("/api/v1/admin/orders/{order_id}", response_model=OrderOut)
-def admin_get_order(order_id: IdParam, session: SessionDep, _: AdminDep) -> OrderOut:
-    """One order with its lines, units and exceptions."""
-    return order_out(service.get_order(session, order_id=order_id, vendor_id=None))
+    @router.get("/{order_id}", response_model=OrderOut)
+    def get_order(order_id: IdParam, session: SessionDep, scope: Scope = tree.all) -> OrderOut:
+        """One order with its lines, units and exceptions."""
+        return order_out(service.get_order(session, order_id=order_id, scope=scope))
 
-
-@vendor_router.get("/api/v1/vendor/orders", response_model=OrderList)
-def vendor_list_orders(
-    session: SessionDep,
-    principal: VendorDep,
-    status: StatusFilter = None,
-    has_exceptions: HasExceptionsFilter = None,
-    search: SearchFilter = None,
-    skip: Skip = 0,
-    limit: Limit = 50,
-) -> OrderList:
-    """This vendor's orders with their lines, newest first."""
-    assert principal.vendor is not None
-    views, total = service.list_orders(
-        session,
-        vendor_id=principal.vendor.id,
-        status=status,
-        has_exceptions=has_exceptions,
-        search=search,
-        skip=skip,
-        limit=limit,
-    )
-    return order_list(views, total, skip, limit)
-
-
-@vendor_router.get("/api/v1/vendor/orders/{order_id}", response_model=OrderOut)
-def vendor_get_order(order_id: IdParam, session: SessionDep, principal: VendorDep) -> OrderOut:
-    """One of this vendor's orders."""
-    assert principal.vendor is not None
-    return order_out(service.get_order(session, order_id=order_id, vendor_id=principal.vendor.id))
+    return router

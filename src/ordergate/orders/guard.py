@@ -12,9 +12,8 @@ from collections.abc import Sequence
 from sqlalchemy import and_, exists, select
 from sqlalchemy.orm import Session
 
-from ordergate.item_exceptions.errors import OrderHasUnresolvedExceptionsError
-from ordergate.item_exceptions.models import BLOCKING_STATUSES, OrderItemException
-from ordergate.orders.models import OrderItem, OrderItemUnit
+from ordergate.orders.errors import OrderHasUnresolvedExceptionsError
+from ordergate.orders.models import ExceptionStatus, OrderItem, OrderItemException, OrderItemUnit
 
 DECLINED_UNIT_STATE = "confirmed_unavailable"
 
@@ -34,7 +33,7 @@ def blocking_exception_ids(
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .where(
             OrderItem.order_id == order_id,
-            OrderItemException.status.in_(BLOCKING_STATUSES),
+            OrderItemException.status.in_(ExceptionStatus.blocking()),
             not_declined,
         )
         .order_by(OrderItemException.id)

@@ -19,19 +19,18 @@ from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.gtin import Gtin, normalize_gtin
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import upsert_insert, utcnow
 from ordergate.events.service import record_events
-from ordergate.item_exceptions.models import OrderItemException
+from ordergate.gtin import Gtin, normalize_gtin
 from ordergate.orders.intake import (
     ImportFailure,
     ImportResult,
     IncomingLine,
     IncomingOrder,
 )
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 
 logger = logging.getLogger(__name__)
 

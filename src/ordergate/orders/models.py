@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
@@ -10,22 +11,46 @@ from sqlalchemy import (
     Index,
     Integer,
     String,
+    Text,
     UniqueConstraint,
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ordergate.db import Base, JSONType, UTCDateTime, utcnow
+from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
 
-# Order status, each with its one-line meaning:
-#   pending    - at least one unit still awaits the vendor's confirm/decline
-#   processing - every unit decided, at least one confirmed available
-#   cancelled  - every unit declined (Letzshop's "declined" shipment, derived client-side)
-#   shipped    - handed to the carrier (tracking set)
-#   delivered  - received by the customer
-ORDER_STATUSES = ("pending", "processing", "cancelled", "shipped", "delivered")
 
-# Letzshop inventory-unit states, kept verbatim.
-UNIT_STATES = ("unconfirmed", "confirmed_available", "confirmed_unavailable", "returned")
+class OrderStatus(StrEnum):
+    PENDING = "pending"  # at least one unit still awaits the vendor's confirm/decline
+    PROCESSING = "processing"  # every unit decided, at least one confirmed available
+    CANCELLED = "cancelled"  # every unit declined (Letzshop's "declined", derived client-side)
+    SHIPPED = "shipped"  # handed to the carrier (tracking set)
+    DELIVERED = "delivered"  # received by the customer
+
+
+class UnitState(StrEnum):
+    """Letzshop inventory-unit states, kept verbatim."""
+
+    UNCONFIRMED = "unconfirmed"
+    CONFIRMED_AVAILABLE = "confirmed_available"
+    CONFIRMED_UNAVAILABLE = "confirmed_unavailable"  # declined by the vendor
+    RETURNED = "returned"
+
+
+class ExceptionType(StrEnum):
+    PRODUCT_NOT_FOUND = "product_not_found"
+    GTIN_MISMATCH = "gtin_mismatch"
+    DUPLICATE_GTIN = "duplicate_gtin"
+
+
+class ExceptionStatus(StrEnum):
+    PENDING = "pending"  # awaiting resolution (blocks)
+    RESOLVED = "resolved"  # product assigned
+    IGNORED = "ignored"  # set aside with a reason (still blocks)
+
+    @classmethod
+    def blocking(cls) -> tuple[ExceptionStatus, ...]:
+        """Statuses that block confirmation (on a line that is not declined: orders/guard.py)."""
+        return (cls.PENDING, cls.IGNORED)
 
 
 class Order(Base):
@@ -34,10 +59,7 @@ class Order(Base):
     __tablename__ = "orders"
     __table_args__ = (
         UniqueConstraint("vendor_id", "channel", "external_shipment_id"),
-        CheckConstraint(
-            "status IN ('pending', 'processing', 'cancelled', 'shipped', 'delivered')",
-            name="status",
-        ),
+        check_in("status", OrderStatus),
         Index("ix_orders_vendor_id_order_date", "vendor_id", "order_date"),
     )
 
@@ -118,8 +140,58 @@ class OrderItemUnit(Base):
         ForeignKey("order_items.id", ondelete="CASCADE"), index=True
     )
     external_unit_id: Mapped[str] = mapped_column(String(100), index=True)
-    state: Mapped[str] = mapped_column(String(30))
+    state: Mapped[str] = mapped_column(String(30))  # a UnitState
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 
     item: Mapped[OrderItem] = relationship(back_populates="units")
+
+
+class OrderItemException(Base):
+    """An order line not matched to the vendor's catalog; exactly the spec's columns.
+
+    Here, beside the lines, because the importer writes it and the gate reads it; the QC
+    workflow over it is `item_exceptions/`."""
+
+    __tablename__ = "order_item_exceptions"
+    __table_args__ = (
+        check_in("exception_type", ExceptionType),
+        check_in("status", ExceptionStatus),
+        # Lists: newest first within vendor (+ status) or overall (migration 0002).
+        Index(
+            "ix_order_item_exceptions_vendor_id_status_created_at",
+            "vendor_id",
+            "status",
+            "created_at",
+            "id",
+        ),
+        Index("ix_order_item_exceptions_vendor_id_created_at", "vendor_id", "created_at", "id"),
+        Index("ix_order_item_exceptions_created_at", "created_at", "id"),
+        # Stats: counts and blocked orders from covering indexes.
+        Index("ix_order_item_exceptions_status_order_item_id", "status", "order_item_id"),
+        Index(
+            "ix_order_item_exceptions_vendor_id_status_order_item_id",
+            "vendor_id",
+            "status",
+            "order_item_id",
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    order_item_id: Mapped[int] = mapped_column(
+        ForeignKey("order_items.id", ondelete="CASCADE"), unique=True
+    )
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
+    original_gtin: Mapped[str | None] = mapped_column(String(50), index=True)
+    original_product_name: Mapped[str | None] = mapped_column(String(500))
+    original_sku: Mapped[str | None] = mapped_column(String(100))
+    exception_type: Mapped[str] = mapped_column(String(50))
+    status: Mapped[str] = mapped_column(String(50), default=ExceptionStatus.PENDING, index=True)
+    resolved_product_id: Mapped[int | None] = mapped_column(
+        ForeignKey("products.id", ondelete="SET NULL")
+    )
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    resolution_notes: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)

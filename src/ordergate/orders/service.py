@@ -13,8 +13,14 @@ from sqlalchemy import ColumnElement, bindparam, exists, func, or_, select
 from sqlalchemy.orm import Session
 
 from ordergate.errors import NotFoundError
-from ordergate.item_exceptions.models import BLOCKING_STATUSES, OrderItemException
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
+from ordergate.orders.models import (
+    ExceptionStatus,
+    Order,
+    OrderItem,
+    OrderItemException,
+    OrderItemUnit,
+)
+from ordergate.scope import Scope, scoped, vendor_filter
 
 
 class OrderNotFoundError(NotFoundError):
@@ -44,7 +50,7 @@ def _has_blocking_exception() -> ColumnElement[bool]:
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .where(
             OrderItem.order_id == Order.id,
-            OrderItemException.status.in_(BLOCKING_STATUSES),
+            OrderItemException.status.in_(ExceptionStatus.blocking()),
         )
     )
 
@@ -52,7 +58,7 @@ def _has_blocking_exception() -> ColumnElement[bool]:
 def list_orders(
     session: Session,
     *,
-    vendor_id: int | None,
+    scope: Scope,
     status: str | None = None,
     has_exceptions: bool | None = None,
     search: str | None = None,
@@ -61,9 +67,7 @@ def list_orders(
 ) -> tuple[list[OrderView], int]:
     """Newest first (order date, then id). ``has_exceptions=True``: at least one pending or
     ignored exception; ``search`` matches order number, customer email and name."""
-    conditions: list[ColumnElement[bool]] = []
-    if vendor_id is not None:
-        conditions.append(Order.vendor_id == vendor_id)
+    conditions = vendor_filter(scope, Order.vendor_id)
     if status is not None:
         conditions.append(Order.status == status)
     if has_exceptions is not None:
@@ -91,12 +95,11 @@ def list_orders(
     return _with_lines(session, orders), total
 
 
-def get_order(session: Session, *, order_id: int, vendor_id: int | None) -> OrderView:
+def get_order(session: Session, *, order_id: int, scope: Scope) -> OrderView:
     """One order with its lines; another vendor's order is reported as missing."""
-    conditions = [Order.id == order_id]
-    if vendor_id is not None:
-        conditions.append(Order.vendor_id == vendor_id)
-    order = session.scalar(select(Order).where(*conditions))
+    order = session.scalar(
+        scoped(select(Order).where(Order.id == order_id), scope, Order.vendor_id)
+    )
     if order is None:
         raise OrderNotFoundError(order_id)
     return _with_lines(session, [order])[0]
@@ -145,7 +148,7 @@ def _with_lines(session: Session, orders: Sequence[Order]) -> list[OrderView]:
         blocking = sum(
             1
             for line in lines
-            if line.exception is not None and line.exception.status in BLOCKING_STATUSES
+            if line.exception is not None and line.exception.status in ExceptionStatus.blocking()
         )
         views.append(OrderView(order=order, items=lines, exception_count=blocking))
     return views
