@@ -1,12 +1,29 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import ForeignKey, Index, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordergate.db import Base, JSONType, UTCDateTime, utcnow
+
+
+class EventSubject(StrEnum):
+    ORDER = "order"
+    EXCEPTION = "order_item_exception"
+
+
+class EventAction(StrEnum):
+    CREATED = "created"  # an exception raised by the import
+    RESOLVED = "resolved"  # a person assigned a product (one or by GTIN)
+    IGNORED = "ignored"
+    AUTO_MATCHED = "auto_matched"  # a new catalog product matched it
+    MARKED_DUPLICATE = "marked_duplicate"  # a second product took its GTIN
+    STATUS_CHANGED = "status_changed"  # an order's status, from its units at import
+    CONFIRMED = "confirmed"  # units confirmed at the marketplace
+    DECLINED = "declined"
 
 
 class Event(Base):
@@ -21,9 +38,9 @@ class Event(Base):
     )
     # Null actor: the system did it (import, auto-match).
     actor_user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
-    subject_type: Mapped[str] = mapped_column(String(50))
+    subject_type: Mapped[str] = mapped_column(String(50))  # an EventSubject
     subject_id: Mapped[int] = mapped_column(Integer)
-    action: Mapped[str] = mapped_column(String(50))
+    action: Mapped[str] = mapped_column(String(50))  # an EventAction
     before: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
     at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -23,10 +23,10 @@ from ordergate.catalog.models import Product
 from ordergate.catalog.repository import matchable
 from ordergate.db import in_list, in_list_batches, utcnow
 from ordergate.events.service import record_events
+from ordergate.item_exceptions import events
 from ordergate.orders.models import OrderItem, OrderItemException
 
 AUTO_MATCH_NOTE = "auto-matched"
-SUBJECT_TYPE = "order_item_exception"
 # Bound parameters per statement: far below SQLite's limit, large enough to keep round trips few.
 CHUNK_SIZE = 500
 # Values per array parameter on PostgreSQL: few statements, and memory still bounded per batch.
@@ -230,27 +230,14 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
         record_events(
             session,
             [
-                {
-                    "vendor_id": vendor_id,
-                    "actor_user_id": None,
-                    "subject_type": SUBJECT_TYPE,
-                    "subject_id": row.id,
-                    "action": "auto_matched",
-                    "before": {
-                        "status": "pending",
-                        "exception_type": before[row.id].exception_type,
-                        "resolved_product_id": None,
-                        "order_item_id": row.order_item_id,
-                        "order_item_product_id": before[row.id].product_id,
-                    },
-                    "after": {
-                        "status": "resolved",
-                        "exception_type": before[row.id].exception_type,
-                        "resolved_product_id": row.resolved_product_id,
-                        "order_item_id": row.order_item_id,
-                        "order_item_product_id": row.resolved_product_id,
-                    },
-                }
+                events.exception_auto_matched(
+                    exception_id=row.id,
+                    vendor_id=vendor_id,
+                    exception_type=before[row.id].exception_type,
+                    order_item_id=row.order_item_id,
+                    product_before=before[row.id].product_id,
+                    product_id=row.resolved_product_id,
+                )
                 for row in sorted(resolved, key=lambda r: r.id)
             ],
         )
@@ -282,20 +269,13 @@ def _flag_duplicates(
     record_events(
         session,
         [
-            {
-                "vendor_id": vendor_id,
-                "actor_user_id": None,
-                "subject_type": SUBJECT_TYPE,
-                "subject_id": row.id,
-                "action": "marked_duplicate",
-                "before": {"status": "pending", "exception_type": row.exception_type},
-                "after": {
-                    "status": "pending",
-                    "exception_type": "duplicate_gtin",
-                    "gtin_normalized": row.gtin_normalized,
-                    "candidate_product_ids": candidates[row.gtin_normalized],
-                },
-            }
+            events.exception_marked_duplicate(
+                exception_id=row.id,
+                vendor_id=vendor_id,
+                type_before=row.exception_type,
+                gtin_normalized=row.gtin_normalized,
+                candidate_product_ids=candidates[row.gtin_normalized],
+            )
             for row in rows
             if row.id in flagged
         ],

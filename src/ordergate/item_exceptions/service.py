@@ -8,7 +8,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
 
 from sqlalchemy.orm import Session
 
@@ -17,7 +16,7 @@ from ordergate.db import utcnow
 from ordergate.errors import ValidationFailedError
 from ordergate.events.service import record_events
 from ordergate.gtin import normalize_gtin
-from ordergate.item_exceptions import repository
+from ordergate.item_exceptions import events, repository
 from ordergate.item_exceptions.errors import (
     BulkGtinInvalidError,
     ExceptionAlreadyResolvedError,
@@ -27,9 +26,13 @@ from ordergate.item_exceptions.errors import (
     InvalidProductForExceptionError,
     OrderItemExceptionNotFoundError,
 )
-from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
-
-SUBJECT_TYPE = "order_item_exception"
+from ordergate.orders.models import (
+    ExceptionStatus,
+    Order,
+    OrderItem,
+    OrderItemException,
+    OrderItemUnit,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,26 +152,6 @@ def _valid_product(session: Session, *, product_id: int, vendor_id: int) -> Prod
     return product
 
 
-def _event(
-    exception_id: int,
-    *,
-    vendor_id: int,
-    actor_user_id: int,
-    action: str,
-    before: dict[str, Any],
-    after: dict[str, Any],
-) -> dict[str, Any]:
-    return {
-        "vendor_id": vendor_id,
-        "actor_user_id": actor_user_id,
-        "subject_type": SUBJECT_TYPE,
-        "subject_id": exception_id,
-        "action": action,
-        "before": before,
-        "after": after,
-    }
-
-
 def resolve_exception(
     session: Session,
     *,
@@ -214,22 +197,14 @@ def resolve_exception(
     record_events(
         session,
         [
-            _event(
-                exception_id,
+            events.exception_resolved(
+                exception_id=exception_id,
                 vendor_id=exception.vendor_id,
                 actor_user_id=actor_user_id,
-                action="resolved",
-                before={
-                    "status": before_status,
-                    "product_id": previous_product_id,
-                    "resolved_product_id": None,
-                },
-                after={
-                    "status": "resolved",
-                    "product_id": product_id,
-                    "resolved_product_id": product_id,
-                    "notes": notes,
-                },
+                status_before=before_status,
+                product_before=previous_product_id,
+                product_id=product_id,
+                notes=notes,
             )
         ],
     )
@@ -268,13 +243,12 @@ def ignore_exception(
     record_events(
         session,
         [
-            _event(
-                exception_id,
+            events.exception_ignored(
+                exception_id=exception_id,
                 vendor_id=exception.vendor_id,
                 actor_user_id=actor_user_id,
-                action="ignored",
-                before={"status": "pending", "product_id": product_id},
-                after={"status": "ignored", "product_id": product_id, "notes": notes},
+                product_id=product_id,
+                notes=notes,
             )
         ],
     )
@@ -320,23 +294,15 @@ def bulk_resolve_by_gtin(
     record_events(
         session,
         [
-            _event(
-                exception_id,
+            events.exception_resolved(
+                exception_id=exception_id,
                 vendor_id=vendor_id,
                 actor_user_id=actor_user_id,
-                action="resolved",
-                before={
-                    "status": "pending",
-                    "product_id": previous[item_id],
-                    "resolved_product_id": None,
-                },
-                after={
-                    "status": "resolved",
-                    "product_id": product_id,
-                    "resolved_product_id": product_id,
-                    "notes": notes,
-                    "bulk_gtin": gtin,
-                },
+                status_before=ExceptionStatus.PENDING,
+                product_before=previous[item_id],
+                product_id=product_id,
+                notes=notes,
+                bulk_gtin=gtin,
             )
             for exception_id, item_id in resolved
         ],

@@ -19,7 +19,9 @@ from sqlalchemy.orm import Session
 
 from ordergate.db import utcnow
 from ordergate.errors import AppError, ConflictError, NotFoundError
-from ordergate.events.service import record_event
+from ordergate.events.models import EventAction
+from ordergate.events.service import record_events
+from ordergate.orders import events
 from ordergate.orders.guard import ensure_confirmable
 from ordergate.orders.importer import next_order_status
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
@@ -70,7 +72,7 @@ class PlannedDecision:
     order_id: int
     external_shipment_id: str
     decisions: list[tuple[str, bool]]
-    action: str
+    action: EventAction
     lease_until: datetime
 
 
@@ -112,7 +114,7 @@ def start_decision(
         order_id=order_id,
         external_shipment_id=order.external_shipment_id,
         decisions=[(unit.external_unit_id, available) for unit in units],
-        action="confirmed" if available else "declined",
+        action=EventAction.CONFIRMED if available else EventAction.DECLINED,
         lease_until=lease_until,
     )
 
@@ -206,7 +208,7 @@ def _apply(
     units: list[OrderItemUnit],
     answer: UnitDecisions,
     actor_user_id: int | None,
-    action: str,
+    action: EventAction,
 ) -> None:
     now = utcnow()
     changed = [
@@ -229,13 +231,13 @@ def _apply(
         order.confirmed_at = now
     order.updated_at = now
     if changed:
-        record_event(
-            session,
+        event = events.units_decided(
+            order_id=order.id,
             vendor_id=order.vendor_id,
             actor_user_id=actor_user_id,
-            subject_type="order",
-            subject_id=order.id,
             action=action,
-            before={"status": before},
-            after={"status": order.status, "units": {u.external_unit_id: u.state for u in changed}},
+            status_before=before,
+            status_after=order.status,
+            units={u.external_unit_id: u.state for u in changed},
         )
+        record_events(session, [event])

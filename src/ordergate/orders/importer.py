@@ -24,6 +24,7 @@ from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import upsert_insert, utcnow
 from ordergate.events.service import record_events
 from ordergate.gtin import Gtin, normalize_gtin
+from ordergate.orders import events
 from ordergate.orders.intake import (
     ImportFailure,
     ImportResult,
@@ -407,19 +408,13 @@ def _insert_exceptions(
     record_events(
         session,
         [
-            {
-                "vendor_id": vendor_id,
-                "actor_user_id": None,
-                "subject_type": "order_item_exception",
-                "subject_id": ids[row["order_item_id"]],
-                "action": "created",
-                "after": {
-                    "status": "pending",
-                    "exception_type": row["exception_type"],
-                    "original_gtin": row["original_gtin"],
-                    "candidate_product_ids": list(cands),
-                },
-            }
+            events.exception_created(
+                exception_id=ids[row["order_item_id"]],
+                vendor_id=vendor_id,
+                exception_type=row["exception_type"],
+                original_gtin=row["original_gtin"],
+                candidate_product_ids=list(cands),
+            )
             for row, cands in zip(rows, candidates, strict=True)
         ],
     )
@@ -463,15 +458,9 @@ def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
         record_events(
             session,
             [
-                {
-                    "vendor_id": vendor_id,
-                    "actor_user_id": None,
-                    "subject_type": "order",
-                    "subject_id": order_id,
-                    "action": "status_changed",
-                    "before": {"status": before},
-                    "after": {"status": after},
-                }
+                events.order_status_changed(
+                    order_id=order_id, vendor_id=vendor_id, before=before, after=after
+                )
                 for order_id, before, after in batch.status_updates
             ],
         )

@@ -1,0 +1,128 @@
+"""The QC workflow's events, one keyword-only constructor each (payloads as written since 0001)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from ordergate.events.models import EventAction, EventSubject
+from ordergate.events.service import EventRow
+from ordergate.orders.models import ExceptionStatus, ExceptionType
+
+
+def _exception_event(
+    action: EventAction,
+    *,
+    exception_id: int,
+    vendor_id: int,
+    actor_user_id: int | None,
+    before: dict[str, Any],
+    after: dict[str, Any],
+) -> EventRow:
+    return EventRow(
+        vendor_id=vendor_id,
+        actor_user_id=actor_user_id,
+        subject_type=EventSubject.EXCEPTION,
+        subject_id=exception_id,
+        action=action,
+        before=before,
+        after=after,
+    )
+
+
+def exception_resolved(
+    *,
+    exception_id: int,
+    vendor_id: int,
+    actor_user_id: int,
+    status_before: str,
+    product_before: int,
+    product_id: int,
+    notes: str | None,
+    bulk_gtin: str | None = None,
+) -> EventRow:
+    """A person assigned `product_id` to the line (one exception, or by GTIN: `bulk_gtin`)."""
+    after: dict[str, Any] = {
+        "status": ExceptionStatus.RESOLVED,
+        "product_id": product_id,
+        "resolved_product_id": product_id,
+        "notes": notes,
+    }
+    if bulk_gtin is not None:
+        after["bulk_gtin"] = bulk_gtin
+    return _exception_event(
+        EventAction.RESOLVED,
+        exception_id=exception_id,
+        vendor_id=vendor_id,
+        actor_user_id=actor_user_id,
+        before={"status": status_before, "product_id": product_before, "resolved_product_id": None},
+        after=after,
+    )
+
+
+def exception_ignored(
+    *, exception_id: int, vendor_id: int, actor_user_id: int, product_id: int, notes: str
+) -> EventRow:
+    return _exception_event(
+        EventAction.IGNORED,
+        exception_id=exception_id,
+        vendor_id=vendor_id,
+        actor_user_id=actor_user_id,
+        before={"status": ExceptionStatus.PENDING, "product_id": product_id},
+        after={"status": ExceptionStatus.IGNORED, "product_id": product_id, "notes": notes},
+    )
+
+
+def exception_auto_matched(
+    *,
+    exception_id: int,
+    vendor_id: int,
+    exception_type: str,
+    order_item_id: int,
+    product_before: int,
+    product_id: int,
+) -> EventRow:
+    """A product that entered the catalog matched the line (the system acted)."""
+    return _exception_event(
+        EventAction.AUTO_MATCHED,
+        exception_id=exception_id,
+        vendor_id=vendor_id,
+        actor_user_id=None,
+        before={
+            "status": ExceptionStatus.PENDING,
+            "exception_type": exception_type,
+            "resolved_product_id": None,
+            "order_item_id": order_item_id,
+            "order_item_product_id": product_before,
+        },
+        after={
+            "status": ExceptionStatus.RESOLVED,
+            "exception_type": exception_type,
+            "resolved_product_id": product_id,
+            "order_item_id": order_item_id,
+            "order_item_product_id": product_id,
+        },
+    )
+
+
+def exception_marked_duplicate(
+    *,
+    exception_id: int,
+    vendor_id: int,
+    type_before: str,
+    gtin_normalized: str,
+    candidate_product_ids: list[int],
+) -> EventRow:
+    """A second active product took the line's GTIN: the exception becomes `duplicate_gtin`."""
+    return _exception_event(
+        EventAction.MARKED_DUPLICATE,
+        exception_id=exception_id,
+        vendor_id=vendor_id,
+        actor_user_id=None,
+        before={"status": ExceptionStatus.PENDING, "exception_type": type_before},
+        after={
+            "status": ExceptionStatus.PENDING,
+            "exception_type": ExceptionType.DUPLICATE_GTIN,
+            "gtin_normalized": gtin_normalized,
+            "candidate_product_ids": candidate_product_ids,
+        },
+    )
