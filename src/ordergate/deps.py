@@ -14,15 +14,23 @@ from sqlalchemy.orm import Session
 from ordergate.auth.members import OwnerRequiredError
 from ordergate.auth.models import User
 from ordergate.auth.service import active_membership
+from ordergate.db import PageRequest
 from ordergate.errors import AuthenticationError, PermissionDeniedError
 from ordergate.routing import CommittingRoute, request_session
-from ordergate.schemas import ERROR_RESPONSES, IdParam
+from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip
 from ordergate.scope import Scope, VendorScope
 from ordergate.security import decode_access_token
 from ordergate.vendors.models import Vendor
 from ordergate.vendors.service import get_vendor
 
 SessionDep = Annotated[Session, Depends(request_session)]
+
+
+def _page(skip: Skip = 0, limit: Limit = 50) -> PageRequest:
+    return PageRequest(skip=skip, limit=limit)
+
+
+PageQuery = Annotated[PageRequest, Depends(_page)]
 
 _bearer = HTTPBearer(auto_error=False, description="Access token from POST /api/v1/auth/login")
 

@@ -8,7 +8,8 @@ full-text search cannot parse it), and strict booleans. See docs/limits.md.
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from dataclasses import asdict
+from typing import Annotated, Any, Self
 
 from fastapi import Query
 from pydantic import (
@@ -18,11 +19,15 @@ from pydantic import (
     BeforeValidator,
     ConfigDict,
     Field,
+    SerializerFunctionWrapHandler,
     Strict,
     StringConstraints,
     TypeAdapter,
     ValidationError,
+    model_serializer,
 )
+
+from ordergate.db import PageRequest
 
 INT32_MAX = 2**31 - 1
 NOTES_MAX_LENGTH = 2_000
@@ -101,6 +106,33 @@ Limit = Annotated[int, Query(ge=1, le=200, description="Rows to return (max 200)
 
 class Schema(BaseModel):
     model_config = ConfigDict(from_attributes=True)
+
+
+_PAGE_COUNTS = ("total", "skip", "limit")
+
+
+class Page(BaseModel):
+    """A list envelope: a subclass adds its named list (`exceptions`, `orders`, ...) and the
+    three counters follow it in the body, as the specification's lists have them."""
+
+    total: int = Field(description="Rows matching the filters, on every page")
+    skip: int
+    limit: int
+
+    # No return annotation on purpose: with one, pydantic documents the body as a free-form
+    # object instead of the model's fields.
+    @model_serializer(mode="wrap")
+    def _counts_last(self, handler: SerializerFunctionWrapHandler):  # type: ignore[no-untyped-def]
+        data: dict[str, Any] = handler(self)
+        return {k: v for k, v in data.items() if k not in _PAGE_COUNTS} | {
+            k: data[k] for k in _PAGE_COUNTS
+        }
+
+    @classmethod
+    def of(cls, rows: Any, total: int, page: PageRequest) -> Self:
+        """The envelope of one page: `rows` go to the subclass's one list field."""
+        (name,) = (n for n in cls.model_fields if n not in _PAGE_COUNTS)
+        return cls.model_validate({name: rows, "total": total, **asdict(page)})
 
 
 class ErrorDetail(BaseModel):

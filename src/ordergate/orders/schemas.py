@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import Field
 
-from ordergate.schemas import Schema
+from ordergate.schemas import Page, Schema
 
 OrderStatus = Literal["pending", "processing", "cancelled", "shipped", "delivered"]
 
@@ -66,8 +66,5 @@ class OrderOut(Schema):
     items: list[OrderItemOut]
 
 
-class OrderList(BaseModel):
+class OrderList(Page):
     orders: list[OrderOut]
-    total: int
-    skip: int
-    limit: int
