@@ -18,10 +18,12 @@ run: install
 	$(BIN)/ordergate demo
 	$(BIN)/ordergate serve --host 127.0.0.1 --port 8000 --with-sandbox
 
-## make test: lint, then the whole suite on SQLite and on a throwaway PostgreSQL cluster
+## make test: lint, the whole suite on SQLite and on a throwaway PostgreSQL cluster, then every
+## benchmark at smoke size (they check their own row counts)
 test: install lint
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -p no:cacheprovider
+	$(BIN)/python bench/run_all.py --smoke
 
 ## make bench: the benchmarks on SQLite and on a throwaway PostgreSQL cluster (see bench/README.md)
 bench: install

@@ -3,6 +3,10 @@
 as `make bench` arranges) on PostgreSQL, each PostgreSQL run in a fresh database.
 
     .venv/bin/python scripts/with_postgres.py -- .venv/bin/python bench/run_all.py
+
+`--smoke` runs the import, auto-match and feed benches at a tiny size on SQLite only (about 20 s;
+`make test` does, so a refactor that breaks a bench fails there). Each bench checks its own row
+counts and exits non-zero when they are wrong; the figures of a smoke run mean nothing.
 """
 
 from __future__ import annotations
@@ -33,7 +37,16 @@ def run(script: str, *args: str) -> None:
     subprocess.run([sys.executable, str(BENCH / script), *args], check=True)
 
 
+def smoke() -> None:
+    run("import_orders.py", "--orders", "50", "--backend", "sqlite")
+    run("auto_match.py", "--exceptions", "200", "--products", "500")
+    run("feed_import.py", "--rows", "2000")
+
+
 def main() -> None:
+    if sys.argv[1:] == ["--smoke"]:
+        smoke()
+        return
     pg = os.environ.get("ORDERGATE_TEST_DATABASE_URL")
     run("import_orders.py")  # SQLite, and PostgreSQL through the same variable
     run("auto_match.py")
