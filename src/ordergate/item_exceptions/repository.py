@@ -43,7 +43,7 @@ from ordergate.orders.models import (
     OrderItem,
     OrderItemException,
 )
-from ordergate.scope import Scope, scoped, vendor_filter
+from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
 from ordergate.vendors.models import Vendor
 
 # Bound parameters per statement on SQLite (PostgreSQL takes one array: `db.in_list`).
@@ -357,9 +357,9 @@ def unresolved(*, exception_id: int, product_id: int) -> Target:
 
 
 def pending_with_gtin(
-    *, vendor_id: int, canonical_gtin: str | None, raw_gtin: str, product_id: int
+    *, scope: VendorScope, canonical_gtin: str | None, raw_gtin: str, product_id: int
 ) -> Target:
-    """The vendor's pending exceptions for one GTIN: its lines' canonical GTIN when valid,
+    """The scope's vendor's pending exceptions for one GTIN: its lines' canonical GTIN when valid,
     else the trimmed raw GTIN.
 
     The rows are locked first in id order, the order every writer of exceptions uses
@@ -375,7 +375,7 @@ def pending_with_gtin(
     pending = (
         select(OrderItemException.id)
         .where(
-            OrderItemException.vendor_id == vendor_id,
+            *_in_scope(scope),
             OrderItemException.status == ExceptionStatus.PENDING,
             matches_gtin,
         )

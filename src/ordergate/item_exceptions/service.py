@@ -278,7 +278,7 @@ def bulk_resolve_by_gtin(
     resolved = repository.write_resolution(
         session,
         repository.pending_with_gtin(
-            vendor_id=vendor_id,
+            scope=scope,
             canonical_gtin=parsed.canonical,
             raw_gtin=gtin_key,
             product_id=product_id,
