@@ -36,14 +36,22 @@ from ordergate.app import create_app  # noqa: E402
 from ordergate.auth.models import User  # noqa: E402
 from ordergate.auth.service import create_user  # noqa: E402
 from ordergate.config import Settings  # noqa: E402
-from ordergate.db import make_engine  # noqa: E402
+from ordergate.db import PageRequest, make_engine  # noqa: E402
 from ordergate.item_exceptions import service  # noqa: E402
 from ordergate.orders.models import OrderItemException  # noqa: E402
+from ordergate.scope import Scope  # noqa: E402
 from ordergate.security import use_cheap_password_hashing  # noqa: E402
 from ordergate.vendors.models import Vendor  # noqa: E402
 
 DEFAULT_SQLITE = Path(__file__).parent / "out" / "bench.db"
 PASSWORD = "bench-password-1234"
+EVERY_VENDOR = Scope(actor_user_id=None, vendor_id=None, is_admin=True)
+
+
+def one_vendor(vendor_id: int) -> Scope:
+    return Scope(actor_user_id=None, vendor_id=vendor_id, is_admin=True)
+
+
 TARGETS_MS = {"list": 30.0, "search": 30.0, "stats": 50.0}
 
 
@@ -192,7 +200,7 @@ def main() -> None:
         ensure_users(session, vendor_code)
         admin_terms = search_terms(session, rng, None)
         vendor_terms = search_terms(session, rng, vendor_id)
-        counts = service.exception_stats(session, vendor_id=None)
+        counts = service.exception_stats(session, scope=EVERY_VENDOR)
     print(f"database: {url.split('@')[-1]}")
     print(f"exceptions: {counts.total:,} (pending {counts.pending:,}), vendor token: {vendor_code}")
 
@@ -257,7 +265,10 @@ def main() -> None:
                 "service",
                 raw(
                     lambda s, q: service.list_exceptions(
-                        s, vendor_id=q["vendor_id"], status=q["status"], skip=q["skip"], limit=50
+                        s,
+                        scope=one_vendor(q["vendor_id"]),
+                        status=q["status"],
+                        page=PageRequest(skip=q["skip"], limit=50),
                     )
                 ),
             ),
@@ -279,7 +290,7 @@ def main() -> None:
                 "service",
                 raw(
                     lambda s, q: service.list_exceptions(
-                        s, vendor_id=None, search=q["admin_term"], limit=50
+                        s, scope=EVERY_VENDOR, search=q["admin_term"], page=PageRequest()
                     )
                 ),
             ),
@@ -289,7 +300,7 @@ def main() -> None:
                 "service",
                 raw(
                     lambda s, q: service.list_exceptions(
-                        s, vendor_id=vendor_id, search=q["vendor_term"], limit=50
+                        s, scope=one_vendor(vendor_id), search=q["vendor_term"], page=PageRequest()
                     )
                 ),
             ),
@@ -305,13 +316,13 @@ def main() -> None:
                 "stats",
                 "all vendors",
                 "service",
-                raw(lambda s, q: service.exception_stats(s, vendor_id=None)),
+                raw(lambda s, q: service.exception_stats(s, scope=EVERY_VENDOR)),
             ),
             (
                 "stats",
                 "vendor_id",
                 "service",
-                raw(lambda s, q: service.exception_stats(s, vendor_id=q["vendor_id"])),
+                raw(lambda s, q: service.exception_stats(s, scope=one_vendor(q["vendor_id"]))),
             ),
         ]
         for kind, what, via, call in scenarios:

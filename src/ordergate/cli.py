@@ -16,10 +16,11 @@ from sqlalchemy.exc import SQLAlchemyError
 from ordergate import migrate
 from ordergate.auth import service as auth_service
 from ordergate.auth.models import User
-from ordergate.catalog.cli import catalog_app, exceptions_app
+from ordergate.catalog.cli import catalog_app
 from ordergate.cli_session import err_console, session_scope
 from ordergate.config import ConfigError, get_settings
 from ordergate.db import make_engine
+from ordergate.item_exceptions.cli import exceptions_app
 from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
 from ordergate.sandbox.server import SandboxHandle

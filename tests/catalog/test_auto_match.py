@@ -264,3 +264,12 @@ def test_duplicate_resolves_once_one_candidate_is_deactivated(db: Session) -> No
     db.flush()
     assert sweep_vendor(db, vendor_id=vendor.id) == 1
     assert _state(db, exception.id)[:3] == ("resolved", "duplicate_gtin", keep.id)
+
+
+def test_the_placeholder_product_matches_nothing(db: Session) -> None:
+    vendor = make_vendor(db)
+    exception = make_pending_exception(db, vendor_id=vendor.id, gtin=GTIN)
+    placeholder = placeholder_product_id(db, vendor_id=vendor.id)
+    assert auto_match_products(db, vendor_id=vendor.id, product_ids=[placeholder]) == 0
+    assert _state(db, exception.id)[0] == "pending"
+    assert row_count(db, Event) == 0

@@ -12,13 +12,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ordergate.auth.models import User
 from ordergate.catalog.models import GtinMapping
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.events.models import Event
 from ordergate.gtin import normalize_gtin
 from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.vendors.models import Vendor
-from tests.factories import login, make_product, make_user, make_vendor  # noqa: F401
+from tests.factories import Caller, login, make_product, make_user, make_vendor  # noqa: F401
 
 _seq = itertools.count(1)
 BASE_TIME = datetime(2025, 12, 19, 10, 30, tzinfo=UTC)
@@ -234,3 +235,12 @@ def make_actors(client: TestClient, db: Session) -> Actors:
         other=other,
         other_headers=login(client, "staff@shop2.test", vendor_code="shop2"),
     )
+
+
+def caller_user_id(db: Session, caller: Caller) -> int:
+    """The id of the user behind the `caller` fixture's token (admin or shop staff)."""
+    email = "admin@example.test" if caller.is_admin else f"staff@{caller.vendor.code}.test"
+    user_id = db.scalar(select(User.id).where(User.email == email))
+    db.commit()  # ends the read transaction without expiring loaded objects
+    assert user_id is not None
+    return user_id

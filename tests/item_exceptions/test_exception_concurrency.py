@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from ordergate.db import make_engine, make_session_factory
 from ordergate.item_exceptions import service
 from ordergate.item_exceptions.errors import ExceptionAlreadyResolvedError
+from ordergate.scope import VendorScope
 from tests.item_exceptions.factories import (
     exception_state,
     make_actors,
@@ -80,10 +81,9 @@ def test_resolve_that_read_pending_loses_to_a_concurrent_commit(
         try:
             service.resolve_exception(
                 session_b,
+                scope=VendorScope(actor_user_id=actors.vendor_user_id, vendor_id=actors.vendor.id),
                 exception_id=exception_id,
-                vendor_id=actors.vendor.id,
                 product_id=loser.id,
-                actor_user_id=actors.vendor_user_id,
             )
             session_b.commit()
             outcome["b"] = "committed"
@@ -94,10 +94,9 @@ def test_resolve_that_read_pending_loses_to_a_concurrent_commit(
     try:
         service.resolve_exception(
             session_a,
+            scope=VendorScope(actor_user_id=actors.admin_id, vendor_id=actors.vendor.id),
             exception_id=exception_id,
-            vendor_id=actors.vendor.id,
             product_id=winner.id,
-            actor_user_id=actors.admin_id,
         )
         thread = threading.Thread(target=resolve_b)
         thread.start()

@@ -4,7 +4,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
+from tests.factories import Caller
 from tests.item_exceptions.factories import (
+    caller_user_id,
     event_count,
     events_of,
     exception_state,
@@ -14,10 +16,15 @@ from tests.item_exceptions.factories import (
     make_order,
     make_product,
     make_unmatched_line,
+    make_vendor,
 )
 
 ADMIN = "/api/v1/admin/order-exceptions"
 VENDOR = "/api/v1/vendor/order-exceptions"
+
+
+def _url(caller: Caller, suffix: str = "") -> str:
+    return caller.url(admin=ADMIN, vendor=VENDOR) + suffix
 
 
 def _unchanged(placeholder_id: int, *, status: str = "pending") -> dict:
@@ -35,18 +42,19 @@ def _unchanged(placeholder_id: int, *, status: str = "pending") -> dict:
 # --- detail --------------------------------------------------------------------------------
 
 
-def test_detail_carries_order_and_item_context(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
+def test_detail_carries_order_and_item_context(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
     order = make_order(
-        db, vendor_id=actors.vendor.id, order_number="LS-1-R1", customer_name="Jang Schmit"
+        db, vendor_id=caller.vendor.id, order_number="LS-1-R1", customer_name="Jang Schmit"
     )
     item = make_item(
         db, order=order, quantity=2, unit_states=("unconfirmed", "confirmed_available")
     )
     exception = make_exception(db, item=item)
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
     db.commit()
-    response = client.get(f"{VENDOR}/{exception.id}", headers=actors.vendor_headers)
+    response = client.get(_url(caller, f"/{exception.id}"), headers=caller.headers)
     assert response.status_code == 200
     body = response.json()
     assert body["id"] == exception.id
@@ -75,27 +83,28 @@ def test_detail_carries_order_and_item_context(client: TestClient, db: Session) 
 
 
 def test_duplicate_gtin_detail_lists_active_candidates_of_the_vendor(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    actors = make_actors(client, db)
-    v1 = actors.vendor.id
+    v1 = caller.vendor.id
+    other = make_vendor(db, code="shop2")
     first = make_product(db, vendor_id=v1, title="Funko A", sku="A", gtin="4006381333931")
     second = make_product(db, vendor_id=v1, title="Funko B", sku="B", gtin="04006381333931")
     make_product(db, vendor_id=v1, title="Old", gtin="4006381333931", is_active=False)
-    make_product(db, vendor_id=actors.other.id, title="Theirs", gtin="4006381333931")
+    make_product(db, vendor_id=other.id, title="Theirs", gtin="4006381333931")
     make_product(db, vendor_id=v1, title="Unrelated", gtin="5702016618891")
     exception = make_unmatched_line(db, vendor_id=v1, exception_type="duplicate_gtin")
     db.commit()
-    body = client.get(f"{ADMIN}/{exception.id}", headers=actors.admin).json()
+    body = client.get(_url(caller, f"/{exception.id}"), headers=caller.headers).json()
     assert body["candidates"] == [
         {"id": first.id, "title": "Funko A", "sku": "A", "gtin": "4006381333931"},
         {"id": second.id, "title": "Funko B", "sku": "B", "gtin": "04006381333931"},
     ]
 
 
-def test_detail_of_missing_exception_is_404(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    response = client.get(f"{ADMIN}/999999", headers=actors.admin)
+def test_detail_of_missing_exception_is_404(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    response = client.get(_url(caller, "/999999"), headers=caller.headers)
     assert response.status_code == 404
     assert response.json() == {
         "error": {
@@ -126,15 +135,15 @@ def test_vendor_gets_404_for_another_vendors_exception_like_a_missing_one(
 # --- resolve -------------------------------------------------------------------------------
 
 
-def test_admin_resolves_exception(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
-    product = make_product(db, vendor_id=actors.vendor.id, gtin="4006381333931")
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+def test_resolves_exception(client: TestClient, db: Session, caller: Caller) -> None:
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id)
+    product = make_product(db, vendor_id=caller.vendor.id, gtin="4006381333931")
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
+    actor_id = caller_user_id(db, caller)
     db.commit()
     response = client.post(
-        f"{ADMIN}/{exception.id}/resolve",
-        headers=actors.admin,
+        _url(caller, f"/{exception.id}/resolve"),
+        headers=caller.headers,
         json={"product_id": product.id, "notes": "Matched to correct product manually"},
     )
     assert response.status_code == 200
@@ -142,7 +151,7 @@ def test_admin_resolves_exception(client: TestClient, db: Session) -> None:
     assert body["id"] == exception.id
     assert body["status"] == "resolved"
     assert body["resolved_product_id"] == product.id
-    assert body["resolved_by"] == actors.admin_id
+    assert body["resolved_by"] == actor_id
     assert body["resolution_notes"] == "Matched to correct product manually"
     assert body["resolved_at"] is not None
     assert body["order_number"].startswith("LS-")
@@ -150,7 +159,7 @@ def test_admin_resolves_exception(client: TestClient, db: Session) -> None:
     assert state == {
         "status": "resolved",
         "resolved_product_id": product.id,
-        "resolved_by": actors.admin_id,
+        "resolved_by": actor_id,
         "resolution_notes": "Matched to correct product manually",
         "item_product_id": product.id,
         "needs_product_match": False,
@@ -158,8 +167,8 @@ def test_admin_resolves_exception(client: TestClient, db: Session) -> None:
     }
     assert events_of(db, exception.id) == [
         {
-            "vendor_id": actors.vendor.id,
-            "actor_user_id": actors.admin_id,
+            "vendor_id": caller.vendor.id,
+            "actor_user_id": actor_id,
             "action": "resolved",
             "before": {"status": "pending", "product_id": placeholder, "resolved_product_id": None},
             "after": {
@@ -172,21 +181,18 @@ def test_admin_resolves_exception(client: TestClient, db: Session) -> None:
     ]
 
 
-def test_vendor_resolves_its_exception_without_notes(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
-    product = make_product(db, vendor_id=actors.vendor.id)
+def test_resolves_exception_without_notes(client: TestClient, db: Session, caller: Caller) -> None:
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id)
+    product = make_product(db, vendor_id=caller.vendor.id)
+    actor_id = caller_user_id(db, caller)
     db.commit()
     response = client.post(
-        f"{VENDOR}/{exception.id}/resolve",
-        headers=actors.vendor_headers,
+        _url(caller, f"/{exception.id}/resolve"),
+        headers=caller.headers,
         json={"product_id": product.id},
     )
     assert response.status_code == 200
-    assert (response.json()["status"], response.json()["resolved_by"]) == (
-        "resolved",
-        actors.vendor_user_id,
-    )
+    assert (response.json()["status"], response.json()["resolved_by"]) == ("resolved", actor_id)
     state = exception_state(db, exception.id)
     assert (state["item_product_id"], state["resolution_notes"], state["events"]) == (
         product.id,
@@ -195,29 +201,31 @@ def test_vendor_resolves_its_exception_without_notes(client: TestClient, db: Ses
     )
 
 
-def test_ignored_exception_can_be_resolved(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id, status="ignored")
-    product = make_product(db, vendor_id=actors.vendor.id)
+def test_ignored_exception_can_be_resolved(client: TestClient, db: Session, caller: Caller) -> None:
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id, status="ignored")
+    product = make_product(db, vendor_id=caller.vendor.id)
     db.commit()
     response = client.post(
-        f"{ADMIN}/{exception.id}/resolve", headers=actors.admin, json={"product_id": product.id}
+        _url(caller, f"/{exception.id}/resolve"),
+        headers=caller.headers,
+        json={"product_id": product.id},
     )
     assert response.status_code == 200
     assert events_of(db, exception.id)[0]["before"]["status"] == "ignored"
 
 
 def test_resolving_a_resolved_exception_is_400_and_changes_nothing(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
-    first = make_product(db, vendor_id=actors.vendor.id, title="First")
-    second = make_product(db, vendor_id=actors.vendor.id, title="Second")
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id)
+    first = make_product(db, vendor_id=caller.vendor.id, title="First")
+    second = make_product(db, vendor_id=caller.vendor.id, title="Second")
     db.commit()
-    url = f"{ADMIN}/{exception.id}/resolve"
-    assert client.post(url, headers=actors.admin, json={"product_id": first.id}).status_code == 200
-    again = client.post(url, headers=actors.admin, json={"product_id": second.id})
+    url = _url(caller, f"/{exception.id}/resolve")
+    assert (
+        client.post(url, headers=caller.headers, json={"product_id": first.id}).status_code == 200
+    )
+    again = client.post(url, headers=caller.headers, json={"product_id": second.id})
     assert again.status_code == 400
     assert again.json()["error"] == {
         "code": "EXCEPTION_ALREADY_RESOLVED",
@@ -233,15 +241,16 @@ def test_resolving_a_resolved_exception_is_400_and_changes_nothing(
 
 
 def test_resolve_with_another_vendors_product_is_400_and_changes_nothing(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
-    theirs = make_product(db, vendor_id=actors.other.id)
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id)
+    theirs = make_product(db, vendor_id=make_vendor(db, code="shop2").id)
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
     db.commit()
     response = client.post(
-        f"{ADMIN}/{exception.id}/resolve", headers=actors.admin, json={"product_id": theirs.id}
+        _url(caller, f"/{exception.id}/resolve"),
+        headers=caller.headers,
+        json={"product_id": theirs.id},
     )
     assert response.status_code == 400
     assert response.json()["error"] == {
@@ -253,12 +262,11 @@ def test_resolve_with_another_vendors_product_is_400_and_changes_nothing(
 
 
 def test_resolve_with_inactive_placeholder_or_missing_product_is_400(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
-    inactive = make_product(db, vendor_id=actors.vendor.id, is_active=False)
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id)
+    inactive = make_product(db, vendor_id=caller.vendor.id, is_active=False)
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
     db.commit()
     for product_id, reason in (
         (inactive.id, "it is inactive"),
@@ -266,8 +274,8 @@ def test_resolve_with_inactive_placeholder_or_missing_product_is_400(
         (999999, "it does not exist"),
     ):
         response = client.post(
-            f"{VENDOR}/{exception.id}/resolve",
-            headers=actors.vendor_headers,
+            _url(caller, f"/{exception.id}/resolve"),
+            headers=caller.headers,
             json={"product_id": product_id},
         )
         assert response.status_code == 400
@@ -293,12 +301,11 @@ def test_vendor_cannot_resolve_another_vendors_exception(client: TestClient, db:
     assert exception_state(db, theirs.id) == _unchanged(placeholder)
 
 
-def test_resolve_missing_exception_is_404(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    product = make_product(db, vendor_id=actors.vendor.id)
+def test_resolve_missing_exception_is_404(client: TestClient, db: Session, caller: Caller) -> None:
+    product = make_product(db, vendor_id=caller.vendor.id)
     db.commit()
     response = client.post(
-        f"{ADMIN}/424242/resolve", headers=actors.admin, json={"product_id": product.id}
+        _url(caller, "/424242/resolve"), headers=caller.headers, json={"product_id": product.id}
     )
     assert response.status_code == 404
     assert response.json()["error"]["code"] == "ORDER_ITEM_EXCEPTION_NOT_FOUND"
@@ -335,14 +342,16 @@ def test_resolve_keeps_marketplace_ids_and_units_of_the_line(
 # --- ignore --------------------------------------------------------------------------------
 
 
-def test_vendor_ignores_a_pending_exception_with_a_reason(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id)
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+def test_ignores_a_pending_exception_with_a_reason(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id)
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
+    actor_id = caller_user_id(db, caller)
     db.commit()
     response = client.post(
-        f"{VENDOR}/{exception.id}/ignore",
-        headers=actors.vendor_headers,
+        _url(caller, f"/{exception.id}/ignore"),
+        headers=caller.headers,
         json={"notes": "  Customer cancelled this line by phone  "},
     )
     assert response.status_code == 200
@@ -364,8 +373,8 @@ def test_vendor_ignores_a_pending_exception_with_a_reason(client: TestClient, db
     )
     assert events_of(db, exception.id) == [
         {
-            "vendor_id": actors.vendor.id,
-            "actor_user_id": actors.vendor_user_id,
+            "vendor_id": caller.vendor.id,
+            "actor_user_id": actor_id,
             "action": "ignored",
             "before": {"status": "pending", "product_id": placeholder},
             "after": {
@@ -398,15 +407,16 @@ def test_ignore_without_or_with_blank_reason_is_422(client: TestClient, db: Sess
     assert exception_state(db, exception.id) == _unchanged(placeholder)
 
 
-def test_ignore_of_a_non_pending_exception_is_400(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    ignored = make_unmatched_line(db, vendor_id=actors.vendor.id, status="ignored")
-    resolved = make_unmatched_line(db, vendor_id=actors.vendor.id, status="resolved")
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+def test_ignore_of_a_non_pending_exception_is_400(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    ignored = make_unmatched_line(db, vendor_id=caller.vendor.id, status="ignored")
+    resolved = make_unmatched_line(db, vendor_id=caller.vendor.id, status="resolved")
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
     db.commit()
     for exception, status in ((ignored, "ignored"), (resolved, "resolved")):
         response = client.post(
-            f"{ADMIN}/{exception.id}/ignore", headers=actors.admin, json={"notes": "again"}
+            _url(caller, f"/{exception.id}/ignore"), headers=caller.headers, json={"notes": "again"}
         )
         assert response.status_code == 400
         assert response.json()["error"] == {

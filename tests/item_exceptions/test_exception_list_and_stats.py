@@ -4,11 +4,13 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.orders.models import OrderItemException
+from tests.factories import Caller
 from tests.item_exceptions.factories import (
     Actors,
     make_actors,
     make_order,
     make_unmatched_line,
+    make_vendor,
     minutes,
 )
 
@@ -16,13 +18,25 @@ ADMIN = "/api/v1/admin/order-exceptions"
 VENDOR = "/api/v1/vendor/order-exceptions"
 
 
+def _list_url(caller: Caller) -> str:
+    return caller.url(admin=ADMIN, vendor=VENDOR)
+
+
 def _ids(response_json: dict) -> list[int]:
     return [row["id"] for row in response_json["exceptions"]]
 
 
 def _seed(db: Session, actors: Actors) -> dict[str, OrderItemException]:
+    return _seed_vendors(db, actors.vendor.id, actors.other.id)
+
+
+def _seed_for(db: Session, caller: Caller) -> dict[str, OrderItemException]:
+    """`_seed` with the caller's vendor as shop1."""
+    return _seed_vendors(db, caller.vendor.id, make_vendor(db, code="shop2").id)
+
+
+def _seed_vendors(db: Session, v1: int, v2: int) -> dict[str, OrderItemException]:
     """Four exceptions of shop1 (two on one order) and one of shop2, created a minute apart."""
-    v1, v2 = actors.vendor.id, actors.other.id
     shared = make_order(db, vendor_id=v1, order_number="LS-1-R702236251")
     rows = {
         "funko": make_unmatched_line(db, vendor_id=v1, order=shared, created_at=minutes(1)),
@@ -95,21 +109,32 @@ def test_admin_list_returns_every_vendor_newest_first_with_spec_fields(
     }
 
 
-def test_same_created_at_orders_by_id_descending(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    first = make_unmatched_line(db, vendor_id=actors.vendor.id, created_at=minutes(1))
-    second = make_unmatched_line(db, vendor_id=actors.vendor.id, created_at=minutes(1))
+def test_same_created_at_orders_by_id_descending(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    first = make_unmatched_line(db, vendor_id=caller.vendor.id, created_at=minutes(1))
+    second = make_unmatched_line(db, vendor_id=caller.vendor.id, created_at=minutes(1))
     db.commit()
-    body = client.get(VENDOR, headers=actors.vendor_headers).json()
+    body = client.get(
+        _list_url(caller), headers=caller.headers, params=caller.vendor_query()
+    ).json()
     assert _ids(body) == [second.id, first.id]
 
 
-def test_vendor_list_shows_only_its_own(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    rows = _seed(db, actors)
-    body = client.get(VENDOR, headers=actors.vendor_headers).json()
+def test_list_of_one_vendor_shows_only_its_own(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    rows = _seed_for(db, caller)
+    body = client.get(
+        _list_url(caller), headers=caller.headers, params=caller.vendor_query()
+    ).json()
     assert body["total"] == 4
     assert _ids(body) == [rows[n].id for n in ["bad", "voucher", "lego", "funko"]]
+
+
+def test_another_vendors_staff_sees_only_theirs(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    rows = _seed(db, actors)
     other = client.get(VENDOR, headers=actors.other_headers).json()
     assert _ids(other) == [rows["other"].id]
 
@@ -146,34 +171,39 @@ def test_admin_filters_by_vendor_status_and_type(client: TestClient, db: Session
     assert _ids(combined) == [rows["bad"].id]
 
 
-def test_unknown_status_or_type_is_422(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
+def test_unknown_status_or_type_is_422(client: TestClient, db: Session, caller: Caller) -> None:
     for params in ({"status": "open"}, {"exception_type": "missing"}):
-        response = client.get(ADMIN, headers=actors.admin, params=params)
+        response = client.get(_list_url(caller), headers=caller.headers, params=params)
         assert response.status_code == 422
         assert response.json()["error"]["code"] == "VALIDATION_ERROR"
-        response = client.get(VENDOR, headers=actors.vendor_headers, params=params)
-        assert response.status_code == 422
 
 
-def test_search_matches_gtin_raw_and_canonical(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    rows = _seed(db, actors)
+def test_search_matches_gtin_raw_and_canonical(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    rows = _seed_for(db, caller)
     for term in ("4006381333931", "04006381333931", "638133"):
-        body = client.get(VENDOR, headers=actors.vendor_headers, params={"search": term}).json()
+        body = client.get(
+            _list_url(caller),
+            headers=caller.headers,
+            params={"search": term, **caller.vendor_query()},
+        ).json()
         assert _ids(body) == [rows["funko"].id], term
         assert body["total"] == 1
 
 
 def test_search_matches_name_sku_and_order_number_case_insensitively(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    actors = make_actors(client, db)
-    rows = _seed(db, actors)
+    rows = _seed_for(db, caller)
 
     def search(term: str) -> list[int]:
         return _ids(
-            client.get(VENDOR, headers=actors.vendor_headers, params={"search": term}).json()
+            client.get(
+                _list_url(caller),
+                headers=caller.headers,
+                params={"search": term, **caller.vendor_query()},
+            ).json()
         )
 
     assert search("lego classic") == [rows["lego"].id]
@@ -224,11 +254,10 @@ def test_admin_stats_count_every_vendor(client: TestClient, db: Session) -> None
     }
 
 
-def test_admin_stats_for_one_vendor(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    _seed(db, actors)
+def test_stats_of_one_vendor(client: TestClient, db: Session, caller: Caller) -> None:
+    _seed_for(db, caller)
     body = client.get(
-        f"{ADMIN}/stats", headers=actors.admin, params={"vendor_id": actors.vendor.id}
+        f"{_list_url(caller)}/stats", headers=caller.headers, params=caller.vendor_query()
     ).json()
     assert body == {
         "pending": 2,
@@ -252,9 +281,10 @@ def test_vendor_stats_are_its_own(client: TestClient, db: Session) -> None:
     }
 
 
-def test_stats_of_an_empty_vendor_are_zero(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    body = client.get(f"{VENDOR}/stats", headers=actors.vendor_headers).json()
+def test_stats_of_an_empty_vendor_are_zero(client: TestClient, db: Session, caller: Caller) -> None:
+    body = client.get(
+        f"{_list_url(caller)}/stats", headers=caller.headers, params=caller.vendor_query()
+    ).json()
     assert body == {
         "pending": 0,
         "resolved": 0,
@@ -264,12 +294,24 @@ def test_stats_of_an_empty_vendor_are_zero(client: TestClient, db: Session) -> N
     }
 
 
-def test_resolved_only_order_is_not_counted_as_blocked(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    make_unmatched_line(db, vendor_id=actors.vendor.id, status="resolved")
+def test_resolved_only_order_is_not_counted_as_blocked(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    make_unmatched_line(db, vendor_id=caller.vendor.id, status="resolved")
     db.commit()
-    body = client.get(f"{VENDOR}/stats", headers=actors.vendor_headers).json()
+    body = client.get(
+        f"{_list_url(caller)}/stats", headers=caller.headers, params=caller.vendor_query()
+    ).json()
     assert (body["resolved"], body["orders_with_exceptions"]) == (1, 0)
+
+
+def test_admin_filter_by_an_unknown_vendor_is_404(client: TestClient, db: Session) -> None:
+    actors = make_actors(client, db)
+    _seed(db, actors)
+    for path in (ADMIN, f"{ADMIN}/stats", "/api/v1/admin/gtin-mappings"):
+        response = client.get(path, headers=actors.admin, params={"vendor_id": 999999})
+        assert response.status_code == 404, path
+        assert response.json()["error"]["code"] == "VENDOR_NOT_FOUND"
 
 
 def test_endpoints_need_the_right_token(client: TestClient, db: Session) -> None:

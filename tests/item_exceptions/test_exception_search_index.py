@@ -7,9 +7,11 @@ import pytest
 from sqlalchemy import Engine, distinct, func, inspect, select, text, update
 from sqlalchemy.orm import Session
 
+from ordergate.db import PageRequest
 from ordergate.item_exceptions import repository, service
 from ordergate.item_exceptions.side_tables import SEARCH_TABLE, TRIGRAM_INDEXES
 from ordergate.orders.models import ExceptionStatus, Order, OrderItem, OrderItemException
+from ordergate.scope import Scope
 from tests.factories import make_vendor
 from tests.item_exceptions.factories import make_order, make_unmatched_line, minutes
 
@@ -93,11 +95,20 @@ def _seed_tricky(db: Session) -> tuple[int, int]:
     return vendor.id, other.id
 
 
+def _scope(vendor_id: int | None) -> Scope:
+    return Scope(actor_user_id=None, vendor_id=vendor_id, is_admin=vendor_id is None)
+
+
 def _indexed_ids(db: Session, term: str, vendor_id: int | None) -> list[int]:
     rows, total = repository.list_exceptions(
-        db, vendor_id=vendor_id, status=None, exception_type=None, search=term, skip=0, limit=200
+        db,
+        scope=_scope(vendor_id),
+        status=None,
+        exception_type=None,
+        search=term,
+        page=PageRequest(limit=200),
     )
-    ids = [row[0].id for row in rows]
+    ids = [row.id for row in rows]
     assert total == len(ids)
     return ids
 
@@ -107,7 +118,7 @@ def _scanned_ids(db: Session, term: str, vendor_id: int | None) -> list[int]:
     return list(
         db.scalars(
             select(OrderItemException.id)
-            .where(*scope, repository._substring_scan(term.strip(), vendor_id=vendor_id))
+            .where(*scope, repository._substring_scan(term.strip(), scope=_scope(vendor_id)))
             .order_by(OrderItemException.created_at.desc(), OrderItemException.id.desc())
         )
     )
@@ -202,8 +213,8 @@ def test_blocked_order_count_equals_the_join_through_status_changes(db: Session)
     def check() -> None:
         for vendor_id in (None, vendor.id, other.id):
             expected = _blocked_orders_by_join(db, vendor_id)
-            assert repository.count_blocked_orders(db, vendor_id=vendor_id) == expected
-            counts = service.exception_stats(db, vendor_id=vendor_id)
+            assert repository.count_blocked_orders(db, scope=_scope(vendor_id)) == expected
+            counts = service.exception_stats(db, scope=_scope(vendor_id))
             assert counts.orders_with_exceptions == expected
 
     check()
@@ -220,7 +231,7 @@ def test_blocked_order_count_equals_the_join_through_status_changes(db: Session)
     db.execute(update(OrderItemException).values(status="resolved"))
     db.commit()
     check()
-    assert repository.count_blocked_orders(db, vendor_id=None) == 0
+    assert repository.count_blocked_orders(db, scope=_scope(None)) == 0
 
 
 def test_migration_created_the_search_objects(engine: Engine, is_postgres: bool) -> None:

@@ -4,11 +4,14 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
+from tests.factories import Caller, admin_headers
 from tests.item_exceptions.factories import (
+    caller_user_id,
     exception_state,
     make_actors,
     make_product,
     make_unmatched_line,
+    make_vendor,
     mappings,
 )
 
@@ -18,30 +21,50 @@ VENDOR_MAPPINGS = "/api/v1/vendor/gtin-mappings"
 ADMIN_MAPPINGS = "/api/v1/admin/gtin-mappings"
 
 
+def _exceptions(caller: Caller) -> str:
+    return caller.url(admin=ADMIN_EXCEPTIONS, vendor=EXCEPTIONS)
+
+
+def _mappings(caller: Caller) -> str:
+    return caller.url(admin=ADMIN_MAPPINGS, vendor=VENDOR_MAPPINGS)
+
+
 def test_resolve_with_remember_stores_the_canonical_gtin_key(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    actors = make_actors(client, db)
-    exception = make_unmatched_line(db, vendor_id=actors.vendor.id, gtin="4006381333931")
-    product = make_product(db, vendor_id=actors.vendor.id, title="Funko", sku="FU-1")
+    exception = make_unmatched_line(db, vendor_id=caller.vendor.id, gtin="4006381333931")
+    product = make_product(db, vendor_id=caller.vendor.id, title="Funko", sku="FU-1")
+    actor_id = caller_user_id(db, caller)
     db.commit()
     response = client.post(
-        f"{EXCEPTIONS}/{exception.id}/resolve",
-        headers=actors.vendor_headers,
+        f"{_exceptions(caller)}/{exception.id}/resolve",
+        headers=caller.headers,
         json={"product_id": product.id, "remember": True},
     )
     assert response.status_code == 200
-    assert mappings(db) == [(actors.vendor.id, "04006381333931", product.id)]
-    listed = client.get(VENDOR_MAPPINGS, headers=actors.vendor_headers).json()
+    assert mappings(db) == [(caller.vendor.id, "04006381333931", product.id)]
+    listed = client.get(
+        _mappings(caller), headers=caller.headers, params=caller.vendor_query()
+    ).json()
     assert listed["total"] == 1
     row = listed["mappings"][0]
+    assert list(row) == [
+        "id",
+        "vendor_id",
+        "gtin_key",
+        "product_id",
+        "product_title",
+        "product_sku",
+        "created_by",
+        "created_at",
+    ]
     assert {k: v for k, v in row.items() if k not in ("id", "created_at")} == {
-        "vendor_id": actors.vendor.id,
+        "vendor_id": caller.vendor.id,
         "gtin_key": "04006381333931",
         "product_id": product.id,
         "product_title": "Funko",
         "product_sku": "FU-1",
-        "created_by": actors.vendor_user_id,
+        "created_by": actor_id,
     }
 
 
@@ -62,30 +85,32 @@ def test_remember_again_repoints_the_existing_mapping(client: TestClient, db: Se
     assert mappings(db) == [(v1, "04006381333931", new.id)]
 
 
-def test_invalid_gtin_is_remembered_as_trimmed_raw(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
+def test_invalid_gtin_is_remembered_as_trimmed_raw(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
     exception = make_unmatched_line(
-        db, vendor_id=actors.vendor.id, gtin=" ABC-123 ", exception_type="gtin_mismatch"
+        db, vendor_id=caller.vendor.id, gtin=" ABC-123 ", exception_type="gtin_mismatch"
     )
-    product = make_product(db, vendor_id=actors.vendor.id)
+    product = make_product(db, vendor_id=caller.vendor.id)
     db.commit()
     client.post(
-        f"{EXCEPTIONS}/{exception.id}/resolve",
-        headers=actors.vendor_headers,
+        f"{_exceptions(caller)}/{exception.id}/resolve",
+        headers=caller.headers,
         json={"product_id": product.id, "remember": True},
     )
-    assert mappings(db) == [(actors.vendor.id, "ABC-123", product.id)]
+    assert mappings(db) == [(caller.vendor.id, "ABC-123", product.id)]
 
 
-def test_remember_without_gtin_is_400_and_changes_nothing(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    voucher = make_unmatched_line(db, vendor_id=actors.vendor.id, gtin=None)
-    product = make_product(db, vendor_id=actors.vendor.id)
-    placeholder = placeholder_product_id(db, vendor_id=actors.vendor.id)
+def test_remember_without_gtin_is_400_and_changes_nothing(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    voucher = make_unmatched_line(db, vendor_id=caller.vendor.id, gtin=None)
+    product = make_product(db, vendor_id=caller.vendor.id)
+    placeholder = placeholder_product_id(db, vendor_id=caller.vendor.id)
     db.commit()
     response = client.post(
-        f"{EXCEPTIONS}/{voucher.id}/resolve",
-        headers=actors.vendor_headers,
+        f"{_exceptions(caller)}/{voucher.id}/resolve",
+        headers=caller.headers,
         json={"product_id": product.id, "remember": True},
     )
     assert response.status_code == 400
@@ -117,18 +142,26 @@ def test_resolve_without_remember_stores_no_mapping(client: TestClient, db: Sess
     assert mappings(db) == []
 
 
-def test_bulk_resolve_with_remember_stores_the_mapping(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    product = make_product(db, vendor_id=actors.vendor.id)
+def test_bulk_resolve_with_remember_stores_the_mapping(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    product = make_product(db, vendor_id=caller.vendor.id)
     db.commit()
     response = client.post(
-        f"{ADMIN_EXCEPTIONS}/bulk-resolve",
-        headers=actors.admin,
-        params={"vendor_id": actors.vendor.id},
+        f"{_exceptions(caller)}/bulk-resolve",
+        headers=caller.headers,
+        params=caller.vendor_query(),
         json={"gtin": "4006381333931", "product_id": product.id, "remember": True},
     )
     assert response.json()["resolved_count"] == 0
-    assert mappings(db) == [(actors.vendor.id, "04006381333931", product.id)]
+    assert mappings(db) == [(caller.vendor.id, "04006381333931", product.id)]
+
+
+def _admin_headers(client: TestClient, db: Session, caller: Caller) -> dict[str, str]:
+    """An admin's headers: the caller's own, or a new admin's for a vendor caller."""
+    if caller.is_admin:
+        return caller.headers
+    return admin_headers(client, db)
 
 
 def _remember(client: TestClient, db: Session, *, vendor_id: int, headers: dict, gtin: str) -> int:
@@ -157,16 +190,29 @@ def test_admin_lists_mappings_of_all_or_one_vendor(client: TestClient, db: Sessi
     assert [m["gtin_key"] for m in theirs["mappings"]] == ["05702016618891"]
 
 
-def test_vendor_deletes_its_mapping(client: TestClient, db: Session) -> None:
-    actors = make_actors(client, db)
-    _remember(client, db, vendor_id=actors.vendor.id, headers=actors.admin, gtin="4006381333931")
-    mapping_id = client.get(VENDOR_MAPPINGS, headers=actors.vendor_headers).json()["mappings"][0][
-        "id"
+def test_lists_the_mappings_of_one_vendor(client: TestClient, db: Session, caller: Caller) -> None:
+    admin = _admin_headers(client, db, caller)
+    other = make_vendor(db, code="shop2")
+    _remember(client, db, vendor_id=caller.vendor.id, headers=admin, gtin="4006381333931")
+    _remember(client, db, vendor_id=other.id, headers=admin, gtin="5702016618891")
+    listed = client.get(
+        _mappings(caller), headers=caller.headers, params=caller.vendor_query()
+    ).json()
+    assert (listed["total"], listed["skip"], listed["limit"]) == (1, 0, 50)
+    assert [(m["vendor_id"], m["gtin_key"]) for m in listed["mappings"]] == [
+        (caller.vendor.id, "04006381333931")
     ]
-    response = client.delete(f"{VENDOR_MAPPINGS}/{mapping_id}", headers=actors.vendor_headers)
+
+
+def test_deletes_a_mapping(client: TestClient, db: Session, caller: Caller) -> None:
+    admin = _admin_headers(client, db, caller)
+    _remember(client, db, vendor_id=caller.vendor.id, headers=admin, gtin="4006381333931")
+    url = _mappings(caller)
+    mapping_id = client.get(url, headers=caller.headers).json()["mappings"][0]["id"]
+    response = client.delete(f"{url}/{mapping_id}", headers=caller.headers)
     assert response.status_code == 204
     assert mappings(db) == []
-    again = client.delete(f"{VENDOR_MAPPINGS}/{mapping_id}", headers=actors.vendor_headers)
+    again = client.delete(f"{url}/{mapping_id}", headers=caller.headers)
     assert again.status_code == 404
     assert again.json()["error"] == {
         "code": "GTIN_MAPPING_NOT_FOUND",

@@ -1,4 +1,4 @@
-"""``ordergate catalog import-csv`` and ``ordergate exceptions sweep``."""
+"""``ordergate catalog import-csv``."""
 
 from __future__ import annotations
 
@@ -15,7 +15,6 @@ from rich.progress import (
     TimeElapsedColumn,
     TimeRemainingColumn,
 )
-from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.catalog import jobs, service
@@ -23,13 +22,8 @@ from ordergate.cli_session import err_console, session_scope
 from ordergate.config import Settings, get_settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
-from ordergate.item_exceptions.matching import sweep_vendor
-from ordergate.orders.models import OrderItemException
-from ordergate.vendors.models import Vendor
-from ordergate.vendors.service import get_vendor_by_code
 
 catalog_app = typer.Typer(help="Marketplace products and vendor catalogs.", no_args_is_help=True)
-exceptions_app = typer.Typer(help="Order item exceptions.", no_args_is_help=True)
 console = Console()
 # Row errors and warnings printed in full; the rest are counted.
 MAX_ERRORS_SHOWN = 20
@@ -123,35 +117,3 @@ def _print_summary(summary: service.ImportSummary) -> None:
         console.print(f"  row {warning.row}: warning: {warning.warning}")
     if summary.warnings_count > MAX_ERRORS_SHOWN:
         console.print(f"  ... and {summary.warnings_count - MAX_ERRORS_SHOWN} more warnings")
-
-
-@exceptions_app.command("sweep")
-def sweep(
-    vendor: Annotated[
-        str | None, typer.Option(help="Vendor code; default: every vendor with pending ones")
-    ] = None,
-) -> None:
-    """Match pending exceptions against the vendors' whole active catalogs."""
-    with session_scope() as session:
-        if vendor is not None:
-            vendors = [get_vendor_by_code(session, code=vendor)]
-        else:
-            vendors = list(
-                session.scalars(
-                    select(Vendor)
-                    .where(
-                        Vendor.id.in_(
-                            select(OrderItemException.vendor_id).where(
-                                OrderItemException.status == "pending"
-                            )
-                        )
-                    )
-                    .order_by(Vendor.code)
-                )
-            )
-        total = 0
-        for row in vendors:
-            resolved = sweep_vendor(session, vendor_id=row.id)
-            total += resolved
-            console.print(f"{row.code}: {resolved} resolved")
-    console.print(f"{total} exception(s) resolved")

@@ -33,7 +33,7 @@ def exception_resolved(
     *,
     exception_id: int,
     vendor_id: int,
-    actor_user_id: int,
+    actor_user_id: int | None,
     status_before: str,
     product_before: int,
     product_id: int,
@@ -60,7 +60,12 @@ def exception_resolved(
 
 
 def exception_ignored(
-    *, exception_id: int, vendor_id: int, actor_user_id: int, product_id: int, notes: str
+    *,
+    exception_id: int,
+    vendor_id: int,
+    actor_user_id: int | None,
+    product_id: int,
+    notes: str,
 ) -> EventRow:
     return _exception_event(
         EventAction.IGNORED,

@@ -1,17 +1,19 @@
-"""All SQL of the exception workflow. Every query takes ``vendor_id``; ``None`` means the
-platform admin's view over all vendors."""
+"""All SQL of the exception workflow. Reads are limited to a `Scope` in one place each
+(`_in_scope`, `scoped`): a vendor's scope never sees another vendor's rows; an admin's scope
+without a vendor sees all of them."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
+from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
     Row,
     Select,
     SQLColumnExpression,
-    bindparam,
+    Subquery,
     delete,
     exists,
     func,
@@ -23,10 +25,11 @@ from sqlalchemy import (
     union,
     update,
 )
-from sqlalchemy.orm import Session, aliased
+from sqlalchemy.orm import Bundle, Session, aliased, selectinload
 
 from ordergate.catalog.models import GtinMapping, Product
-from ordergate.db import upsert_insert, utcnow
+from ordergate.catalog.repository import matchable
+from ordergate.db import PageRequest, in_list, in_list_batches, paginate, upsert_insert, utcnow
 from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
@@ -35,36 +38,49 @@ from ordergate.item_exceptions.side_tables import (
 )
 from ordergate.orders.models import (
     ExceptionStatus,
+    ExceptionType,
     Order,
     OrderItem,
     OrderItemException,
-    OrderItemUnit,
 )
+from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
+from ordergate.vendors.models import Vendor
 
-# Chunk size for IN lists, well below SQLite's bound-parameter limit.
+# Bound parameters per statement on SQLite (PostgreSQL takes one array: `db.in_list`).
 IN_CHUNK = 900
 
-ExceptionRow = Row[OrderItemException, int, str, datetime | None]
+# An exception's columns with its order's id, number and date, under the names of
+# `schemas.ExceptionOut` (a flat row the schema validates as it is).
+ExceptionRow = Row[Any]
+_EXCEPTION_ROW = (
+    *OrderItemException.__table__.c,
+    OrderItem.order_id,
+    Order.order_number,
+    Order.order_date,
+)
+NEWEST_FIRST = (OrderItemException.created_at.desc(), OrderItemException.id.desc())
 
 
-def _chunks(values: Sequence[int], size: int = IN_CHUNK) -> Iterable[Sequence[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
+def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
+    return vendor_filter(scope, OrderItemException.vendor_id)
 
 
-def _scope(vendor_id: int | None) -> list[ColumnElement[bool]]:
-    return [] if vendor_id is None else [OrderItemException.vendor_id == vendor_id]
+# --- reading exceptions ---------------------------------------------------------------------
 
 
-def _with_order_context() -> Select[OrderItemException, int, str, datetime | None]:
-    return (
-        select(OrderItemException, OrderItem.order_id, Order.order_number, Order.order_date)
+def _rows_with_context(
+    session: Session, *conditions: ColumnElement[bool]
+) -> Sequence[ExceptionRow]:
+    return session.execute(
+        select(*_EXCEPTION_ROW)
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .join(Order, Order.id == OrderItem.order_id)
-    )
+        .where(*conditions)
+        .order_by(*NEWEST_FIRST)
+    ).all()
 
 
-def _search_condition(search: str, *, vendor_id: int | None, dialect: str) -> ColumnElement[bool]:
+def _search_condition(search: str, *, scope: Scope, dialect: str) -> ColumnElement[bool]:
     """A full valid GTIN (any of its forms) searches by GTIN, through indexes; anything else is
     a case-insensitive substring of GTIN, product name, SKU or order number. Terms of three
     characters or more go through the trigram index; shorter ones scan."""
@@ -86,7 +102,7 @@ def _search_condition(search: str, *, vendor_id: int | None, dialect: str) -> Co
             )
         )
     if len(term) < MIN_INDEXED_TERM_LENGTH:
-        return _substring_scan(term, vendor_id=vendor_id)
+        return _substring_scan(term, scope=scope)
     if dialect == "sqlite":
         return _substring_fts(term)
     return _substring_trigram(term)
@@ -99,11 +115,11 @@ def _contains(column: SQLColumnExpression[str | None], term: str) -> ColumnEleme
     return column.icontains(term, autoescape=True)
 
 
-def _substring_scan(term: str, *, vendor_id: int | None) -> ColumnElement[bool]:
+def _substring_scan(term: str, *, scope: Scope) -> ColumnElement[bool]:
     """The plain predicate, without an index; the order number is tried last, so the count
     joins no row to its order that already matched."""
     order_number_matches = _contains(Order.order_number, term)
-    if vendor_id is not None:
+    if scope.vendor_id is not None:
         # A vendor's few thousand rows: look up each row's own order.
         in_matching_order: ColumnElement[bool] = exists(
             select(Order.id)
@@ -161,188 +177,190 @@ def _substring_trigram(term: str) -> ColumnElement[bool]:
 def list_exceptions(
     session: Session,
     *,
-    vendor_id: int | None,
-    status: str | None,
-    exception_type: str | None,
+    scope: Scope,
+    status: ExceptionStatus | None,
+    exception_type: ExceptionType | None,
     search: str | None,
-    skip: int,
-    limit: int,
-) -> tuple[list[ExceptionRow], int]:
-    """One query for the page (with its order context) and, except for a search, one for
-    the total."""
-    conditions = _scope(vendor_id)
+    page: PageRequest,
+) -> tuple[Sequence[ExceptionRow], int]:
+    """Newest first. The page's ids first, their order context after: a search can match
+    thousands of rows, and only the page's rows need their line and order."""
+    conditions = _in_scope(scope)
     if status is not None:
         conditions.append(OrderItemException.status == status)
     if exception_type is not None:
         conditions.append(OrderItemException.exception_type == exception_type)
     term = search.strip() if search else ""
-    searching = bool(term)
-    if searching:
+    ids = select(OrderItemException.id).where(*conditions).order_by(*NEWEST_FIRST)
+    if term:
         dialect = session.get_bind().dialect.name
-        conditions.append(_search_condition(term, vendor_id=vendor_id, dialect=dialect))
-    newest_first = (OrderItemException.created_at.desc(), OrderItemException.id.desc())
-    # The page's ids first, its order context after: a search can match thousands of rows,
-    # and only the page's rows need their line and order. A search's matches are all read
-    # anyway, so they are counted in the same pass (a window count) rather than searched twice;
-    # a plain list walks an index and stops at the page, so it counts apart.
-    page_columns: list[SQLColumnExpression[int]] = [OrderItemException.id]
-    if searching:
-        page_columns.append(func.count().over().label("total"))
-    page = (
-        select(*page_columns)
-        .where(*conditions)
-        .order_by(*newest_first)
-        .offset(skip)
-        .limit(limit)
-        .subquery()
+        ids = ids.where(_search_condition(term, scope=scope, dialect=dialect))
+        page_ids, total = _searched_page(session, ids, page)
+    else:
+        # A plain list walks an index and stops at the page, so it counts apart.
+        page_ids, total = paginate(session, ids, page)
+    if not page_ids:
+        return [], total
+    return _rows_with_context(session, in_list(session, OrderItemException.id, page_ids)), total
+
+
+def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tuple[list[int], int]:
+    """A search's page of ids and its total in one pass: its matches are all read anyway, so
+    they are counted there (a window count) rather than searched twice (`paginate`)."""
+    rows = session.execute(
+        ids.add_columns(func.count().over().label("total")).offset(page.skip).limit(page.limit)
+    ).all()
+    if rows:
+        return [row.id for row in rows], rows[0].total
+    if page.skip == 0:
+        return [], 0
+    # Past the last page: no row carries the count.
+    counted = ids.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    return [], session.scalar(counted) or 0
+
+
+def get_exception_row(session: Session, *, scope: Scope, exception_id: int) -> ExceptionRow | None:
+    rows = _rows_with_context(session, OrderItemException.id == exception_id, *_in_scope(scope))
+    return rows[0] if rows else None
+
+
+def get_exception(
+    session: Session, *, scope: Scope, exception_id: int
+) -> OrderItemException | None:
+    return session.scalar(
+        scoped(
+            select(OrderItemException).where(OrderItemException.id == exception_id),
+            scope,
+            OrderItemException.vendor_id,
+        ).execution_options(populate_existing=True)
     )
-    statement = _with_order_context().join(page, page.c.id == OrderItemException.id)
-    if searching:
-        statement = statement.add_columns(page.c.total)
-    result = session.execute(statement.order_by(*newest_first)).all()
-    if not searching:
-        total = session.scalar(
-            select(func.count()).select_from(OrderItemException).where(*conditions)
-        )
-        return list(result), total or 0
-    if not result and skip > 0:
-        # Past the last page: no row carries the count.
-        total = session.scalar(
-            select(func.count()).select_from(OrderItemException).where(*conditions)
-        )
-        return [], total or 0
-    total = result[0].total if result else 0
-    return [row[:4] for row in result], total  # type: ignore[misc]
 
 
-def count_by_status(session: Session, *, vendor_id: int | None) -> dict[str, int]:
+def count_by_status(session: Session, *, scope: Scope) -> dict[str, int]:
     rows = session.execute(
         select(OrderItemException.status, func.count())
-        .where(*_scope(vendor_id))
+        .where(*_in_scope(scope))
         .group_by(OrderItemException.status)
     ).all()
     return {status: count for status, count in rows}
 
 
-def count_blocked_orders(session: Session, *, vendor_id: int | None) -> int:
-    """Distinct orders with at least one pending or ignored exception, read in order from the
-    context table's (vendor_id,) blocking, order_id index: no lookup per exception."""
+def count_blocked_orders(session: Session, *, scope: Scope) -> int:
+    """Distinct orders with at least one blocking exception, read in order from the context
+    table's (vendor_id,) blocking, order_id index: no lookup per exception."""
     context = exception_context.c
-    scope = [] if vendor_id is None else [context.vendor_id == vendor_id]
-    blocked_orders = select(context.order_id).where(*scope, context.blocking).distinct().subquery()
+    blocked_orders = (
+        scoped(select(context.order_id).where(context.blocking), scope, context.vendor_id)
+        .distinct()
+        .subquery()
+    )
     return session.scalar(select(func.count()).select_from(blocked_orders)) or 0
 
 
-def get_exception_row(
-    session: Session, *, exception_id: int, vendor_id: int | None
-) -> ExceptionRow | None:
-    return session.execute(
-        _with_order_context()
-        .where(OrderItemException.id == exception_id, *_scope(vendor_id))
-        .execution_options(populate_existing=True)
-    ).first()
+def get_order_and_item(session: Session, *, item_id: int) -> tuple[Order, OrderItem]:
+    """The line (with its units) and its order; foreign keys guarantee both."""
+    item = session.scalars(
+        select(OrderItem).where(OrderItem.id == item_id).options(selectinload(OrderItem.units))
+    ).one()
+    return session.get_one(Order, item.order_id), item
 
 
-def get_exception(
-    session: Session, *, exception_id: int, vendor_id: int | None
-) -> OrderItemException | None:
-    return session.scalar(
-        select(OrderItemException)
-        .where(OrderItemException.id == exception_id, *_scope(vendor_id))
-        .execution_options(populate_existing=True)
-    )
-
-
-def get_order(session: Session, *, order_id: int) -> Order | None:
-    return session.get(Order, order_id)
-
-
-def get_item(session: Session, *, item_id: int) -> OrderItem | None:
-    return session.get(OrderItem, item_id)
-
-
-def item_units(session: Session, *, item_id: int) -> list[OrderItemUnit]:
-    return list(
-        session.scalars(
-            select(OrderItemUnit)
-            .where(OrderItemUnit.order_item_id == item_id)
-            .order_by(OrderItemUnit.id)
+def item_product_ids(session: Session, *, item_ids: Sequence[int]) -> dict[int, int]:
+    found: dict[int, int] = {}
+    for chunk in in_list_batches(session, item_ids, IN_CHUNK):
+        statement = select(OrderItem.id, OrderItem.product_id).where(
+            in_list(session, OrderItem.id, chunk)
         )
-    )
+        found.update({row.id: row.product_id for row in session.execute(statement)})
+    return found
+
+
+# --- products -------------------------------------------------------------------------------
+
+
+class ProductCheck(NamedTuple):
+    product: Product
+    matchable: bool  # `catalog.repository.matchable` for the vendor
+
+
+def check_product(session: Session, *, product_id: int, vendor_id: int) -> ProductCheck | None:
+    # The predicate as a column, not a filter: the product is found by its key either way.
+    row = session.execute(
+        select(Product, matchable(vendor_id).label("matchable")).where(Product.id == product_id)
+    ).first()
+    return None if row is None else ProductCheck(row.Product, bool(row.matchable))
 
 
 def candidate_products(session: Session, *, vendor_id: int, canonical_gtin: str) -> list[Product]:
     return list(
         session.scalars(
             select(Product)
-            .where(
-                Product.vendor_id == vendor_id,
-                Product.gtin_normalized == canonical_gtin,
-                Product.is_active.is_(True),
-                Product.is_placeholder.is_(False),
-            )
+            .where(matchable(vendor_id), Product.gtin_normalized == canonical_gtin)
             .order_by(Product.id)
         )
     )
 
 
-def get_product(session: Session, *, product_id: int) -> Product | None:
-    return session.get(Product, product_id)
+# --- writing: the one resolution writer and whom it resolves --------------------------------
 
 
-def mark_resolved(
-    session: Session,
-    *,
-    exception_id: int,
-    product_id: int,
-    actor_user_id: int,
-    notes: str | None,
-    at: datetime,
-) -> bool:
-    """Resolve one exception if it is still pending or ignored. The condition sits in the
-    UPDATE itself, so of two concurrent resolves exactly one changes the row."""
-    result = session.execute(
+class Resolution(NamedTuple):
+    exception_id: int
+    order_item_id: int
+    product_id: int
+
+
+class Target(NamedTuple):
+    """Exceptions to resolve (conditions on `order_item_exceptions`, possibly over more
+    tables) and the product each resolves to (a value or a column of those tables)."""
+
+    where: list[ColumnElement[bool]]
+    product_id: int | ColumnElement[Any]
+
+
+def write_resolution(
+    session: Session, target: Target, *, actor_user_id: int | None, notes: str | None, at: datetime
+) -> list[Resolution]:
+    """Resolve the target's exceptions: THE writer of the six resolution columns (resolve, bulk
+    resolve and auto-match). The target's conditions sit in the UPDATE itself, so of two
+    concurrent writers exactly one changes a row. Returns the changed rows in id order."""
+    rows = session.execute(
         update(OrderItemException)
-        .where(
-            OrderItemException.id == exception_id,
-            OrderItemException.status.in_(ExceptionStatus.blocking()),
-        )
+        .where(*target.where)
         .values(
-            status="resolved",
-            resolved_product_id=product_id,
-            resolved_by=actor_user_id,
+            status=ExceptionStatus.RESOLVED,
+            resolved_product_id=target.product_id,
             resolved_at=at,
+            resolved_by=actor_user_id,
             resolution_notes=notes,
             updated_at=at,
         )
+        .returning(
+            OrderItemException.id,
+            OrderItemException.order_item_id,
+            OrderItemException.resolved_product_id,
+        )
         .execution_options(synchronize_session=False)
+    ).all()
+    return sorted(Resolution(row.id, row.order_item_id, row.resolved_product_id) for row in rows)
+
+
+def unresolved(*, exception_id: int, product_id: int) -> Target:
+    """One exception, if it still blocks (pending or ignored)."""
+    return Target(
+        [
+            OrderItemException.id == exception_id,
+            OrderItemException.status.in_(ExceptionStatus.blocking()),
+        ],
+        product_id,
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def mark_ignored(session: Session, *, exception_id: int, notes: str, at: datetime) -> bool:
-    result = session.execute(
-        update(OrderItemException)
-        .where(OrderItemException.id == exception_id, OrderItemException.status == "pending")
-        .values(status="ignored", resolution_notes=notes, updated_at=at)
-        .execution_options(synchronize_session=False)
-    )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
-
-
-def resolve_pending_by_gtin(
-    session: Session,
-    *,
-    vendor_id: int,
-    canonical_gtin: str | None,
-    raw_gtin: str,
-    product_id: int,
-    actor_user_id: int,
-    notes: str | None,
-    at: datetime,
-) -> list[tuple[int, int]]:
-    """Resolve the vendor's pending exceptions for one GTIN; returns
-    ``(exception_id, order_item_id)`` of the rows it changed.
+def pending_with_gtin(
+    *, scope: VendorScope, canonical_gtin: str | None, raw_gtin: str, product_id: int
+) -> Target:
+    """The scope's vendor's pending exceptions for one GTIN: its lines' canonical GTIN when valid,
+    else the trimmed raw GTIN.
 
     The rows are locked first in id order, the order every writer of exceptions uses
     (auto-match too), so two bulk resolves or a bulk resolve and an auto-match queue behind each
@@ -357,59 +375,191 @@ def resolve_pending_by_gtin(
     pending = (
         select(OrderItemException.id)
         .where(
-            OrderItemException.vendor_id == vendor_id,
-            OrderItemException.status == "pending",
+            *_in_scope(scope),
+            OrderItemException.status == ExceptionStatus.PENDING,
             matches_gtin,
         )
         .order_by(OrderItemException.id)
         .with_for_update()
         .scalar_subquery()
     )
+    return Target(
+        [
+            OrderItemException.id.in_(pending),
+            OrderItemException.status == ExceptionStatus.PENDING,
+        ],
+        product_id,
+    )
+
+
+def pending_with_one_candidate(
+    session: Session, *, vendor_id: int, exception_ids: Sequence[int], gtins: Sequence[str]
+) -> Target:
+    """Of these pending exceptions, those whose line's GTIN has exactly one matchable product
+    of the vendor, each resolving to that product (auto-match).
+
+    Each GTIN's only candidate is aggregated once per statement. A per-exception subquery
+    would be planned from catalog statistics that cannot count the products this very
+    transaction inserted; PostgreSQL then scanned the vendor's catalog once per exception."""
+    only_candidate: Subquery = (
+        select(Product.gtin_normalized, func.max(Product.id).label("product_id"))
+        .where(matchable(vendor_id), in_list(session, Product.gtin_normalized, gtins))
+        .group_by(Product.gtin_normalized)
+        .having(func.count() == 1)
+        .subquery()
+    )
+    return Target(
+        [
+            in_list(session, OrderItemException.id, exception_ids),
+            OrderItemException.status == ExceptionStatus.PENDING,
+            OrderItem.id == OrderItemException.order_item_id,
+            OrderItem.gtin_normalized == only_candidate.c.gtin_normalized,
+        ],
+        only_candidate.c.product_id,
+    )
+
+
+def resolved_product_of_line() -> ColumnElement[Any]:
+    """Per order line: the product its exception was resolved to (for `point_lines_at`)."""
+    return (
+        select(OrderItemException.resolved_product_id)
+        .where(OrderItemException.order_item_id == OrderItem.id)
+        .scalar_subquery()
+    )
+
+
+def mark_ignored(session: Session, *, exception_id: int, notes: str, at: datetime) -> bool:
     result = session.execute(
         update(OrderItemException)
-        .where(OrderItemException.id.in_(pending), OrderItemException.status == "pending")
-        .values(
-            status="resolved",
-            resolved_product_id=product_id,
-            resolved_by=actor_user_id,
-            resolved_at=at,
-            resolution_notes=notes,
-            updated_at=at,
+        .where(
+            OrderItemException.id == exception_id,
+            OrderItemException.status == ExceptionStatus.PENDING,
         )
-        .returning(OrderItemException.id, OrderItemException.order_item_id)
+        .values(status=ExceptionStatus.IGNORED, resolution_notes=notes, updated_at=at)
         .execution_options(synchronize_session=False)
     )
-    return sorted((row[0], row[1]) for row in result.all())
+    return bool(result.rowcount)  # type: ignore[attr-defined]
 
 
-def item_product_ids(session: Session, *, item_ids: Sequence[int]) -> dict[int, int]:
-    found: dict[int, int] = {}
-    statement = select(OrderItem.id, OrderItem.product_id).where(
-        OrderItem.id.in_(bindparam("ids", expanding=True))
-    )
-    for chunk in _chunks(item_ids):
-        found.update(
-            {row[0]: row[1] for row in session.execute(statement, {"ids": list(chunk)}).all()}
+# --- auto-match reads and the duplicate flag ------------------------------------------------
+
+
+def matchable_gtins_of(
+    session: Session, *, vendor_id: int, product_ids: Sequence[int], size: int
+) -> set[str]:
+    """The canonical GTINs of those products that are matchable for the vendor."""
+    gtins: set[str] = set()
+    for chunk in in_list_batches(session, product_ids, size):
+        # Looked up by primary key only, the predicate read as a column: with the vendor in
+        # the WHERE clause SQLite prefers scanning the vendor's whole catalog through its index.
+        rows = session.execute(
+            select(Product.gtin_normalized, matchable(vendor_id).label("matchable")).where(
+                in_list(session, Product.id, chunk)
+            )
         )
-    return found
+        gtins.update(row.gtin_normalized for row in rows if row.matchable and row.gtin_normalized)
+    return gtins
 
 
-def repoint_items(
-    session: Session, *, item_ids: Sequence[int], product_id: int, at: datetime
-) -> None:
-    """Point the lines at the product; marketplace ids and units stay as they are."""
+def pending_gtins(session: Session, *, vendor_id: int) -> set[str]:
+    """The canonical GTINs the vendor's pending exceptions wait for (read, nothing locked)."""
+    return set(
+        session.scalars(
+            select(OrderItem.gtin_normalized)
+            .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+            .where(
+                OrderItemException.vendor_id == vendor_id,
+                OrderItemException.status == ExceptionStatus.PENDING,
+                OrderItem.gtin_normalized.is_not(None),
+            )
+            .distinct()
+        )
+    )
+
+
+def lock_pending_with_gtins(
+    session: Session, *, vendor_id: int, gtins: Sequence[str] | None
+) -> list[Any]:
+    """The vendor's pending exceptions whose line has a canonical GTIN (in `gtins` when
+    given: an IN list), locked in id order: id, order_item_id, exception_type,
+    gtin_normalized and the line's product_id."""
     statement = (
-        update(OrderItem)
-        .where(OrderItem.id.in_(bindparam("ids", expanding=True)))
-        .values(product_id=product_id, needs_product_match=False, updated_at=at)
-        .execution_options(synchronize_session=False)
+        select(
+            OrderItemException.id,
+            OrderItemException.order_item_id,
+            OrderItemException.exception_type,
+            OrderItem.gtin_normalized,
+            OrderItem.product_id,
+        )
+        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
+        .where(
+            OrderItemException.vendor_id == vendor_id,
+            OrderItemException.status == ExceptionStatus.PENDING,
+            OrderItem.gtin_normalized.is_not(None),
+        )
+        .order_by(OrderItemException.id)
+        .with_for_update(of=OrderItemException)
     )
-    for chunk in _chunks(item_ids):
-        session.execute(statement, {"ids": list(chunk)})
+    if gtins is not None:
+        statement = statement.where(OrderItem.gtin_normalized.in_(gtins))
+    return list(session.execute(statement).all())
+
+
+def matchable_products_by_gtin(
+    session: Session, *, vendor_id: int, gtins: Sequence[str], size: int
+) -> dict[str, list[int]]:
+    """Every matchable product of the vendor per canonical GTIN, by id."""
+    candidates: dict[str, list[int]] = {}
+    for chunk in in_list_batches(session, gtins, size):
+        for gtin, product_id in session.execute(
+            select(Product.gtin_normalized, Product.id)
+            .where(matchable(vendor_id), in_list(session, Product.gtin_normalized, chunk))
+            .order_by(Product.id)
+        ):
+            if gtin is not None:
+                candidates.setdefault(gtin, []).append(product_id)
+    return candidates
+
+
+def mark_duplicate(session: Session, *, exception_ids: Sequence[int], at: datetime) -> set[int]:
+    """Type these pending exceptions `duplicate_gtin`; returns the ids it changed."""
+    return set(
+        session.scalars(
+            update(OrderItemException)
+            .where(
+                in_list(session, OrderItemException.id, exception_ids),
+                OrderItemException.status == ExceptionStatus.PENDING,
+                OrderItemException.exception_type != ExceptionType.DUPLICATE_GTIN,
+            )
+            .values(exception_type=ExceptionType.DUPLICATE_GTIN, updated_at=at)
+            .returning(OrderItemException.id)
+            .execution_options(synchronize_session=False)
+        )
+    )
+
+
+def vendors_with_pending(session: Session) -> list[Vendor]:
+    """Vendors with at least one pending exception, by code."""
+    return list(
+        session.scalars(
+            select(Vendor)
+            .where(
+                Vendor.id.in_(
+                    select(OrderItemException.vendor_id).where(
+                        OrderItemException.status == ExceptionStatus.PENDING
+                    )
+                )
+            )
+            .order_by(Vendor.code)
+        )
+    )
+
+
+# --- remembered GTINs -----------------------------------------------------------------------
 
 
 def upsert_mapping(
-    session: Session, *, vendor_id: int, gtin_key: str, product_id: int, actor_user_id: int
+    session: Session, *, vendor_id: int, gtin_key: str, product_id: int, actor_user_id: int | None
 ) -> None:
     insert = upsert_insert(session)
     now = utcnow()
@@ -428,27 +578,33 @@ def upsert_mapping(
     )
 
 
-def list_mappings(
-    session: Session, *, vendor_id: int | None, skip: int, limit: int
-) -> tuple[list[Row[GtinMapping, str, str | None]], int]:
-    scope = [] if vendor_id is None else [GtinMapping.vendor_id == vendor_id]
-    rows = session.execute(
-        select(GtinMapping, Product.title, Product.sku)
+# A mapping with its product's title and SKU, under the names of `schemas.GtinMappingOut`.
+_MAPPING_ROW: Bundle[Any] = Bundle(
+    "mapping",
+    GtinMapping.id,
+    GtinMapping.vendor_id,
+    GtinMapping.gtin_key,
+    GtinMapping.product_id,
+    Product.title.label("product_title"),
+    Product.sku.label("product_sku"),
+    GtinMapping.created_by,
+    GtinMapping.created_at,
+)
+
+
+def list_mappings(session: Session, *, scope: Scope, page: PageRequest) -> tuple[list[Any], int]:
+    statement = (
+        scoped(select(_MAPPING_ROW), scope, GtinMapping.vendor_id)
         .join(Product, Product.id == GtinMapping.product_id)
-        .where(*scope)
         .order_by(GtinMapping.created_at.desc(), GtinMapping.id.desc())
-        .offset(skip)
-        .limit(limit)
-    ).all()
-    total = session.scalar(select(func.count()).select_from(GtinMapping).where(*scope)) or 0
-    return list(rows), total
+    )
+    return paginate(session, statement, page)
 
 
-def delete_mapping(session: Session, *, mapping_id: int, vendor_id: int | None) -> bool:
-    scope = [] if vendor_id is None else [GtinMapping.vendor_id == vendor_id]
+def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
     result = session.execute(
         delete(GtinMapping)
-        .where(GtinMapping.id == mapping_id, *scope)
+        .where(GtinMapping.id == mapping_id, *vendor_filter(scope, GtinMapping.vendor_id))
         .execution_options(synchronize_session=False)
     )
     return bool(result.rowcount)  # type: ignore[attr-defined]

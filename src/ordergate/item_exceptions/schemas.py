@@ -1,14 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Literal
+from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
-from ordergate.schemas import NON_BLANK, Flag, Id, Notes, RequiredNotes, Schema, trim
+from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
+from ordergate.schemas import NON_BLANK, Flag, Id, Notes, Page, RequiredNotes, Schema, trim
 
-ExceptionType = Literal["product_not_found", "gtin_mismatch", "duplicate_gtin"]
-ExceptionStatus = Literal["pending", "resolved", "ignored"]
 # Checked as sent, then trimmed: the trimmed form is what is compared and echoed.
 BulkGtin = Annotated[
     str,
@@ -37,14 +36,11 @@ class ExceptionOut(Schema):
     order_date: datetime | None
 
 
-class ExceptionList(BaseModel):
+class ExceptionList(Page):
     exceptions: list[ExceptionOut]
-    total: int
-    skip: int
-    limit: int
 
 
-class ExceptionStats(BaseModel):
+class ExceptionStats(Schema):
     pending: int
     resolved: int
     ignored: int
@@ -64,7 +60,7 @@ class ExceptionOrderContext(Schema):
     id: int
     order_number: str
     order_date: datetime | None
-    status: str
+    status: OrderStatus
     customer_name: str | None
 
 
@@ -130,8 +126,5 @@ class GtinMappingOut(Schema):
     created_at: datetime
 
 
-class GtinMappingList(BaseModel):
+class GtinMappingList(Page):
     mappings: list[GtinMappingOut]
-    total: int
-    skip: int
-    limit: int

@@ -1,22 +1,24 @@
 """Exception workflow: list, stats, detail, resolve, ignore, bulk resolve, remembered GTINs.
 
-``vendor_id=None`` is the platform admin's view over every vendor; a vendor's id scopes every
-read and write, and another vendor's exception is reported exactly like a missing one.
+Every read and write is limited to the caller's `Scope`; another vendor's exception is reported
+exactly like a missing one. The acting user is `scope.actor_user_id`.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.models import GtinMapping, Product
-from ordergate.db import utcnow
+from ordergate.catalog.models import Product
+from ordergate.db import PageRequest, utcnow
 from ordergate.errors import ValidationFailedError
 from ordergate.events.service import record_events
 from ordergate.gtin import normalize_gtin
-from ordergate.item_exceptions import events, repository
+from ordergate.item_exceptions import events, matching, repository
 from ordergate.item_exceptions.errors import (
     BulkGtinInvalidError,
     ExceptionAlreadyResolvedError,
@@ -26,32 +28,31 @@ from ordergate.item_exceptions.errors import (
     InvalidProductForExceptionError,
     OrderItemExceptionNotFoundError,
 )
-from ordergate.orders.models import (
-    ExceptionStatus,
-    Order,
-    OrderItem,
-    OrderItemException,
-    OrderItemUnit,
-)
-
-
-@dataclass(frozen=True, slots=True)
-class ExceptionView:
-    """An exception with the order it belongs to."""
-
-    exception: OrderItemException
-    order_id: int
-    order_number: str
-    order_date: datetime | None
+from ordergate.item_exceptions.repository import ExceptionRow
+from ordergate.orders.models import ExceptionStatus, ExceptionType, Order, OrderItem
+from ordergate.orders.repository import point_lines_at
+from ordergate.scope import Scope, VendorScope
+from ordergate.vendors.service import get_vendor_by_code
 
 
 @dataclass(frozen=True, slots=True)
 class ExceptionDetailView:
-    view: ExceptionView
+    """An exception's flat row with its order, its line (with units) and, for a duplicate
+    GTIN, the candidate products."""
+
+    exception: ExceptionRow
     order: Order
     item: OrderItem
-    units: list[OrderItemUnit]
     candidates: list[Product]
+
+    def attributes(self) -> dict[str, Any]:
+        """`schemas.ExceptionDetail`'s attributes: the row's columns and the context."""
+        return {
+            **self.exception._mapping,
+            "order": self.order,
+            "item": self.item,
+            "candidates": self.candidates,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,150 +64,119 @@ class ExceptionCounts:
     orders_with_exceptions: int
 
 
-@dataclass(frozen=True, slots=True)
-class MappingView:
-    mapping: GtinMapping
-    product_title: str
-    product_sku: str | None
-
-
 def list_exceptions(
     session: Session,
     *,
-    vendor_id: int | None,
-    status: str | None = None,
-    exception_type: str | None = None,
+    scope: Scope,
+    status: ExceptionStatus | None = None,
+    exception_type: ExceptionType | None = None,
     search: str | None = None,
-    skip: int = 0,
-    limit: int = 50,
-) -> tuple[list[ExceptionView], int]:
+    page: PageRequest,
+) -> tuple[Sequence[ExceptionRow], int]:
     """Newest first; ``search`` matches GTIN (raw or canonical), product name, SKU and order
     number, case-insensitively."""
-    rows, total = repository.list_exceptions(
+    return repository.list_exceptions(
         session,
-        vendor_id=vendor_id,
+        scope=scope,
         status=status,
         exception_type=exception_type,
         search=search,
-        skip=skip,
-        limit=limit,
+        page=page,
     )
-    return [ExceptionView(*row) for row in rows], total
 
 
-def exception_stats(session: Session, *, vendor_id: int | None) -> ExceptionCounts:
-    by_status = repository.count_by_status(session, vendor_id=vendor_id)
+def exception_stats(session: Session, *, scope: Scope) -> ExceptionCounts:
+    by_status = repository.count_by_status(session, scope=scope)
     return ExceptionCounts(
-        pending=by_status.get("pending", 0),
-        resolved=by_status.get("resolved", 0),
-        ignored=by_status.get("ignored", 0),
+        pending=by_status.get(ExceptionStatus.PENDING, 0),
+        resolved=by_status.get(ExceptionStatus.RESOLVED, 0),
+        ignored=by_status.get(ExceptionStatus.IGNORED, 0),
         total=sum(by_status.values()),
-        orders_with_exceptions=repository.count_blocked_orders(session, vendor_id=vendor_id),
+        orders_with_exceptions=repository.count_blocked_orders(session, scope=scope),
     )
 
 
-def get_exception(session: Session, *, exception_id: int, vendor_id: int | None) -> ExceptionView:
-    row = repository.get_exception_row(session, exception_id=exception_id, vendor_id=vendor_id)
+def get_exception(session: Session, *, scope: Scope, exception_id: int) -> ExceptionRow:
+    row = repository.get_exception_row(session, scope=scope, exception_id=exception_id)
     if row is None:
         raise OrderItemExceptionNotFoundError(exception_id)
-    return ExceptionView(*row)
+    return row
 
 
 def get_exception_detail(
-    session: Session, *, exception_id: int, vendor_id: int | None
+    session: Session, *, scope: Scope, exception_id: int
 ) -> ExceptionDetailView:
-    view = get_exception(session, exception_id=exception_id, vendor_id=vendor_id)
-    exception = view.exception
-    order = repository.get_order(session, order_id=view.order_id)
-    item = repository.get_item(session, item_id=exception.order_item_id)
-    # Foreign keys guarantee both.
-    assert order is not None
-    assert item is not None
+    row = get_exception(session, scope=scope, exception_id=exception_id)
+    order, item = repository.get_order_and_item(session, item_id=row.order_item_id)
     candidates: list[Product] = []
-    if exception.exception_type == "duplicate_gtin":
-        canonical = item.gtin_normalized or normalize_gtin(exception.original_gtin).canonical
+    if row.exception_type == ExceptionType.DUPLICATE_GTIN:
+        canonical = item.gtin_normalized or normalize_gtin(row.original_gtin).canonical
         if canonical is not None:
             candidates = repository.candidate_products(
-                session, vendor_id=exception.vendor_id, canonical_gtin=canonical
+                session, vendor_id=row.vendor_id, canonical_gtin=canonical
             )
-    return ExceptionDetailView(
-        view=view,
-        order=order,
-        item=item,
-        units=repository.item_units(session, item_id=item.id),
-        candidates=candidates,
-    )
+    return ExceptionDetailView(exception=row, order=order, item=item, candidates=candidates)
 
 
-def _valid_product(session: Session, *, product_id: int, vendor_id: int) -> Product:
-    product = repository.get_product(session, product_id=product_id)
-    if product is None:
-        raise InvalidProductForExceptionError(product_id, "it does not exist")
-    if product.vendor_id != vendor_id:
+def _valid_product(session: Session, *, product_id: int, vendor_id: int) -> None:
+    """The product is matchable for the vendor (`catalog.repository.matchable`), or the
+    error says why not."""
+    check = repository.check_product(session, product_id=product_id, vendor_id=vendor_id)
+    if check is not None and check.matchable:
+        return
+    if check is None or check.product.vendor_id != vendor_id:
         # Same words as a missing product: a vendor learns nothing about other catalogs.
         raise InvalidProductForExceptionError(product_id, "it does not exist")
-    if product.is_placeholder:
+    if check.product.is_placeholder:
         raise InvalidProductForExceptionError(product_id, "it is the placeholder product")
-    if not product.is_active:
-        raise InvalidProductForExceptionError(product_id, "it is inactive")
-    return product
+    raise InvalidProductForExceptionError(product_id, "it is inactive")
 
 
 def resolve_exception(
     session: Session,
     *,
+    scope: Scope,
     exception_id: int,
-    vendor_id: int | None,
     product_id: int,
-    actor_user_id: int,
     notes: str | None = None,
     remember: bool = False,
-) -> ExceptionView:
+) -> ExceptionRow:
     """Assign the product to the exception's line. Pending and ignored exceptions can be
     resolved; of two concurrent resolves exactly one wins, the other gets
     ``ExceptionAlreadyResolvedError``."""
-    exception = repository.get_exception(session, exception_id=exception_id, vendor_id=vendor_id)
+    exception = repository.get_exception(session, scope=scope, exception_id=exception_id)
     if exception is None:
         raise OrderItemExceptionNotFoundError(exception_id)
-    if exception.status == "resolved":
+    if exception.status == ExceptionStatus.RESOLVED:
         raise ExceptionAlreadyResolvedError(exception_id)
     _valid_product(session, product_id=product_id, vendor_id=exception.vendor_id)
     gtin_key = normalize_gtin(exception.original_gtin).key
     if remember and gtin_key is None:
         raise GtinRequiredToRememberError(exception_id)
-    before_status = exception.status
-    previous_product_id = repository.item_product_ids(session, item_ids=[exception.order_item_id])[
-        exception.order_item_id
-    ]
+    status_before = exception.status
+    product_before = repository.item_product_ids(session, item_ids=[exception.order_item_id])
 
     now = utcnow()
-    changed = repository.mark_resolved(
+    resolved = repository.write_resolution(
         session,
-        exception_id=exception_id,
-        product_id=product_id,
-        actor_user_id=actor_user_id,
+        repository.unresolved(exception_id=exception_id, product_id=product_id),
+        actor_user_id=scope.actor_user_id,
         notes=notes,
         at=now,
     )
-    if not changed:
+    if not resolved:
         # Another request resolved it between our read and our write.
         raise ExceptionAlreadyResolvedError(exception_id)
-    repository.repoint_items(
-        session, item_ids=[exception.order_item_id], product_id=product_id, at=now
-    )
-    record_events(
+    _after_resolved(
         session,
-        [
-            events.exception_resolved(
-                exception_id=exception_id,
-                vendor_id=exception.vendor_id,
-                actor_user_id=actor_user_id,
-                status_before=before_status,
-                product_before=previous_product_id,
-                product_id=product_id,
-                notes=notes,
-            )
-        ],
+        resolved,
+        vendor_id=exception.vendor_id,
+        actor_user_id=scope.actor_user_id,
+        product_id=product_id,
+        product_before=product_before,
+        status_before=status_before,
+        notes=notes,
+        at=now,
     )
     if remember:
         assert gtin_key is not None
@@ -215,30 +185,61 @@ def resolve_exception(
             vendor_id=exception.vendor_id,
             gtin_key=gtin_key,
             product_id=product_id,
-            actor_user_id=actor_user_id,
+            actor_user_id=scope.actor_user_id,
         )
-    return get_exception(session, exception_id=exception_id, vendor_id=vendor_id)
+    return get_exception(session, scope=scope, exception_id=exception_id)
+
+
+def _after_resolved(
+    session: Session,
+    resolved: list[repository.Resolution],
+    *,
+    vendor_id: int,
+    actor_user_id: int | None,
+    product_id: int,
+    product_before: dict[int, int],
+    status_before: str,
+    notes: str | None,
+    at: datetime,
+    bulk_gtin: str | None = None,
+) -> None:
+    """A person's resolution, after `write_resolution`: the lines point at the product and
+    each exception gets its event."""
+    point_lines_at(
+        session, item_ids=[row.order_item_id for row in resolved], product_id=product_id, at=at
+    )
+    record_events(
+        session,
+        [
+            events.exception_resolved(
+                exception_id=row.exception_id,
+                vendor_id=vendor_id,
+                actor_user_id=actor_user_id,
+                status_before=status_before,
+                product_before=product_before[row.order_item_id],
+                product_id=product_id,
+                notes=notes,
+                bulk_gtin=bulk_gtin,
+            )
+            for row in resolved
+        ],
+    )
 
 
 def ignore_exception(
-    session: Session,
-    *,
-    exception_id: int,
-    vendor_id: int | None,
-    actor_user_id: int,
-    notes: str,
-) -> ExceptionView:
+    session: Session, *, scope: Scope, exception_id: int, notes: str
+) -> ExceptionRow:
     """Set a pending exception aside with a reason; it keeps blocking confirmation."""
-    exception = repository.get_exception(session, exception_id=exception_id, vendor_id=vendor_id)
+    exception = repository.get_exception(session, scope=scope, exception_id=exception_id)
     if exception is None:
         raise OrderItemExceptionNotFoundError(exception_id)
-    if exception.status != "pending":
+    if exception.status != ExceptionStatus.PENDING:
         raise ExceptionNotPendingError(exception_id, exception.status)
     product_id = repository.item_product_ids(session, item_ids=[exception.order_item_id])[
         exception.order_item_id
     ]
     if not repository.mark_ignored(session, exception_id=exception_id, notes=notes, at=utcnow()):
-        current = repository.get_exception(session, exception_id=exception_id, vendor_id=vendor_id)
+        current = repository.get_exception(session, scope=scope, exception_id=exception_id)
         raise ExceptionNotPendingError(exception_id, current.status if current else "gone")
     record_events(
         session,
@@ -246,41 +247,43 @@ def ignore_exception(
             events.exception_ignored(
                 exception_id=exception_id,
                 vendor_id=exception.vendor_id,
-                actor_user_id=actor_user_id,
+                actor_user_id=scope.actor_user_id,
                 product_id=product_id,
                 notes=notes,
             )
         ],
     )
-    return get_exception(session, exception_id=exception_id, vendor_id=vendor_id)
+    return get_exception(session, scope=scope, exception_id=exception_id)
 
 
 def bulk_resolve_by_gtin(
     session: Session,
     *,
-    vendor_id: int,
+    scope: VendorScope,
     gtin: str,
     product_id: int,
-    actor_user_id: int,
     notes: str | None = None,
     remember: bool = False,
 ) -> int:
     """Resolve every pending exception of the vendor whose line carries this GTIN (compared in
     canonical form when valid, else as the trimmed raw string); returns how many. An invalid
     GTIN that no pending exception carries is refused (``BulkGtinInvalidError``)."""
+    vendor_id = scope.vendor_id
     _valid_product(session, product_id=product_id, vendor_id=vendor_id)
     parsed = normalize_gtin(gtin)
     gtin_key = parsed.key
     if gtin_key is None:
         raise ValidationFailedError("gtin must not be blank", details={"field": "gtin"})
     now = utcnow()
-    resolved = repository.resolve_pending_by_gtin(
+    resolved = repository.write_resolution(
         session,
-        vendor_id=vendor_id,
-        canonical_gtin=parsed.canonical,
-        raw_gtin=gtin_key,
-        product_id=product_id,
-        actor_user_id=actor_user_id,
+        repository.pending_with_gtin(
+            scope=scope,
+            canonical_gtin=parsed.canonical,
+            raw_gtin=gtin_key,
+            product_id=product_id,
+        ),
+        actor_user_id=scope.actor_user_id,
         notes=notes,
         at=now,
     )
@@ -288,24 +291,20 @@ def bulk_resolve_by_gtin(
         # An invalid GTIN can still name lines by their raw text (gtin_mismatch); naming none,
         # it is a typo, not "0 resolved". Nothing was written.
         raise BulkGtinInvalidError(gtin)
-    item_ids = [item_id for _, item_id in resolved]
-    previous = repository.item_product_ids(session, item_ids=item_ids)
-    repository.repoint_items(session, item_ids=item_ids, product_id=product_id, at=now)
-    record_events(
+    product_before = repository.item_product_ids(
+        session, item_ids=[row.order_item_id for row in resolved]
+    )
+    _after_resolved(
         session,
-        [
-            events.exception_resolved(
-                exception_id=exception_id,
-                vendor_id=vendor_id,
-                actor_user_id=actor_user_id,
-                status_before=ExceptionStatus.PENDING,
-                product_before=previous[item_id],
-                product_id=product_id,
-                notes=notes,
-                bulk_gtin=gtin,
-            )
-            for exception_id, item_id in resolved
-        ],
+        resolved,
+        vendor_id=vendor_id,
+        actor_user_id=scope.actor_user_id,
+        product_id=product_id,
+        product_before=product_before,
+        status_before=ExceptionStatus.PENDING,
+        notes=notes,
+        at=now,
+        bulk_gtin=gtin,
     )
     if remember:
         repository.upsert_mapping(
@@ -313,19 +312,30 @@ def bulk_resolve_by_gtin(
             vendor_id=vendor_id,
             gtin_key=gtin_key,
             product_id=product_id,
-            actor_user_id=actor_user_id,
+            actor_user_id=scope.actor_user_id,
         )
     return len(resolved)
 
 
 def list_gtin_mappings(
-    session: Session, *, vendor_id: int | None, skip: int = 0, limit: int = 50
-) -> tuple[list[MappingView], int]:
-    rows, total = repository.list_mappings(session, vendor_id=vendor_id, skip=skip, limit=limit)
-    return [MappingView(*row) for row in rows], total
+    session: Session, *, scope: Scope, page: PageRequest
+) -> tuple[list[Any], int]:
+    """Rows with `schemas.GtinMappingOut`'s attributes, newest first, and the total."""
+    return repository.list_mappings(session, scope=scope, page=page)
 
 
-def delete_gtin_mapping(session: Session, *, mapping_id: int, vendor_id: int | None) -> None:
+def delete_gtin_mapping(session: Session, *, scope: Scope, mapping_id: int) -> None:
     """Forget a remembered GTIN; future imports raise exceptions for it again."""
-    if not repository.delete_mapping(session, mapping_id=mapping_id, vendor_id=vendor_id):
+    if not repository.delete_mapping(session, scope=scope, mapping_id=mapping_id):
         raise GtinMappingNotFoundError(mapping_id)
+
+
+def sweep(session: Session, *, vendor_code: str | None) -> Iterator[tuple[str, int]]:
+    """Match pending exceptions against whole active catalogs: the vendor's, or every vendor's
+    with pending ones; yields (vendor code, exceptions resolved) vendor by vendor."""
+    if vendor_code is not None:
+        vendors = [get_vendor_by_code(session, code=vendor_code)]
+    else:
+        vendors = repository.vendors_with_pending(session)
+    for vendor in vendors:
+        yield vendor.code, matching.sweep_vendor(session, vendor_id=vendor.id)
