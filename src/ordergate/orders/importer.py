@@ -133,10 +133,8 @@ def _import_batch(
     # Orders another import inserted meanwhile are treated as existing.
     lost_race = [o.external_shipment_id for o in fresh if o.external_shipment_id not in created]
     if lost_race:
-        existing.update(
-            repository.existing_orders(
-                session, vendor_id=vendor_id, channel=channel, shipment_ids=lost_race
-            )
+        existing |= repository.existing_orders(
+            session, vendor_id=vendor_id, channel=channel, shipment_ids=lost_race
         )
     batch = _Batch()
     for order in orders:
@@ -241,7 +239,7 @@ def _reconcile_existing(
                 batch.touched_orders.add(order_id)
             elif _reconcile_units(known_item, line, units[known_item], batch):
                 batch.touched_orders.add(order_id)
-            states.update({u.external_id: u.state for u in line.units})
+            states |= {u.external_id: u.state for u in line.units}
         new_status = next_order_status(status, states.values())
         if new_status != status:
             batch.status_changes.append((order_id, status, new_status))

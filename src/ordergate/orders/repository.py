@@ -157,7 +157,7 @@ def taken_order_numbers(session: Session, numbers: Collection[str]) -> set[str]:
 
 def stored_lines(
     session: Session, order_ids: Collection[int]
-) -> list[tuple[int, int, str, int | None, str | None, str | None]]:
+) -> Sequence[tuple[int, int, str, int | None, str | None, str | None]]:
     """(order id, item id, external item id, unit id, external unit id, unit state) of every
     line of the orders; the unit columns are None for a line without units."""
     rows = session.execute(
@@ -172,7 +172,7 @@ def stored_lines(
         .join(OrderItemUnit, OrderItemUnit.order_item_id == OrderItem.id, isouter=True)
         .where(OrderItem.order_id.in_(order_ids))
     )
-    return [tuple(row) for row in rows]  # type: ignore[misc]
+    return rows.tuples().all()
 
 
 def catalog_products(
