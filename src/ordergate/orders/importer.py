@@ -5,6 +5,9 @@ Set-based: one batch (a marketplace page) costs a fixed handful of statements â€
 lookup for all its GTINs, bulk inserts with RETURNING â€” whatever its size. Idempotent through
 unique constraints and ``ON CONFLICT DO NOTHING``: importing the same orders again, or twice at
 the same time, never duplicates orders, items, units or exceptions.
+
+This module decides (malformed orders, matching, reconciliation with stored orders); the
+statements are in ``repository.py`` and the order-status rule in ``status.py``.
 """
 
 from __future__ import annotations

@@ -172,7 +172,7 @@ def stored_lines(
         .join(OrderItemUnit, OrderItemUnit.order_item_id == OrderItem.id, isouter=True)
         .where(OrderItem.order_id.in_(order_ids))
     )
-    return rows.tuples().all()
+    return rows.all()
 
 
 def catalog_products(
