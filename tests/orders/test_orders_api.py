@@ -251,6 +251,13 @@ def test_vendor_gets_404_for_another_vendors_order(client: TestClient, db: Sessi
     assert missing.json()["error"]["code"] == "ORDER_NOT_FOUND"
 
 
+def _outer_query(sql: str) -> str:
+    """The statement without its parenthesised parts (subqueries such as exception_count's)."""
+    while (shorter := re.sub(r"\([^()]*\)", "", sql)) != sql:
+        sql = shorter
+    return sql
+
+
 def test_list_loads_lines_with_a_fixed_number_of_queries(client: TestClient, db: Session) -> None:
     actors = make_actors(client, db)
     for _ in range(30):
@@ -273,13 +280,13 @@ def test_list_loads_lines_with_a_fixed_number_of_queries(client: TestClient, db:
     assert len(body["orders"]) == 30
     assert sum(len(o["items"]) for o in body["orders"]) == 90
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    tables = [re.findall(r"\bFROM\s+(\w+)", s)[0] for s in selects]
+    tables = [re.findall(r"\bFROM\s+(\w+)", _outer_query(s))[0] for s in selects]
     assert tables == [
         "users",  # auth
         "vendor_memberships",  # auth (selectin)
-        "orders",  # page
-        "orders",  # total
+        "orders",  # page, with exception_count
         "order_items",
         "order_item_units",
         "order_item_exceptions",
+        "orders",  # total
     ]

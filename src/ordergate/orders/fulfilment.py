@@ -23,9 +23,9 @@ from ordergate.events.models import EventAction
 from ordergate.events.service import record_events
 from ordergate.orders import events
 from ordergate.orders.guard import ensure_confirmable
-from ordergate.orders.importer import next_order_status
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from ordergate.orders.service import OrderNotFoundError
+from ordergate.orders.status import next_order_status
 
 
 class OrderItemNotFoundError(NotFoundError):

@@ -1,56 +1,45 @@
-"""The confirmation gate: the one rule every confirming path calls.
+"""Blocking, defined once, and the confirmation gate: the one rule every confirming path calls.
 
-An order (or one of its items) may not be confirmed to the marketplace while an item that is not
-declined has a pending or ignored exception. Declining is never blocked: refusing a line whose
-product is unknown is a legitimate answer, and a declined item no longer blocks the rest.
+**An exception blocks** while it is pending or ignored *and* its line is not declined, that is
+while at least one of the line's units is not ``confirmed_unavailable``. Declining is never
+blocked: refusing a line whose product is unknown is a legitimate answer, and a declined line no
+longer blocks the rest of its order.
+
+``is_blocking()`` is that rule as SQL. The gate (``ensure_confirmable``), the orders'
+``exception_count`` and ``has_exceptions`` filter (``repository.py``) use it; the context table
+behind the exceptions stats' ``orders_with_exceptions`` spells the same rule in its triggers
+(migration 0005), which recompute it when an exception's status or a unit's state changes.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sqlalchemy import and_, exists, select
+from sqlalchemy import ColumnElement, and_, exists
 from sqlalchemy.orm import Session
 
+from ordergate.orders import repository
 from ordergate.orders.errors import OrderHasUnresolvedExceptionsError
-from ordergate.orders.models import ExceptionStatus, OrderItem, OrderItemException, OrderItemUnit
-
-DECLINED_UNIT_STATE = "confirmed_unavailable"
+from ordergate.orders.models import ExceptionStatus, OrderItemException, OrderItemUnit, UnitState
 
 
-def blocking_exception_ids(
-    session: Session, *, order_id: int, item_ids: Sequence[int] | None = None
-) -> list[int]:
-    """Ids of pending/ignored exceptions on the order's items that are not declined."""
-    not_declined = exists().where(
-        and_(
-            OrderItemUnit.order_item_id == OrderItem.id,
-            OrderItemUnit.state != DECLINED_UNIT_STATE,
-        )
+def is_blocking() -> ColumnElement[bool]:
+    """True for an ``OrderItemException`` row that blocks (see the module docstring)."""
+    return and_(
+        OrderItemException.status.in_(ExceptionStatus.blocking()),
+        exists().where(
+            OrderItemUnit.order_item_id == OrderItemException.order_item_id,
+            OrderItemUnit.state != UnitState.CONFIRMED_UNAVAILABLE,
+        ),
     )
-    query = (
-        select(OrderItemException.id)
-        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
-        .where(
-            OrderItem.order_id == order_id,
-            OrderItemException.status.in_(ExceptionStatus.blocking()),
-            not_declined,
-        )
-        .order_by(OrderItemException.id)
-    )
-    if item_ids is not None:
-        query = query.where(OrderItem.id.in_(item_ids))
-    return list(session.scalars(query))
 
 
 def ensure_confirmable(
     session: Session, *, order_id: int, item_ids: Sequence[int] | None = None
 ) -> None:
-    blocking = blocking_exception_ids(session, order_id=order_id, item_ids=item_ids)
+    """Refuse (400) while exceptions block the order, or the given items of it."""
+    blocking = repository.blocking_exception_ids(session, order_id=order_id, item_ids=item_ids)
     if blocking:
-        scope = "Order" if item_ids is None else "Order item"
         raise OrderHasUnresolvedExceptionsError(
-            f"{scope} cannot be confirmed: {len(blocking)} unresolved product exception(s) "
-            f"on order {order_id} (resolve them, or decline the lines)",
-            details={"order_id": order_id, "count": len(blocking), "exception_ids": blocking},
+            order_id=order_id, exception_ids=blocking, items=item_ids is not None
         )

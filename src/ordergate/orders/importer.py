@@ -5,60 +5,40 @@ Set-based: one batch (a marketplace page) costs a fixed handful of statements â€
 lookup for all its GTINs, bulk inserts with RETURNING â€” whatever its size. Idempotent through
 unique constraints and ``ON CONFLICT DO NOTHING``: importing the same orders again, or twice at
 the same time, never duplicates orders, items, units or exceptions.
+
+This module decides (malformed orders, matching, reconciliation with stored orders); the
+statements are in ``repository.py`` and the order-status rule in ``status.py``.
 """
 
 from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
-from dataclasses import dataclass
-from typing import Any, cast
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
 
-from sqlalchemy import Table, bindparam, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.models import GtinMapping, Product
 from ordergate.catalog.placeholder import placeholder_product_id
-from ordergate.db import upsert_insert, utcnow
+from ordergate.db import utcnow
 from ordergate.events.service import record_events
 from ordergate.gtin import Gtin, normalize_gtin
-from ordergate.orders import events
+from ordergate.orders import events, repository
 from ordergate.orders.intake import (
     ImportFailure,
     ImportResult,
     IncomingLine,
     IncomingOrder,
 )
-from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
+from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
+from ordergate.orders.status import next_order_status, order_status_from_units
 
 logger = logging.getLogger(__name__)
 
-# Core tables for the bulk statements (typed as Table: the ORM types them as FromClause).
-ORDERS = cast(Table, Order.__table__)
-ITEMS = cast(Table, OrderItem.__table__)
-UNITS = cast(Table, OrderItemUnit.__table__)
-EXCEPTIONS = cast(Table, OrderItemException.__table__)
-
-# Local statuses the marketplace's unit states must not overwrite.
-_LOCAL_ONLY_STATUSES = frozenset({"shipped", "delivered"})
 _MAX_EXTERNAL_ID = 100
-
-
-def next_order_status(current: str, unit_states: Iterable[str]) -> str:
-    """The status the unit states call for; a local-only status (shipped, delivered) stays."""
-    return current if current in _LOCAL_ONLY_STATUSES else order_status_from_units(unit_states)
-
-
-def order_status_from_units(states: Iterable[str]) -> str:
-    """pending while any unit awaits a decision; cancelled when every unit was declined."""
-    states = list(states)
-    if not states or "unconfirmed" in states:
-        return "pending"
-    if all(state == "confirmed_unavailable" for state in states):
-        return "cancelled"
-    return "processing"
 
 
 def import_orders(
@@ -123,7 +103,7 @@ def _malformed_reason(order: IncomingOrder, seen: set[str]) -> str | None:
 @dataclass(frozen=True, slots=True)
 class _Match:
     product_id: int | None
-    exception_type: str | None
+    exception_type: ExceptionType | None
     candidate_ids: tuple[int, ...] = ()
 
 
@@ -131,12 +111,12 @@ class _Match:
 class _Batch:
     """Rows gathered for one batch, written with one statement per table."""
 
-    new_lines: list[tuple[int, IncomingLine]]
-    new_units: list[tuple[int, str, str]]  # (item_id, external_unit_id, state)
-    unit_updates: list[dict[str, Any]]
-    quantity_updates: dict[int, int]
-    status_updates: list[tuple[int, str, str]]  # (order_id, before, after)
-    touched_orders: set[int]
+    new_lines: list[tuple[int, IncomingLine]] = field(default_factory=list)  # (order_id, line)
+    new_units: list[tuple[int, str, str]] = field(default_factory=list)  # (item_id, ext id, state)
+    unit_states: dict[int, str] = field(default_factory=dict)  # unit_id -> new state
+    quantities: dict[int, int] = field(default_factory=dict)  # item_id -> new quantity
+    status_changes: list[tuple[int, str, OrderStatus]] = field(default_factory=list)
+    touched_orders: set[int] = field(default_factory=set)
 
 
 def _import_batch(
@@ -145,16 +125,21 @@ def _import_batch(
     result = ImportResult()
     if not orders:
         return result
-    existing = _existing_orders(
-        session, vendor_id, channel, [o.external_shipment_id for o in orders]
+    existing = repository.existing_orders(
+        session,
+        vendor_id=vendor_id,
+        channel=channel,
+        shipment_ids=[o.external_shipment_id for o in orders],
     )
     fresh = [o for o in orders if o.external_shipment_id not in existing]
     created = _insert_orders(session, vendor_id=vendor_id, channel=channel, orders=fresh)
     # Orders another import inserted meanwhile are treated as existing.
     lost_race = [o.external_shipment_id for o in fresh if o.external_shipment_id not in created]
     if lost_race:
-        existing.update(_existing_orders(session, vendor_id, channel, lost_race))
-    batch = _Batch([], [], [], {}, [], set())
+        existing |= repository.existing_orders(
+            session, vendor_id=vendor_id, channel=channel, shipment_ids=lost_race
+        )
+    batch = _Batch()
     for order in orders:
         order_id = created.get(order.external_shipment_id)
         if order_id is not None:
@@ -173,21 +158,6 @@ def _import_batch(
     result.exceptions_created = _write_lines(session, vendor_id=vendor_id, batch=batch)
     result.orders_updated = _write_updates(session, vendor_id=vendor_id, batch=batch)
     return result
-
-
-def _existing_orders(
-    session: Session, vendor_id: int, channel: str, shipment_ids: list[str]
-) -> dict[str, tuple[int, str]]:
-    if not shipment_ids:
-        return {}
-    rows = session.execute(
-        select(Order.external_shipment_id, Order.id, Order.status).where(
-            Order.vendor_id == vendor_id,
-            Order.channel == channel,
-            Order.external_shipment_id.in_(shipment_ids),
-        )
-    )
-    return {ext_id: (order_id, status) for ext_id, order_id, status in rows}
 
 
 def _insert_orders(
@@ -223,20 +193,14 @@ def _insert_orders(
         }
         for o in orders
     ]
-    insert = upsert_insert(session)
-    statement = (
-        insert(ORDERS)
-        .on_conflict_do_nothing(index_elements=["vendor_id", "channel", "external_shipment_id"])
-        .returning(ORDERS.c.external_shipment_id, ORDERS.c.id)
-    )
-    return {ext_id: order_id for ext_id, order_id in session.execute(statement, rows)}
+    return repository.insert_orders(session, rows)
 
 
 def _unique_order_numbers(session: Session, orders: list[IncomingOrder]) -> dict[str, str]:
     """The adapter's order number, suffixed with the shipment id where another shipment
     (a split Letzshop order) already holds it."""
     wanted = [o.order_number for o in orders]
-    taken = set(session.scalars(select(Order.order_number).where(Order.order_number.in_(wanted))))
+    taken = repository.taken_order_numbers(session, wanted)
     counts = Counter(wanted)
     numbers = {}
     for o in orders:
@@ -261,21 +225,11 @@ def _reconcile_existing(
     items: dict[tuple[int, str], int] = {}
     units: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)  # item -> ext -> (id, state)
     states_by_order: dict[int, dict[str, str]] = defaultdict(dict)
-    rows = session.execute(
-        select(
-            OrderItem.order_id,
-            OrderItem.id,
-            OrderItem.external_item_id,
-            OrderItemUnit.id,
-            OrderItemUnit.external_unit_id,
-            OrderItemUnit.state,
-        )
-        .join(OrderItemUnit, OrderItemUnit.order_item_id == OrderItem.id, isouter=True)
-        .where(OrderItem.order_id.in_(order_ids))
-    )
-    for order_id, item_id, ext_item, unit_id, ext_unit, state in rows:
+    for order_id, item_id, ext_item, unit_id, ext_unit, state in repository.stored_lines(
+        session, order_ids
+    ):
         items[(order_id, ext_item)] = item_id
-        if unit_id is not None:
+        if unit_id is not None and ext_unit is not None and state is not None:
             units[item_id][ext_unit] = (unit_id, state)
             states_by_order[order_id][ext_unit] = state
     for order in orders:
@@ -288,10 +242,10 @@ def _reconcile_existing(
                 batch.touched_orders.add(order_id)
             elif _reconcile_units(known_item, line, units[known_item], batch):
                 batch.touched_orders.add(order_id)
-            states.update({u.external_id: u.state for u in line.units})
+            states |= {u.external_id: u.state for u in line.units}
         new_status = next_order_status(status, states.values())
         if new_status != status:
-            batch.status_updates.append((order_id, status, new_status))
+            batch.status_changes.append((order_id, status, new_status))
             batch.touched_orders.add(order_id)
 
 
@@ -306,10 +260,10 @@ def _reconcile_units(
             batch.new_units.append((item_id, unit.external_id, unit.state))
             added += 1
         elif known[1] != unit.state:
-            batch.unit_updates.append({"unit_id": known[0], "new_state": unit.state})
+            batch.unit_states[known[0]] = unit.state
             changed += 1
     if added:
-        batch.quantity_updates[item_id] = len(stored) + added
+        batch.quantities[item_id] = len(stored) + added
     return bool(added or changed)
 
 
@@ -340,7 +294,7 @@ def _write_lines(session: Session, *, vendor_id: int, batch: _Batch) -> int:
                 "updated_at": now,
             }
         )
-    item_ids = _insert_items(session, item_rows)
+    item_ids = repository.insert_items(session, item_rows)
     exception_rows, candidates = [], []
     for (order_id, line), match in zip(batch.new_lines, matches, strict=True):
         item_id = item_ids[(order_id, line.external_item_id)]
@@ -348,12 +302,13 @@ def _write_lines(session: Session, *, vendor_id: int, batch: _Batch) -> int:
         if match.product_id is None:
             exception_rows.append(_exception_row(vendor_id, item_id, line, match, now))
             candidates.append(match.candidate_ids)
-    _insert_units(session, batch.new_units, now)
+    # Units before exceptions: the exception's context row reads its line's units (0005).
+    repository.insert_units(session, batch.new_units, at=now)
     return _insert_exceptions(session, vendor_id, exception_rows, candidates)
 
 
 def _exception_row(
-    vendor_id: int, item_id: int, line: IncomingLine, match: _Match, now: Any
+    vendor_id: int, item_id: int, line: IncomingLine, match: _Match, now: datetime
 ) -> dict[str, Any]:
     return {
         "order_item_id": item_id,
@@ -362,36 +317,10 @@ def _exception_row(
         "original_product_name": _clip(line.product_name, 500),
         "original_sku": _clip(line.sku, 100),
         "exception_type": match.exception_type,
-        "status": "pending",
+        "status": ExceptionStatus.PENDING,
         "created_at": now,
         "updated_at": now,
     }
-
-
-def _insert_items(session: Session, rows: list[dict[str, Any]]) -> dict[tuple[int, str], int]:
-    if not rows:
-        return {}
-    table = ITEMS
-    statement = table.insert().returning(table.c.order_id, table.c.external_item_id, table.c.id)
-    return {(o, ext): item_id for o, ext, item_id in session.execute(statement, rows)}
-
-
-def _insert_units(session: Session, units: list[tuple[int, str, str]], now: Any) -> None:
-    if not units:
-        return
-    session.execute(
-        UNITS.insert(),
-        [
-            {
-                "order_item_id": item_id,
-                "external_unit_id": ext,
-                "state": state,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for item_id, ext, state in units
-        ],
-    )
 
 
 def _insert_exceptions(
@@ -402,9 +331,7 @@ def _insert_exceptions(
 ) -> int:
     if not rows:
         return 0
-    table = EXCEPTIONS
-    statement = table.insert().returning(table.c.order_item_id, table.c.id)
-    ids: dict[int, int] = {item: exc for item, exc in session.execute(statement, rows)}
+    ids = repository.insert_exceptions(session, rows)
     record_events(
         session,
         [
@@ -424,44 +351,25 @@ def _insert_exceptions(
 def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
     """Apply changed unit states, quantities and order statuses; returns orders changed."""
     now = utcnow()
-    units = UNITS
-    if batch.unit_updates:
-        session.execute(
-            update(units)
-            .where(units.c.id == bindparam("unit_id"))
-            .values(state=bindparam("new_state"), updated_at=now),
-            batch.unit_updates,
+    repository.update_unit_states(session, batch.unit_states, at=now)
+    repository.update_quantities(session, batch.quantities, at=now)
+    if batch.status_changes:
+        repository.update_statuses(
+            session, {order_id: after for order_id, _, after in batch.status_changes}, at=now
         )
-    items = ITEMS
-    if batch.quantity_updates:
-        session.execute(
-            update(items)
-            .where(items.c.id == bindparam("item_id"))
-            .values(quantity=bindparam("new_quantity"), updated_at=now),
-            [{"item_id": i, "new_quantity": q} for i, q in batch.quantity_updates.items()],
+        # Decided on the marketplace's side, outside ordergate.
+        repository.mark_confirmed(
+            session,
+            [o for o, _, after in batch.status_changes if after == OrderStatus.PROCESSING],
+            at=now,
         )
-    orders = ORDERS
-    if batch.status_updates:
-        session.execute(
-            update(orders)
-            .where(orders.c.id == bindparam("order_id"))
-            .values(status=bindparam("new_status"), updated_at=now),
-            [{"order_id": o, "new_status": after} for o, _, after in batch.status_updates],
-        )
-        confirmed = [o for o, _, after in batch.status_updates if after == "processing"]
-        if confirmed:  # decided on the marketplace's side, outside ordergate
-            session.execute(
-                update(orders)
-                .where(orders.c.id.in_(confirmed), orders.c.confirmed_at.is_(None))
-                .values(confirmed_at=now)
-            )
         record_events(
             session,
             [
                 events.order_status_changed(
                     order_id=order_id, vendor_id=vendor_id, before=before, after=after
                 )
-                for order_id, before, after in batch.status_updates
+                for order_id, before, after in batch.status_changes
             ],
         )
     return len(batch.touched_orders)
@@ -475,39 +383,12 @@ def _match_lines(
     canonicals = {g.canonical for g in gtins if g.canonical}
     keys = {g.key for g in gtins if g.key}
     catalog: dict[str, list[int]] = defaultdict(list)
-    if canonicals:
-        rows = session.execute(
-            select(Product.gtin_normalized, Product.id)
-            .where(
-                Product.vendor_id == vendor_id,
-                Product.is_active.is_(True),
-                Product.is_placeholder.is_(False),
-                Product.gtin_normalized.in_(canonicals),
-            )
-            .order_by(Product.id)
-        )
-        for canonical, product_id in rows:
-            if canonical is not None:
-                catalog[canonical].append(product_id)
-    remembered = _remembered_products(session, vendor_id, keys)
+    for canonical, product_id in repository.catalog_products(
+        session, vendor_id=vendor_id, canonical_gtins=canonicals
+    ):
+        catalog[canonical].append(product_id)
+    remembered = repository.remembered_products(session, vendor_id=vendor_id, gtin_keys=keys)
     return gtins, [_decide(g, catalog, remembered) for g in gtins]
-
-
-def _remembered_products(session: Session, vendor_id: int, keys: set[str]) -> dict[str, int]:
-    if not keys:
-        return {}
-    rows = session.execute(
-        select(GtinMapping.gtin_key, GtinMapping.product_id)
-        .join(Product, Product.id == GtinMapping.product_id)
-        .where(
-            GtinMapping.vendor_id == vendor_id,
-            GtinMapping.gtin_key.in_(keys),
-            Product.vendor_id == vendor_id,
-            Product.is_active.is_(True),
-            Product.is_placeholder.is_(False),
-        )
-    )
-    return {key: product_id for key, product_id in rows}
 
 
 def _decide(gtin: Gtin, catalog: dict[str, list[int]], remembered: dict[str, int]) -> _Match:
@@ -515,15 +396,15 @@ def _decide(gtin: Gtin, catalog: dict[str, list[int]], remembered: dict[str, int
     if gtin.key is not None and gtin.key in remembered:
         return _Match(remembered[gtin.key], None)
     if gtin.status == "missing":
-        return _Match(None, "product_not_found")
+        return _Match(None, ExceptionType.PRODUCT_NOT_FOUND)
     if gtin.status == "invalid":
-        return _Match(None, "gtin_mismatch")
+        return _Match(None, ExceptionType.GTIN_MISMATCH)
     found = catalog.get(gtin.canonical or "", [])
     if len(found) == 1:
         return _Match(found[0], None)
     if not found:
-        return _Match(None, "product_not_found")
-    return _Match(None, "duplicate_gtin", tuple(found))
+        return _Match(None, ExceptionType.PRODUCT_NOT_FOUND)
+    return _Match(None, ExceptionType.DUPLICATE_GTIN, tuple(found))
 
 
 def _clip(value: str | None, length: int) -> str | None:

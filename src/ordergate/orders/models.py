@@ -14,7 +14,7 @@ from sqlalchemy import (
     Text,
     UniqueConstraint,
 )
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
 from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
 
@@ -70,7 +70,7 @@ class Order(Base):
     external_shipment_id: Mapped[str] = mapped_column(String(100))
     external_order_number: Mapped[str | None] = mapped_column(String(100))
     order_number: Mapped[str] = mapped_column(String(150), unique=True)
-    status: Mapped[str] = mapped_column(String(20), default="pending", index=True)
+    status: Mapped[str] = mapped_column(String(20), default=OrderStatus.PENDING, index=True)
     customer_email: Mapped[str | None] = mapped_column(String(320))
     customer_name: Mapped[str | None] = mapped_column(String(255))
     customer_locale: Mapped[str | None] = mapped_column(String(10))
@@ -92,6 +92,9 @@ class Order(Base):
     items: Mapped[list[OrderItem]] = relationship(
         back_populates="order", cascade="all, delete-orphan", order_by="OrderItem.id"
     )
+    # Exceptions blocking the order (orders/guard.py), loaded only where a query asks for it
+    # (`with_expression`, orders/repository.py); None otherwise.
+    exception_count: Mapped[int | None] = query_expression()
 
 
 class OrderItem(Base):
@@ -127,6 +130,8 @@ class OrderItem(Base):
     units: Mapped[list[OrderItemUnit]] = relationship(
         back_populates="item", cascade="all, delete-orphan", order_by="OrderItemUnit.id"
     )
+    # Read-only: the importer and the QC workflow write exceptions with bulk statements.
+    exception: Mapped[OrderItemException | None] = relationship(viewonly=True)
 
 
 class OrderItemUnit(Base):

@@ -1,17 +1,120 @@
-"""The orders domain's SQL: orders, lines, units."""
+"""The orders domain's SQL: orders, lines, units — the read side's queries, the gate's query and
+the import's bulk statements (one statement per table and batch, whatever the batch's size)."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
+from typing import Any, cast
 
-from sqlalchemy import update
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, Table, bindparam, exists, func, or_, select, update
+from sqlalchemy.orm import Session, selectinload, with_expression
+from sqlalchemy.sql import Select
 
-from ordergate.db import in_list, in_list_batches
-from ordergate.orders.models import OrderItem
+from ordergate.catalog.models import GtinMapping, Product
+from ordergate.catalog.repository import matchable
+from ordergate.db import PageRequest, in_list, in_list_batches, paginate, upsert_insert
+from ordergate.orders import guard
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
+from ordergate.scope import Scope, scoped
 
 IN_CHUNK = 900  # bound parameters per statement on SQLite
+
+# Core tables for the bulk statements (typed as Table: the ORM types them as FromClause).
+ORDERS = cast(Table, Order.__table__)
+ITEMS = cast(Table, OrderItem.__table__)
+UNITS = cast(Table, OrderItemUnit.__table__)
+EXCEPTIONS = cast(Table, OrderItemException.__table__)
+
+
+# --- Blocking -----------------------------------------------------------------------------------
+
+
+def _blocking_of_order(*columns: Any) -> Select[Any]:
+    """``columns`` over the blocking exceptions (``guard.is_blocking``) on the lines of the
+    enclosing query's ``Order``."""
+    return (
+        select(*columns)
+        .select_from(OrderItemException)
+        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
+        .where(OrderItem.order_id == Order.id, guard.is_blocking())
+        .correlate(Order)
+    )
+
+
+def blocking_exception_count() -> ColumnElement[int]:
+    """Per ``Order`` row: how many of its exceptions block."""
+    return _blocking_of_order(func.count(OrderItemException.id)).scalar_subquery()
+
+
+def has_blocking_exception() -> ColumnElement[bool]:
+    """Per ``Order`` row: at least one of its exceptions blocks."""
+    return exists(_blocking_of_order(OrderItemException.id))
+
+
+def blocking_exception_ids(
+    session: Session, *, order_id: int, item_ids: Sequence[int] | None = None
+) -> list[int]:
+    """Ids of the order's blocking exceptions (on the given items only, when given)."""
+    query = (
+        select(OrderItemException.id)
+        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
+        .where(OrderItem.order_id == order_id, guard.is_blocking())
+        .order_by(OrderItemException.id)
+    )
+    if item_ids is not None:
+        query = query.where(OrderItem.id.in_(item_ids))
+    return list(session.scalars(query))
+
+
+# --- Read side ----------------------------------------------------------------------------------
+
+
+def _with_lines(statement: Select[Any]) -> Select[Any]:
+    """Orders with their blocking count, lines, units and exceptions: one IN query per
+    relationship for the whole page."""
+    return statement.options(
+        with_expression(Order.exception_count, blocking_exception_count()),
+        selectinload(Order.items).selectinload(OrderItem.units),
+        selectinload(Order.items).selectinload(OrderItem.exception),
+    )
+
+
+def list_orders(
+    session: Session,
+    *,
+    scope: Scope,
+    page: PageRequest,
+    status: str | None = None,
+    has_exceptions: bool | None = None,
+    search: str | None = None,
+) -> tuple[list[Order], int]:
+    """Newest first (order date, then id)."""
+    conditions: list[ColumnElement[bool]] = []
+    if status is not None:
+        conditions.append(Order.status == status)
+    if has_exceptions is not None:
+        blocking = has_blocking_exception()
+        conditions.append(blocking if has_exceptions else ~blocking)
+    if search is not None:
+        conditions.append(
+            or_(
+                Order.order_number.icontains(search, autoescape=True),
+                Order.customer_email.icontains(search, autoescape=True),
+                Order.customer_name.icontains(search, autoescape=True),
+            )
+        )
+    statement = scoped(select(Order), scope, Order.vendor_id).where(*conditions)
+    ordered = statement.order_by(Order.order_date.desc().nulls_last(), Order.id.desc())
+    return paginate(session, _with_lines(ordered), page)
+
+
+def get_order(session: Session, *, scope: Scope, order_id: int) -> Order | None:
+    statement = scoped(select(Order).where(Order.id == order_id), scope, Order.vendor_id)
+    return session.scalar(_with_lines(statement))
+
+
+# --- Lines after import -------------------------------------------------------------------------
 
 
 def point_lines_at(
@@ -27,3 +130,181 @@ def point_lines_at(
             .values(product_id=product_id, needs_product_match=False, updated_at=at)
             .execution_options(synchronize_session=False)
         )
+
+
+# --- The import: look-ups -----------------------------------------------------------------------
+
+
+def existing_orders(
+    session: Session, *, vendor_id: int, channel: str, shipment_ids: Collection[str]
+) -> dict[str, tuple[int, str]]:
+    """Stored orders of these shipments: shipment id -> (order id, status)."""
+    if not shipment_ids:
+        return {}
+    rows = session.execute(
+        select(Order.external_shipment_id, Order.id, Order.status).where(
+            Order.vendor_id == vendor_id,
+            Order.channel == channel,
+            Order.external_shipment_id.in_(shipment_ids),
+        )
+    )
+    return {ext_id: (order_id, status) for ext_id, order_id, status in rows}
+
+
+def taken_order_numbers(session: Session, numbers: Collection[str]) -> set[str]:
+    return set(session.scalars(select(Order.order_number).where(Order.order_number.in_(numbers))))
+
+
+def stored_lines(
+    session: Session, order_ids: Collection[int]
+) -> Sequence[tuple[int, int, str, int | None, str | None, str | None]]:
+    """(order id, item id, external item id, unit id, external unit id, unit state) of every
+    line of the orders; the unit columns are None for a line without units."""
+    rows = session.execute(
+        select(
+            OrderItem.order_id,
+            OrderItem.id,
+            OrderItem.external_item_id,
+            OrderItemUnit.id,
+            OrderItemUnit.external_unit_id,
+            OrderItemUnit.state,
+        )
+        .join(OrderItemUnit, OrderItemUnit.order_item_id == OrderItem.id, isouter=True)
+        .where(OrderItem.order_id.in_(order_ids))
+    )
+    return rows.all()
+
+
+def catalog_products(
+    session: Session, *, vendor_id: int, canonical_gtins: Collection[str]
+) -> list[tuple[str, int]]:
+    """(canonical GTIN, product id) of the vendor's matchable products with these GTINs, by id."""
+    if not canonical_gtins:
+        return []
+    rows = session.execute(
+        select(Product.gtin_normalized, Product.id)
+        .where(matchable(vendor_id), Product.gtin_normalized.in_(canonical_gtins))
+        .order_by(Product.id)
+    )
+    return [(gtin, product_id) for gtin, product_id in rows if gtin is not None]
+
+
+def remembered_products(
+    session: Session, *, vendor_id: int, gtin_keys: Collection[str]
+) -> dict[str, int]:
+    """GTIN key -> the matchable product a human decision mapped it to."""
+    if not gtin_keys:
+        return {}
+    rows = session.execute(
+        select(GtinMapping.gtin_key, GtinMapping.product_id)
+        .join(Product, Product.id == GtinMapping.product_id)
+        .where(
+            GtinMapping.vendor_id == vendor_id,
+            GtinMapping.gtin_key.in_(gtin_keys),
+            matchable(vendor_id),
+        )
+    )
+    return {key: product_id for key, product_id in rows}
+
+
+# --- The import: bulk writes --------------------------------------------------------------------
+
+
+def insert_orders(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[str, int]:
+    """Insert the orders another import has not inserted meanwhile: shipment id -> order id of
+    those this statement inserted."""
+    if not rows:
+        return {}
+    insert = upsert_insert(session)
+    statement = (
+        insert(ORDERS)
+        .on_conflict_do_nothing(index_elements=["vendor_id", "channel", "external_shipment_id"])
+        .returning(ORDERS.c.external_shipment_id, ORDERS.c.id)
+    )
+    return {ext_id: order_id for ext_id, order_id in session.execute(statement, rows)}
+
+
+def insert_items(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[int, str], int]:
+    """(order id, external item id) -> item id."""
+    if not rows:
+        return {}
+    statement = ITEMS.insert().returning(ITEMS.c.order_id, ITEMS.c.external_item_id, ITEMS.c.id)
+    return {(o, ext): item_id for o, ext, item_id in session.execute(statement, rows)}
+
+
+def insert_units(session: Session, units: Sequence[tuple[int, str, str]], *, at: datetime) -> None:
+    """Insert (item id, external unit id, state) units."""
+    if not units:
+        return
+    session.execute(
+        UNITS.insert(),
+        [
+            {
+                "order_item_id": item_id,
+                "external_unit_id": ext,
+                "state": state,
+                "created_at": at,
+                "updated_at": at,
+            }
+            for item_id, ext, state in units
+        ],
+    )
+
+
+def insert_exceptions(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
+    """Item id -> exception id."""
+    if not rows:
+        return {}
+    statement = EXCEPTIONS.insert().returning(EXCEPTIONS.c.order_item_id, EXCEPTIONS.c.id)
+    return {item_id: exception_id for item_id, exception_id in session.execute(statement, rows)}
+
+
+# Rows in id order: two imports updating the same rows lock them in the same order, so they
+# wait for each other instead of deadlocking (PostgreSQL).
+
+
+def update_unit_states(session: Session, states: Mapping[int, str], *, at: datetime) -> None:
+    """Unit id -> its new state."""
+    if not states:
+        return
+    session.execute(
+        update(UNITS)
+        .where(UNITS.c.id == bindparam("unit_id"))
+        .values(state=bindparam("new_state"), updated_at=at),
+        [{"unit_id": u, "new_state": states[u]} for u in sorted(states)],
+    )
+
+
+def update_quantities(session: Session, quantities: Mapping[int, int], *, at: datetime) -> None:
+    """Item id -> its new quantity."""
+    if not quantities:
+        return
+    session.execute(
+        update(ITEMS)
+        .where(ITEMS.c.id == bindparam("item_id"))
+        .values(quantity=bindparam("new_quantity"), updated_at=at),
+        [{"item_id": i, "new_quantity": quantities[i]} for i in sorted(quantities)],
+    )
+
+
+def update_statuses(session: Session, statuses: Mapping[int, str], *, at: datetime) -> None:
+    """Order id -> its new status."""
+    if not statuses:
+        return
+    session.execute(
+        update(ORDERS)
+        .where(ORDERS.c.id == bindparam("order_id"))
+        .values(status=bindparam("new_status"), updated_at=at),
+        [{"order_id": o, "new_status": statuses[o]} for o in sorted(statuses)],
+    )
+
+
+def mark_confirmed(session: Session, order_ids: Collection[int], *, at: datetime) -> None:
+    """Set ``confirmed_at`` where it is not set yet."""
+    if not order_ids:
+        return
+    session.execute(
+        update(ORDERS)
+        .where(ORDERS.c.id.in_(sorted(order_ids)), ORDERS.c.confirmed_at.is_(None))
+        .values(confirmed_at=at)
+    )

@@ -1,25 +1,25 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import Field
 
+from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus, UnitState
 from ordergate.schemas import Page, Schema
-
-OrderStatus = Literal["pending", "processing", "cancelled", "shipped", "delivered"]
 
 
 class OrderItemUnitOut(Schema):
     id: int
     external_unit_id: str
-    state: str
+    # Letzshop's unit state, kept verbatim: a state it adds later passes through unchanged.
+    state: UnitState | str
 
 
 class ExceptionBrief(Schema):
     id: int
-    exception_type: str
-    status: str
+    exception_type: ExceptionType
+    status: ExceptionStatus
     original_gtin: str | None
     original_product_name: str | None
     resolved_product_id: int | None
@@ -62,7 +62,11 @@ class OrderOut(Schema):
     tracking_provider: str | None
     created_at: datetime
     updated_at: datetime
-    exception_count: int = Field(description="Pending or ignored exceptions blocking the order")
+    exception_count: int = Field(
+        description="Exceptions blocking the order: pending or ignored, on a line that is not "
+        "declined (a declined line has every unit confirmed_unavailable). While it is above 0 "
+        "the order cannot be confirmed."
+    )
     items: list[OrderItemOut]
 
 
