@@ -18,10 +18,12 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.db import make_engine, make_session_factory, utcnow
-from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.runs import SyncInProgressError, SyncRunAbandonedError, claim_run
+from ordergate.letzshop.errors import SyncInProgressError, SyncRunAbandonedError
+from ordergate.letzshop.models import SyncRun, SyncState, SyncTrigger
+from ordergate.letzshop.runs import claim_run
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.orders.models import Order, OrderItemUnit
+from ordergate.scope import VendorScope
 from tests.letzshop.conftest import KEY
 from tests.letzshop.tuning import dated, decide_in_sandbox, served, tuned
 
@@ -185,8 +187,8 @@ def _job(app: FastAPI, vendor_id: int, **overrides: Any) -> Callable[..., SyncSu
             app.state.session_factory,
             settings=settings,
             box=app.state.secret_box,
-            vendor_id=vendor_id,
-            trigger="cli",
+            scope=VendorScope(actor_user_id=None, vendor_id=vendor_id, is_admin=True),
+            trigger=SyncTrigger.CLI,
             on_page=on_page,
         )
 
@@ -313,10 +315,9 @@ def test_claims_are_race_safe_even_without_begin_immediate(
             try:
                 claim_run(
                     session,
-                    vendor_id=vendor.id,
-                    state="unconfirmed",
-                    trigger="cli",
-                    triggered_by=None,
+                    scope=VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True),
+                    state=SyncState.UNCONFIRMED,
+                    trigger=SyncTrigger.CLI,
                     lease_seconds=300,
                 )
                 time.sleep(0.3)  # hold the transaction open while the other one tries
