@@ -24,7 +24,8 @@ from ordergate.letzshop.runs import claim_run
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.orders.models import Order, OrderItemUnit
 from ordergate.scope import VendorScope
-from tests.letzshop.conftest import KEY
+from tests.factories import Caller, make_vendor
+from tests.letzshop.conftest import KEY, letzshop_path
 from tests.letzshop.tuning import dated, decide_in_sandbox, served, tuned
 
 STALE = timedelta(minutes=10)
@@ -62,35 +63,42 @@ def _orders(db: Session) -> list[str]:
 
 
 def test_run_answers_show_the_heartbeat_pages_and_cursor(
-    app: FastAPI, client: TestClient, shop, control: httpx.Client
+    app: FastAPI, client: TestClient, connected: Caller, control: httpx.Client
 ) -> None:
-    vendor, admin, vendor_auth = shop
+    headers = connected.headers
     with tuned(app, letzshop_page_size=10):
-        body = client.post("/api/v1/vendor/letzshop/sync", headers=vendor_auth).json()
+        body = client.post(letzshop_path(connected, "/sync"), headers=headers).json()
     pages = served(control, state="unconfirmed")
     assert len(pages) >= 2
     assert body["pages_done"] == len(pages)
-    listed = client.get(_runs_path(vendor.id), headers=admin).json()["sync_runs"][0]
-    one = client.get(f"{_runs_path(vendor.id)}/{body['run_id']}", headers=admin).json()
-    mine = client.get(f"/api/v1/vendor/letzshop/sync-runs/{body['run_id']}", headers=vendor_auth)
-    assert listed == one == mine.json()
+    listed = client.get(letzshop_path(connected, "/sync-runs"), headers=headers).json()
+    one = client.get(letzshop_path(connected, f"/sync-runs/{body['run_id']}"), headers=headers)
+    assert listed["sync_runs"] == [one.json()]
+    one = one.json()
+    assert (one["id"], one["vendor_id"]) == (body["run_id"], connected.vendor.id)
     assert one["status"] == "succeeded"
     assert one["pages_done"] == len(pages)
     assert one["heartbeat_at"] >= one["started_at"]
     assert one["last_cursor"]
 
 
-def test_unknown_sync_run_is_404_naming_it(client: TestClient, shop) -> None:
-    vendor, admin, vendor_auth = shop
-    for path, headers in [
-        (f"{_runs_path(vendor.id)}/4242", admin),
-        ("/api/v1/vendor/letzshop/sync-runs/4242", vendor_auth),
-    ]:
-        response = client.get(path, headers=headers)
-        assert response.status_code == 404
-        error = response.json()["error"]
-        assert error["code"] == "SYNC_RUN_NOT_FOUND"
-        assert "4242" in error["message"]
+def test_unknown_sync_run_is_404_naming_it(client: TestClient, caller: Caller) -> None:
+    response = client.get(letzshop_path(caller, "/sync-runs/4242"), headers=caller.headers)
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "SYNC_RUN_NOT_FOUND"
+    assert error["message"] == f"Sync run 4242 not found for vendor {caller.vendor.id}"
+    assert error["details"] == {"vendor_id": caller.vendor.id, "run_id": 4242}
+
+
+def test_another_vendors_sync_run_is_404(client: TestClient, db: Session, caller: Caller) -> None:
+    other = make_vendor(db, code="other")
+    run = _add_run(db, other.id, age=STALE)  # stale: reading must not mark it abandoned either
+    response = client.get(letzshop_path(caller, f"/sync-runs/{run.id}"), headers=caller.headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "SYNC_RUN_NOT_FOUND"
+    db.expire_all()
+    assert db.get(SyncRun, run.id).status == "running"  # type: ignore[union-attr]
 
 
 def test_a_run_without_a_recent_heartbeat_reads_as_abandoned(

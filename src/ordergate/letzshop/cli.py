@@ -24,6 +24,7 @@ from ordergate.vendors.service import get_vendor_by_code
 letzshop_app = typer.Typer(help="Letzshop credentials and order imports.", no_args_is_help=True)
 console = Console()
 STATES = tuple(SyncState)
+StateOption = Annotated[str, typer.Option(help="unconfirmed, confirmed or all")]
 # The system acting: a command has no logged-in user.
 SYSTEM = Scope(actor_user_id=None, vendor_id=None, is_admin=True)
 
@@ -91,7 +92,7 @@ def set_credentials(
 @letzshop_app.command("import")
 def import_orders(
     vendor: Annotated[str, typer.Option(help="Vendor code")],
-    state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
+    state: StateOption = SyncState.UNCONFIRMED,
 ) -> None:
     """Import a vendor's shipments from Letzshop, with a progress bar and a summary.
 
@@ -111,7 +112,7 @@ def import_orders(
 
 @letzshop_app.command("sync-all")
 def sync_all(
-    state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
+    state: StateOption = SyncState.UNCONFIRMED,
 ) -> None:
     """Import every vendor whose credentials have auto_sync on (run it from cron or a timer).
     Runs whose process died are marked abandoned first; a vendor with a live run is skipped.
