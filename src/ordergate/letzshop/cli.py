@@ -106,7 +106,7 @@ def import_orders(
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
         raise typer.Exit(1) from exc
     print_summary(summary)
-    if summary.status is SyncRunStatus.FAILED:
+    if summary.status == SyncRunStatus.FAILED:
         raise typer.Exit(1)
 
 
@@ -136,7 +136,7 @@ def sync_all(
             failed += 1
             continue
         print_summary(summary)
-        failed += summary.status is SyncRunStatus.FAILED
+        failed += summary.status == SyncRunStatus.FAILED
     if failed:
         raise typer.Exit(1)
 

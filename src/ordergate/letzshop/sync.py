@@ -78,11 +78,11 @@ def run_sync(
         session_factory, settings, box, scope, state, trigger
     )
     job = SyncJob(session_factory, scope.vendor_id, summary, on_page)
-    listed = None if state is SyncState.ALL else state.value
+    listed = None if state == SyncState.ALL else str(state)
     try:
         with open_client(connection, settings) as client:
             seen = _walk(client, job, listed, resume_cursor)
-            if state is SyncState.UNCONFIRMED and settings.letzshop_reconcile_days:
+            if state == SyncState.UNCONFIRMED and settings.letzshop_reconcile_days:
                 _reconcile(client, job, seen, days=settings.letzshop_reconcile_days)
     except LetzshopError as exc:
         job.finish(status=SyncRunStatus.FAILED, error=exc.message)
