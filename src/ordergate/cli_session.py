@@ -11,7 +11,9 @@ from sqlalchemy.orm import Session
 
 from ordergate.config import get_settings
 from ordergate.db import make_engine, make_session_factory
+from ordergate.deps import JobContext
 from ordergate.errors import AppError
+from ordergate.security import SecretBox
 
 err_console = Console(stderr=True)
 
@@ -31,4 +33,21 @@ def session_scope() -> Iterator[Session]:
         raise typer.Exit(1) from exc
     finally:
         session.close()
+        engine.dispose()
+
+
+@contextmanager
+def job_context() -> Iterator[JobContext]:
+    """What a command hands a job runner (as a request does, `deps.JobDep`): a session factory
+    on an engine of its own, disposed at the end, the settings and the secret box. A command
+    holds no transaction of its own, so there is nothing to hand off."""
+    settings = get_settings()
+    engine = make_engine(settings.database_url)
+    try:
+        yield JobContext(
+            session_factory=make_session_factory(engine),
+            settings=settings,
+            box=SecretBox(settings.resolved_secret_key()),
+        )
+    finally:
         engine.dispose()

@@ -11,9 +11,10 @@ from ordergate.auth.models import User
 from ordergate.catalog.models import Product
 from ordergate.config import Settings
 from ordergate.gtin import normalize_gtin
-from ordergate.letzshop import service as letzshop_service
+from ordergate.letzshop import credentials as letzshop_credentials
 from ordergate.letzshop.models import LetzshopCredentials
 from ordergate.sandbox import sandbox_catalog
+from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
 from ordergate.vendors import service as vendor_service
 from ordergate.vendors.models import Vendor
@@ -59,9 +60,9 @@ def seed_demo(
             )
             is None
         ):
-            letzshop_service.set_credentials(
+            letzshop_credentials.set_credentials(
                 session,
-                vendor_id=vendor.id,
+                scope=VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True),
                 box=box,
                 settings=settings,
                 api_key=api_key,

@@ -198,3 +198,61 @@ VENDOR_TREE = Tree(
     owner_in_path=Depends(_own_vendor_as_owner),
 )
 TREES = (ADMIN_TREE, VENDOR_TREE)
+
+
+# --- job runners started by a request ----------------------------------------------------------
+# (imports here so this section merges as an append; hoist them when convenient)
+import functools  # noqa: E402
+from collections.abc import Callable  # noqa: E402
+from typing import cast  # noqa: E402
+
+from sqlalchemy.orm import sessionmaker  # noqa: E402
+
+from ordergate.config import Settings  # noqa: E402
+from ordergate.routing import end_request_transaction  # noqa: E402
+from ordergate.security import SecretBox  # noqa: E402
+
+
+def _nothing_to_end() -> None:
+    return None
+
+
+@dataclass(frozen=True, slots=True)
+class JobContext:
+    """What a job runner (a sync, a confirm/decline) takes from whoever starts it: it opens and
+    commits its own sessions from `session_factory`.
+
+    Call `hand_off()` just before starting the job: a request's context commits and closes the
+    request's session there (on SQLite an open request transaction would hold the write lock
+    the job needs); a command's (`cli_session.job_context`) has nothing to end.
+    """
+
+    session_factory: sessionmaker[Session]
+    settings: Settings
+    box: SecretBox
+    hand_off: Callable[[], None] = _nothing_to_end
+
+
+def _job_context(request: Request) -> JobContext:
+    state = request.app.state
+    return JobContext(
+        session_factory=state.session_factory,
+        settings=state.settings,
+        box=state.secret_box,
+        hand_off=functools.partial(end_request_transaction, request),
+    )
+
+
+JobDep = Annotated[JobContext, Depends(_job_context)]
+
+
+def _settings(request: Request) -> Settings:
+    return cast(Settings, request.app.state.settings)
+
+
+def _secret_box(request: Request) -> SecretBox:
+    return cast(SecretBox, request.app.state.secret_box)
+
+
+SettingsDep = Annotated[Settings, Depends(_settings)]
+SecretBoxDep = Annotated[SecretBox, Depends(_secret_box)]

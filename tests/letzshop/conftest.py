@@ -12,7 +12,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from ordergate.vendors.models import Vendor
-from tests.factories import admin_headers, vendor_headers
+from tests.factories import Caller, admin_headers, vendor_headers
 
 KEY = "sandbox-key-1"
 SHIPMENTS = 30
@@ -39,6 +39,29 @@ def shop(
     )
     assert response.status_code == 200, response.text
     return vendor, admin, vendor_auth
+
+
+def letzshop_path(caller: Caller, path: str) -> str:
+    """``path`` under the caller's Letzshop prefix (the admin tree's names the vendor)."""
+    return caller.url(
+        admin=f"/api/v1/admin/letzshop/vendors/{caller.vendor.id}{path}",
+        vendor=f"/api/v1/vendor/letzshop{path}",
+    )
+
+
+@pytest.fixture
+def connected(
+    client: TestClient, caller: Caller, sandbox: SandboxHandle, control: httpx.Client
+) -> Caller:
+    """The `caller` (admin, then the vendor's owner) with its vendor connected to the sandbox,
+    the credentials set through the caller's own tree."""
+    response = client.put(
+        letzshop_path(caller, "/credentials"),
+        headers=caller.headers,
+        json={"api_key": KEY, "endpoint": sandbox.graphql_url},
+    )
+    assert response.status_code == 200, response.text
+    return caller
 
 
 def unit(

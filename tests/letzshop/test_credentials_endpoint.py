@@ -14,8 +14,8 @@ from sqlalchemy.orm import Session
 from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.letzshop.models import LetzshopCredentials
-from tests.factories import admin_headers, vendor_headers
-from tests.letzshop.conftest import KEY
+from tests.factories import Caller, vendor_headers
+from tests.letzshop.conftest import KEY, letzshop_path
 
 PROBES = [
     ("http://169.254.169.254/latest/meta-data/", "address"),
@@ -47,17 +47,15 @@ def assert_refused(response: Any, reason: str) -> None:
 
 @pytest.mark.parametrize(("endpoint", "reason"), PROBES)
 def test_a_refused_endpoint_stores_nothing(
-    client: TestClient, db: Session, endpoint: str, reason: str
+    client: TestClient, db: Session, caller: Caller, endpoint: str, reason: str
 ) -> None:
-    vendor, vendor_auth = vendor_headers(client, db, code="luxtoys")
-    admin = admin_headers(client, db)
-    body = {"api_key": KEY, "endpoint": endpoint}
+    response = client.put(
+        letzshop_path(caller, "/credentials"),
+        headers=caller.headers,
+        json={"api_key": KEY, "endpoint": endpoint},
+    )
 
-    for path, headers in [
-        (f"/api/v1/admin/letzshop/vendors/{vendor.id}/credentials", admin),
-        ("/api/v1/vendor/letzshop/credentials", vendor_auth),
-    ]:
-        assert_refused(client.put(path, headers=headers, json=body), reason)
+    assert_refused(response, reason)
     assert stored(db) == []
 
 

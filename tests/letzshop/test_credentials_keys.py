@@ -7,13 +7,15 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
+from ordergate.letzshop import credentials, repository
 from ordergate.letzshop.models import LetzshopCredentials
+from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
 from tests.conftest import TEST_SECRET
-from tests.factories import vendor_headers
+from tests.factories import make_vendor, vendor_headers
 
 PATH = "/api/v1/vendor/letzshop/credentials"
 SANDBOX = "http://127.0.0.1:18765/graphql"
@@ -102,3 +104,32 @@ def test_new_credentials_need_a_key_and_get_the_defaults(
         settings.letzshop_endpoint,
         False,
     )
+
+
+def test_a_first_setting_that_meets_a_row_inserted_meanwhile_changes_only_what_it_gives(
+    db: Session, settings: Any
+) -> None:
+    """Set-credentials is an upsert: when another request inserted the vendor's credentials
+    after this one found none, this one's insert becomes an update of what it was given."""
+    vendor = make_vendor(db, code="luxtoys")
+    scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
+    box = SecretBox(TEST_SECRET)
+    credentials.set_credentials(
+        db, scope=scope, box=box, settings=settings, api_key="first-key-0001", auto_sync=True
+    )
+    db.commit()
+    changed = {"api_key_encrypted": box.encrypt("second-key-0002"), "api_key_last4": "0002"}
+
+    repository.upsert_credentials(
+        db,
+        scope,
+        created={"endpoint_url": SANDBOX, "auto_sync": False, **changed},
+        changed=changed,
+    )
+    db.commit()
+
+    stored = row(db)
+    key = box.decrypt(stored.api_key_encrypted)
+    assert (key, stored.api_key_last4) == ("second-key-0002", "0002")
+    assert (stored.endpoint_url, stored.auto_sync) == (settings.letzshop_endpoint, True)
+    assert db.scalar(select(func.count()).select_from(LetzshopCredentials)) == 1

@@ -8,8 +8,8 @@ from sqlalchemy.orm import Session
 from ordergate.letzshop.client import UNAVAILABLE_MESSAGE
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
-from tests.factories import make_product
-from tests.letzshop.conftest import KEY, SHIPMENTS, shipment, unit
+from tests.factories import Caller, make_product, make_vendor
+from tests.letzshop.conftest import KEY, SHIPMENTS, letzshop_path, shipment, unit
 
 KNOWN = "4006381333931"
 
@@ -23,18 +23,15 @@ def counts(db: Session) -> list[int]:
 
 
 def test_credentials_are_encrypted_and_never_returned(
-    client: TestClient, db: Session, shop
+    client: TestClient, db: Session, connected: Caller
 ) -> None:
-    vendor, admin, vendor_auth = shop
     stored = db.scalars(select(LetzshopCredentials)).one()
     assert KEY not in stored.api_key_encrypted
-    for headers, path in [
-        (admin, f"/api/v1/admin/letzshop/vendors/{vendor.id}/credentials"),
-        (vendor_auth, "/api/v1/vendor/letzshop/credentials"),
-    ]:
-        body = client.get(path, headers=headers).json()
-        assert body["api_key_last4"] == KEY[-4:]
-        assert KEY not in str(body)
+    response = client.get(letzshop_path(connected, "/credentials"), headers=connected.headers)
+    assert response.status_code == 200, response.text
+    body = response.json()
+    assert (body["vendor_id"], body["api_key_last4"]) == (connected.vendor.id, KEY[-4:])
+    assert KEY not in response.text
 
 
 def test_sync_imports_every_shipment_and_reimport_changes_nothing(
@@ -168,16 +165,24 @@ def test_refused_api_key_is_reported(client: TestClient, db: Session, shop, sand
     assert counts(db) == [0, 0, 0, 0]
 
 
-def test_sync_runs_are_listed_per_vendor(client: TestClient, db: Session, shop) -> None:
-    vendor, admin, vendor_auth = shop
-    client.post("/api/v1/vendor/letzshop/sync", headers=vendor_auth)
-    admin_runs = client.get(
-        f"/api/v1/admin/letzshop/vendors/{vendor.id}/sync-runs", headers=admin
-    ).json()
-    vendor_runs = client.get("/api/v1/vendor/letzshop/sync-runs", headers=vendor_auth).json()
-    assert admin_runs == vendor_runs
-    assert admin_runs["total"] == 1
-    assert admin_runs["sync_runs"][0]["trigger"] == "api"
+def test_sync_runs_are_listed_per_vendor(
+    client: TestClient, db: Session, connected: Caller
+) -> None:
+    assert client.post(letzshop_path(connected, "/sync"), headers=connected.headers).is_success
+    other = make_vendor(db, code="other")
+    db.add(SyncRun(vendor_id=other.id, trigger="cli", status="succeeded", failures=[]))
+    db.commit()
+
+    runs = client.get(letzshop_path(connected, "/sync-runs"), headers=connected.headers).json()
+
+    assert list(runs) == ["sync_runs", "total", "skip", "limit"]
+    assert (runs["total"], runs["skip"], runs["limit"]) == (1, 0, 50)
+    [run] = runs["sync_runs"]
+    assert (run["vendor_id"], run["trigger"], run["status"]) == (
+        connected.vendor.id,
+        "api",
+        "succeeded",
+    )
 
 
 def test_sync_without_credentials_is_a_clear_400(client: TestClient, db: Session) -> None:

@@ -18,11 +18,14 @@ from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.db import make_engine, make_session_factory, utcnow
-from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.runs import SyncInProgressError, SyncRunAbandonedError, claim_run
+from ordergate.letzshop.errors import SyncInProgressError, SyncRunAbandonedError
+from ordergate.letzshop.models import SyncRun, SyncState, SyncTrigger
+from ordergate.letzshop.runs import claim_run
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.orders.models import Order, OrderItemUnit
-from tests.letzshop.conftest import KEY
+from ordergate.scope import VendorScope
+from tests.factories import Caller, make_vendor
+from tests.letzshop.conftest import KEY, letzshop_path
 from tests.letzshop.tuning import dated, decide_in_sandbox, served, tuned
 
 STALE = timedelta(minutes=10)
@@ -60,35 +63,42 @@ def _orders(db: Session) -> list[str]:
 
 
 def test_run_answers_show_the_heartbeat_pages_and_cursor(
-    app: FastAPI, client: TestClient, shop, control: httpx.Client
+    app: FastAPI, client: TestClient, connected: Caller, control: httpx.Client
 ) -> None:
-    vendor, admin, vendor_auth = shop
+    headers = connected.headers
     with tuned(app, letzshop_page_size=10):
-        body = client.post("/api/v1/vendor/letzshop/sync", headers=vendor_auth).json()
+        body = client.post(letzshop_path(connected, "/sync"), headers=headers).json()
     pages = served(control, state="unconfirmed")
     assert len(pages) >= 2
     assert body["pages_done"] == len(pages)
-    listed = client.get(_runs_path(vendor.id), headers=admin).json()["sync_runs"][0]
-    one = client.get(f"{_runs_path(vendor.id)}/{body['run_id']}", headers=admin).json()
-    mine = client.get(f"/api/v1/vendor/letzshop/sync-runs/{body['run_id']}", headers=vendor_auth)
-    assert listed == one == mine.json()
+    listed = client.get(letzshop_path(connected, "/sync-runs"), headers=headers).json()
+    one = client.get(letzshop_path(connected, f"/sync-runs/{body['run_id']}"), headers=headers)
+    assert listed["sync_runs"] == [one.json()]
+    one = one.json()
+    assert (one["id"], one["vendor_id"]) == (body["run_id"], connected.vendor.id)
     assert one["status"] == "succeeded"
     assert one["pages_done"] == len(pages)
     assert one["heartbeat_at"] >= one["started_at"]
     assert one["last_cursor"]
 
 
-def test_unknown_sync_run_is_404_naming_it(client: TestClient, shop) -> None:
-    vendor, admin, vendor_auth = shop
-    for path, headers in [
-        (f"{_runs_path(vendor.id)}/4242", admin),
-        ("/api/v1/vendor/letzshop/sync-runs/4242", vendor_auth),
-    ]:
-        response = client.get(path, headers=headers)
-        assert response.status_code == 404
-        error = response.json()["error"]
-        assert error["code"] == "SYNC_RUN_NOT_FOUND"
-        assert "4242" in error["message"]
+def test_unknown_sync_run_is_404_naming_it(client: TestClient, caller: Caller) -> None:
+    response = client.get(letzshop_path(caller, "/sync-runs/4242"), headers=caller.headers)
+    assert response.status_code == 404
+    error = response.json()["error"]
+    assert error["code"] == "SYNC_RUN_NOT_FOUND"
+    assert error["message"] == f"Sync run 4242 not found for vendor {caller.vendor.id}"
+    assert error["details"] == {"vendor_id": caller.vendor.id, "run_id": 4242}
+
+
+def test_another_vendors_sync_run_is_404(client: TestClient, db: Session, caller: Caller) -> None:
+    other = make_vendor(db, code="other")
+    run = _add_run(db, other.id, age=STALE)  # stale: reading must not mark it abandoned either
+    response = client.get(letzshop_path(caller, f"/sync-runs/{run.id}"), headers=caller.headers)
+    assert response.status_code == 404
+    assert response.json()["error"]["code"] == "SYNC_RUN_NOT_FOUND"
+    db.expire_all()
+    assert db.get(SyncRun, run.id).status == "running"  # type: ignore[union-attr]
 
 
 def test_a_run_without_a_recent_heartbeat_reads_as_abandoned(
@@ -185,8 +195,8 @@ def _job(app: FastAPI, vendor_id: int, **overrides: Any) -> Callable[..., SyncSu
             app.state.session_factory,
             settings=settings,
             box=app.state.secret_box,
-            vendor_id=vendor_id,
-            trigger="cli",
+            scope=VendorScope(actor_user_id=None, vendor_id=vendor_id, is_admin=True),
+            trigger=SyncTrigger.CLI,
             on_page=on_page,
         )
 
@@ -313,10 +323,9 @@ def test_claims_are_race_safe_even_without_begin_immediate(
             try:
                 claim_run(
                     session,
-                    vendor_id=vendor.id,
-                    state="unconfirmed",
-                    trigger="cli",
-                    triggered_by=None,
+                    scope=VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True),
+                    state=SyncState.UNCONFIRMED,
+                    trigger=SyncTrigger.CLI,
                     lease_seconds=300,
                 )
                 time.sleep(0.3)  # hold the transaction open while the other one tries

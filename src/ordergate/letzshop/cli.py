@@ -2,26 +2,35 @@
 
 from __future__ import annotations
 
-from typing import Annotated, cast
+from typing import Annotated
 
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from ordergate.cli_session import session_scope
+from ordergate.cli_session import job_context, session_scope
 from ordergate.config import get_settings
-from ordergate.db import make_engine, make_session_factory
 from ordergate.errors import AppError
-from ordergate.letzshop import service
-from ordergate.letzshop.runs import SyncInProgressError, abandon_stale_runs
-from ordergate.letzshop.sync import SyncState, SyncSummary, run_sync
+from ordergate.letzshop import credentials, repository
+from ordergate.letzshop.errors import SyncInProgressError
+from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
+from ordergate.letzshop.runs import abandon_stale_runs
+from ordergate.letzshop.sync import SyncSummary, run_sync
+from ordergate.scope import Scope, VendorScope
 from ordergate.security import SecretBox
 from ordergate.vendors.service import get_vendor_by_code
 
 letzshop_app = typer.Typer(help="Letzshop credentials and order imports.", no_args_is_help=True)
 console = Console()
-STATES = ("unconfirmed", "confirmed", "all")
+STATES = tuple(SyncState)
+StateOption = Annotated[str, typer.Option(help="unconfirmed, confirmed or all")]
+# The system acting: a command has no logged-in user.
+SYSTEM = Scope(actor_user_id=None, vendor_id=None, is_admin=True)
+
+
+def _vendor_scope(vendor_id: int) -> VendorScope:
+    return VendorScope(actor_user_id=None, vendor_id=vendor_id, is_admin=True)
 
 
 API_KEY_ENV = "ORDERGATE_LETZSHOP_API_KEY"
@@ -58,32 +67,32 @@ def set_credentials(
     key for new credentials (or with --prompt-api-key) the key is asked for, hidden."""
     settings = get_settings()
     with session_scope() as session:
-        vendor_id = get_vendor_by_code(session, code=vendor).id
-        configured = service.find_credentials(session, vendor_id=vendor_id) is not None
+        scope = _vendor_scope(get_vendor_by_code(session, code=vendor).id)
+        configured = credentials.find_credentials(session, scope=scope) is not None
     # Asked outside any transaction: a prompt must not hold the database while a person types.
     if api_key is None and (prompt_api_key or not configured):
         api_key = typer.prompt("Letzshop API key", hide_input=True)
     if api_key is not None and not 4 <= len(api_key) <= 500:
         raise typer.BadParameter("must be 4 to 500 characters long", param_hint="--api-key")
     with session_scope() as session:
-        credentials = service.set_credentials(
+        stored = credentials.set_credentials(
             session,
-            vendor_id=vendor_id,
+            scope=scope,
             box=SecretBox(settings.resolved_secret_key()),
             settings=settings,
             api_key=api_key,
             endpoint=endpoint,
             auto_sync=auto_sync,
         )
-        hint = f"key …{credentials.api_key_last4}" if credentials.api_key_last4 else "short key"
-        state = f"{credentials.endpoint_url}, auto-sync {'on' if credentials.auto_sync else 'off'}"
+        hint = f"key …{stored.api_key_last4}" if stored.api_key_last4 else "short key"
+        state = f"{stored.endpoint_url}, auto-sync {'on' if stored.auto_sync else 'off'}"
     console.print(f"credentials stored for {vendor} ({hint}; {state})")
 
 
 @letzshop_app.command("import")
 def import_orders(
     vendor: Annotated[str, typer.Option(help="Vendor code")],
-    state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
+    state: StateOption = SyncState.UNCONFIRMED,
 ) -> None:
     """Import a vendor's shipments from Letzshop, with a progress bar and a summary.
 
@@ -92,36 +101,34 @@ def import_orders(
     if state not in STATES:
         raise typer.BadParameter(f"must be one of {', '.join(STATES)}", param_hint="--state")
     try:
-        summary = import_for_vendor(vendor, cast(SyncState, state), trigger="cli")
+        summary = import_for_vendor(vendor, state, trigger=SyncTrigger.CLI)
     except SyncInProgressError as exc:
         console.print(f"[red]error[/red] {exc.code}: {exc.message}")
         raise typer.Exit(1) from exc
     print_summary(summary)
-    if summary.status == "failed":
+    if summary.status == SyncRunStatus.FAILED:
         raise typer.Exit(1)
 
 
 @letzshop_app.command("sync-all")
 def sync_all(
-    state: Annotated[str, typer.Option(help="unconfirmed, confirmed or all")] = "unconfirmed",
+    state: StateOption = SyncState.UNCONFIRMED,
 ) -> None:
     """Import every vendor whose credentials have auto_sync on (run it from cron or a timer).
     Runs whose process died are marked abandoned first; a vendor with a live run is skipped.
     One vendor's failure does not stop the others; the exit status is 1 if any failed."""
     if state not in STATES:
         raise typer.BadParameter(f"must be one of {', '.join(STATES)}", param_hint="--state")
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    with make_session_factory(engine)() as session:
-        abandoned = abandon_stale_runs(session, lease_seconds=settings.letzshop_sync_lease_seconds)
+    with job_context() as job, job.session_factory() as session:
+        lease_seconds = job.settings.letzshop_sync_lease_seconds
+        abandoned = abandon_stale_runs(session, scope=SYSTEM, lease_seconds=lease_seconds)
         session.commit()
-        codes = service.auto_sync_vendor_codes(session)
-    engine.dispose()
+        codes = repository.auto_sync_vendor_codes(session)
     console.print(f"{abandoned} abandoned sync runs marked")
     failed = 0
     for code in codes:
         try:
-            summary = import_for_vendor(code, cast(SyncState, state), trigger="schedule")
+            summary = import_for_vendor(code, state, trigger=SyncTrigger.SCHEDULE)
         except SyncInProgressError as exc:
             console.print(f"[yellow]skipped[/yellow] {code}: {exc.message}")
             continue
@@ -129,48 +136,46 @@ def sync_all(
             failed += 1
             continue
         print_summary(summary)
-        failed += summary.status == "failed"
+        failed += summary.status == SyncRunStatus.FAILED
     if failed:
         raise typer.Exit(1)
 
 
-def import_for_vendor(vendor: str, state: SyncState, *, trigger: str) -> SyncSummary:
-    settings = get_settings()
-    engine = make_engine(settings.database_url)
-    factory = make_session_factory(engine)
-    try:
-        with factory() as session:
-            vendor_id = get_vendor_by_code(session, code=vendor).id
-        progress = Progress(
-            SpinnerColumn(),
-            TextColumn("{task.description}"),
-            BarColumn(),
-            TextColumn("{task.fields[orders]} orders"),
-            TimeElapsedColumn(),
-            console=console,
-        )
-        with progress:
-            task = progress.add_task(f"importing {vendor}", total=None, orders=0)
-
-            def on_page(summary: SyncSummary) -> None:
-                progress.update(task, advance=1, orders=summary.shipments_seen)
-
-            return run_sync(
-                factory,
-                settings=settings,
-                box=SecretBox(settings.resolved_secret_key()),
-                vendor_id=vendor_id,
-                trigger=trigger,
-                state=state,
-                on_page=on_page,
+def import_for_vendor(vendor: str, state: str, *, trigger: str) -> SyncSummary:
+    """Import one vendor (by code) with a progress bar. A live run raises
+    ``SyncInProgressError``; any other error is printed and exits with status 1."""
+    with job_context() as job:
+        try:
+            with job.session_factory() as session:
+                vendor_id = get_vendor_by_code(session, code=vendor).id
+            progress = Progress(
+                SpinnerColumn(),
+                TextColumn("{task.description}"),
+                BarColumn(),
+                TextColumn("{task.fields[orders]} orders"),
+                TimeElapsedColumn(),
+                console=console,
             )
-    except SyncInProgressError:
-        raise
-    except AppError as exc:
-        console.print(f"[red]error[/red] {exc.code}: {exc.message}")
-        raise typer.Exit(1) from exc
-    finally:
-        engine.dispose()
+            with progress:
+                task = progress.add_task(f"importing {vendor}", total=None, orders=0)
+
+                def on_page(summary: SyncSummary) -> None:
+                    progress.update(task, advance=1, orders=summary.shipments_seen)
+
+                return run_sync(
+                    job.session_factory,
+                    settings=job.settings,
+                    box=job.box,
+                    scope=_vendor_scope(vendor_id),
+                    trigger=SyncTrigger(trigger),
+                    state=SyncState(state),
+                    on_page=on_page,
+                )
+        except SyncInProgressError:
+            raise
+        except AppError as exc:
+            console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+            raise typer.Exit(1) from exc
 
 
 def print_summary(summary: SyncSummary) -> None:

@@ -61,6 +61,7 @@ from ordergate.letzshop.parse import (
     parse_tracking_payload,
 )
 from ordergate.letzshop.types import ConfirmResult, ShipmentPage, TrackingResult, UnitResult
+from ordergate.orders.models import UnitState
 from ordergate.outbound import GuardedTransport, OutboundPolicy, OutboundRefusedError
 
 logger = logging.getLogger(__name__)
@@ -82,7 +83,7 @@ _AUTH_WORDS = (
     "access denied",
     "forbidden",
 )
-_UNDECIDED = "unconfirmed"
+_UNDECIDED = UnitState.UNCONFIRMED
 _T = TypeVar("_T")
 # A Retry-After above backoff_max times this is treated as hostile or broken and cut down.
 _RETRY_AFTER_CAP_FACTOR = 4

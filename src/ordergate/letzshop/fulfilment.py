@@ -16,19 +16,21 @@ from sqlalchemy.exc import TimeoutError as PoolTimeoutError
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
-from ordergate.errors import AppError, is_database_busy
+from ordergate.errors import is_database_busy
 from ordergate.letzshop.client import LetzshopClient
-from ordergate.letzshop.errors import LetzshopError
-from ordergate.letzshop.service import connection_for, open_client, upstream_error
+from ordergate.letzshop.connection import open_client, upstream_error
+from ordergate.letzshop.credentials import connection_for
+from ordergate.letzshop.errors import LetzshopError, LetzshopRefusedUnitsError
 from ordergate.orders import fulfilment
 from ordergate.orders.fulfilment import (
     FulfilmentResult,
     PlannedDecision,
     RefusedUnit,
+    UnitDecision,
     UnitDecisions,
 )
+from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
-from ordergate.vendors.service import get_vendor
 
 logger = logging.getLogger(__name__)
 
@@ -36,11 +38,6 @@ logger = logging.getLogger(__name__)
 # (a few short tries) rather than answering 503 with the decision unrecorded.
 RECORD_ATTEMPTS = 4
 RECORD_BACKOFF_SECONDS = 0.25
-
-
-class LetzshopRefusedUnitsError(AppError):
-    status_code = 409
-    code = "LETZSHOP_REFUSED_UNITS"
 
 
 @dataclass(slots=True)
@@ -54,14 +51,12 @@ class LetzshopFulfilment:
     reconciled: list[str] = field(default_factory=list)
 
 
-def decide_units(
-    client: LetzshopClient, vendor_id: int, plan: PlannedDecision
-) -> tuple[UnitDecisions, list[str]]:
+def decide_units(client: LetzshopClient, plan: PlannedDecision) -> tuple[UnitDecisions, list[str]]:
     """Send the plan's decisions; the answer, and the units recovered after a lost answer."""
     try:
         result = client.confirm_units(plan.decisions, shipment_id=plan.external_shipment_id)
     except LetzshopError as exc:
-        raise upstream_error(vendor_id, exc, order_id=plan.order_id) from exc
+        raise upstream_error(plan.scope.vendor_id, exc, order_id=plan.order_id) from exc
     answer = UnitDecisions(
         accepted={unit.id: unit.state for unit in result.units},
         refused=[RefusedUnit(e.id, e.code, e.message) for e in result.errors],
@@ -69,66 +64,41 @@ def decide_units(
     return answer, result.reconciled
 
 
-# action → (whole order?, confirm?)
-ACTIONS: dict[str, tuple[bool, bool]] = {
-    "confirm_order": (True, True),
-    "reject_order": (True, False),
-    "confirm_item": (False, True),
-    "decline_item": (False, False),
-}
-
-
 def run_fulfilment(
     session_factory: sessionmaker[Session],
     *,
     settings: Settings,
     box: SecretBox,
-    action: str,
-    vendor_id: int,
+    scope: VendorScope,
     order_id: int,
-    item_id: int | None,
-    actor_user_id: int | None,
+    decision: UnitDecision,
 ) -> LetzshopFulfilment:
-    """Run one confirm/decline action. What Letzshop accepted is recorded even when it refused
-    some units (then 409 ``LETZSHOP_REFUSED_UNITS``)."""
-    whole_order, available = ACTIONS[action]
+    """Send one decision to Letzshop for the scope's vendor (recorded as the scope's actor's).
+    What Letzshop accepted is recorded even when it refused some units (then 409
+    ``LETZSHOP_REFUSED_UNITS``)."""
     with session_factory() as session:
-        get_vendor(session, vendor_id=vendor_id)
         # An unknown order answers 404 before any question of credentials.
-        fulfilment.get_vendor_order(session, vendor_id=vendor_id, order_id=order_id)
-        connection = connection_for(session, vendor_id=vendor_id, box=box)
+        fulfilment.get_order(session, scope=scope, order_id=order_id)
+        connection = connection_for(session, scope=scope, box=box)
         plan = fulfilment.start_decision(
             session,
-            vendor_id=vendor_id,
+            scope=scope,
             order_id=order_id,
-            item_ids=None if whole_order or item_id is None else [item_id],
-            available=available,
+            decision=decision,
             lease_seconds=settings.fulfilment_lease_seconds,
         )
         session.commit()
     try:
         with open_client(connection, settings) as client:
-            answer, reconciled = decide_units(client, vendor_id, plan)
+            answer, reconciled = decide_units(client, plan)
     except BaseException:
         with session_factory() as session:
             fulfilment.release_lease(session, plan)
             session.commit()
         raise
-    result = _record(session_factory, plan, answer, actor_user_id)
+    result = _record(session_factory, plan, answer)
     if result.refused:
-        raise LetzshopRefusedUnitsError(
-            f"Letzshop refused {len(result.refused)} unit(s) of order {order_id}",
-            details={
-                "order_id": order_id,
-                "status": result.status,
-                "accepted": result.accepted,
-                "reconciled": reconciled,
-                "refused": [
-                    {"unit_id": r.external_unit_id, "code": r.code, "message": r.message}
-                    for r in result.refused
-                ],
-            },
-        )
+        raise LetzshopRefusedUnitsError(result, reconciled=reconciled)
     return LetzshopFulfilment(result.order_id, result.status, result.accepted, reconciled)
 
 
@@ -136,15 +106,12 @@ def _record(
     session_factory: sessionmaker[Session],
     plan: PlannedDecision,
     answer: UnitDecisions,
-    actor_user_id: int | None,
 ) -> FulfilmentResult:
     attempt = 1
     while True:
         try:
             with session_factory() as session:
-                result = fulfilment.finish_decision(
-                    session, plan, answer, actor_user_id=actor_user_id
-                )
+                result = fulfilment.finish_decision(session, plan, answer)
                 session.commit()
             return result
         except (OperationalError, PoolTimeoutError) as exc:

@@ -1,12 +1,45 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ordergate.db import Base, JSONType, UTCDateTime, utcnow
+from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
+
+
+class SyncRunStatus(StrEnum):
+    RUNNING = "running"  # holds the vendor's lease: its heartbeat is refreshed with every page
+    SUCCEEDED = "succeeded"  # walked to the end, every shipment imported
+    PARTIAL = "partial"  # walked to the end, some shipments failed (listed in `failures`)
+    FAILED = "failed"  # stopped by an error (Letzshop unreachable, an internal error)
+    ABANDONED = "abandoned"  # its process stopped: no heartbeat within the lease
+
+    @classmethod
+    def resumable(cls) -> tuple[SyncRunStatus, ...]:
+        """Runs that stopped midway: the vendor's next run of the same state starts at their
+        last cursor."""
+        return (cls.ABANDONED, cls.FAILED)
+
+
+class SyncTrigger(StrEnum):
+    """Who started a sync run."""
+
+    API = "api"  # POST .../letzshop/sync
+    CLI = "cli"  # ordergate letzshop import
+    SCHEDULE = "schedule"  # ordergate letzshop sync-all (cron, a timer)
+    DEMO = "demo"  # ordergate demo
+    BENCH = "bench"  # bench/import_orders.py
+
+
+class SyncState(StrEnum):
+    """Which of the vendor's Letzshop shipments a sync reads (the run's `state_filter`)."""
+
+    UNCONFIRMED = "unconfirmed"  # awaiting the vendor's decision (the default)
+    CONFIRMED = "confirmed"
+    ALL = "all"  # every state
 
 
 class LetzshopCredentials(Base):
@@ -30,18 +63,14 @@ class SyncRun(Base):
     """One import run for one vendor: what it saw, what it wrote, what failed."""
 
     __tablename__ = "sync_runs"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('running', 'succeeded', 'partial', 'failed', 'abandoned')", name="status"
-        ),
-    )
+    __table_args__ = (check_in("status", SyncRunStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
     channel: Mapped[str] = mapped_column(String(30), default="letzshop")
-    trigger: Mapped[str] = mapped_column(String(20))
-    state_filter: Mapped[str | None] = mapped_column(String(20))
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    trigger: Mapped[str] = mapped_column(String(20))  # a SyncTrigger
+    state_filter: Mapped[str | None] = mapped_column(String(20))  # a SyncState
+    status: Mapped[str] = mapped_column(String(20), default=SyncRunStatus.RUNNING)
     started_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     shipments_seen: Mapped[int] = mapped_column(Integer, default=0)

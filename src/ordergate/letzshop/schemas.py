@@ -1,11 +1,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any
 
 from pydantic import BaseModel, Field
 
-from ordergate.schemas import Flag, Schema, Text
+from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
+from ordergate.orders.models import OrderStatus
+from ordergate.schemas import Flag, Page, Schema, Text
 
 
 class CredentialsIn(BaseModel):
@@ -33,9 +35,9 @@ class CredentialsIn(BaseModel):
     )
 
 
-class CredentialsOut(BaseModel):
+class CredentialsOut(Schema):
     vendor_id: int
-    endpoint: str
+    endpoint: str = Field(validation_alias="endpoint_url")
     api_key_last4: str | None = Field(
         description="Last 4 characters of keys of 12 or more characters, else null; "
         "the key itself is never returned"
@@ -45,17 +47,17 @@ class CredentialsOut(BaseModel):
 
 
 class SyncRequest(BaseModel):
-    state: Literal["unconfirmed", "confirmed", "all"] = "unconfirmed"
+    state: SyncState = SyncState.UNCONFIRMED
 
 
-class SyncFailure(BaseModel):
+class SyncFailure(Schema):
     external_id: str | None
     reason: str
 
 
-class SyncOut(BaseModel):
+class SyncOut(Schema):
     run_id: int
-    status: str
+    status: SyncRunStatus
     shipments_seen: int
     orders_created: int
     orders_updated: int = Field(description="Orders changed, including orders_reconciled")
@@ -74,9 +76,9 @@ class SyncOut(BaseModel):
 class SyncRunOut(Schema):
     id: int
     vendor_id: int
-    trigger: str
-    state_filter: str | None
-    status: str = Field(
+    trigger: SyncTrigger
+    state_filter: SyncState | None
+    status: SyncRunStatus = Field(
         description="running, succeeded, partial (some shipments failed), failed, or abandoned "
         "(its process stopped: no heartbeat within the lease)"
     )
@@ -95,16 +97,13 @@ class SyncRunOut(Schema):
     last_cursor: str | None = Field(description="The cursor after the last committed page")
 
 
-class SyncRunList(BaseModel):
+class SyncRunList(Page):
     sync_runs: list[SyncRunOut]
-    total: int
-    skip: int
-    limit: int
 
 
-class FulfilmentOut(BaseModel):
+class FulfilmentOut(Schema):
     order_id: int
-    status: str = Field(description="The order's status after Letzshop answered")
+    status: OrderStatus = Field(description="The order's status after Letzshop answered")
     accepted: dict[str, str] = Field(description="Letzshop unit id → its new state")
     reconciled: list[str] = Field(
         default_factory=list,

@@ -25,35 +25,33 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any
 
-from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
 from ordergate.db import utcnow
+from ordergate.letzshop import repository
 from ordergate.letzshop.adapter import CHANNEL, to_incoming_order
 from ordergate.letzshop.client import LetzshopClient
-from ordergate.letzshop.errors import LetzshopError, LetzshopGraphQLError
-from ordergate.letzshop.models import SyncRun
-from ordergate.letzshop.runs import SyncRunAbandonedError, claim_run
-from ordergate.letzshop.service import Connection, connection_for, open_client, upstream_error
+from ordergate.letzshop.connection import VendorConnection, open_client, upstream_error
+from ordergate.letzshop.credentials import connection_for
+from ordergate.letzshop.errors import LetzshopError, LetzshopGraphQLError, SyncRunAbandonedError
+from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
+from ordergate.letzshop.runs import claim_run
 from ordergate.letzshop.types import Shipment, ShipmentPage
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import ImportFailure, ImportResult
-from ordergate.orders.models import Order
+from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
-from ordergate.vendors.service import get_vendor
 
 logger = logging.getLogger(__name__)
-
-SyncState = Literal["unconfirmed", "confirmed", "all"]
 
 
 @dataclass(slots=True)
 class SyncSummary:
     run_id: int
-    status: str
+    status: SyncRunStatus
     shipments_seen: int = 0
     orders_created: int = 0
     orders_updated: int = 0  # includes orders_reconciled
@@ -69,25 +67,27 @@ def run_sync(
     *,
     settings: Settings,
     box: SecretBox,
-    vendor_id: int,
-    trigger: str,
-    state: SyncState = "unconfirmed",
-    triggered_by: int | None = None,
+    scope: VendorScope,
+    trigger: SyncTrigger,
+    state: SyncState = SyncState.UNCONFIRMED,
     on_page: Callable[[SyncSummary], None] | None = None,
 ) -> SyncSummary:
+    """Import the scope's vendor's shipments of ``state`` (the run is triggered by the scope's
+    actor); a failed Letzshop request fails the run and raises ``LetzshopUpstreamError``."""
     connection, summary, resume_cursor = _start(
-        session_factory, settings, box, vendor_id, state, trigger, triggered_by
+        session_factory, settings, box, scope, state, trigger
     )
-    job = SyncJob(session_factory, vendor_id, summary, on_page)
+    job = SyncJob(session_factory, scope.vendor_id, summary, on_page)
+    listed = None if state == SyncState.ALL else str(state)
     try:
         with open_client(connection, settings) as client:
-            seen = _walk(client, job, None if state == "all" else state, resume_cursor)
-            if state == "unconfirmed" and settings.letzshop_reconcile_days:
+            seen = _walk(client, job, listed, resume_cursor)
+            if state == SyncState.UNCONFIRMED and settings.letzshop_reconcile_days:
                 _reconcile(client, job, seen, days=settings.letzshop_reconcile_days)
     except LetzshopError as exc:
-        job.finish(status="failed", error=exc.message)
+        job.finish(status=SyncRunStatus.FAILED, error=exc.message)
         raise upstream_error(
-            vendor_id,
+            scope.vendor_id,
             exc,
             run_id=summary.run_id,
             orders_created=summary.orders_created,
@@ -95,9 +95,9 @@ def run_sync(
         ) from exc
     except Exception as exc:
         # Never leave a run "running": record the failure, then let the error surface.
-        job.finish(status="failed", error=f"internal error: {type(exc).__name__}")
+        job.finish(status=SyncRunStatus.FAILED, error=f"internal error: {type(exc).__name__}")
         raise
-    job.finish(status="partial" if summary.failed else "succeeded")
+    job.finish(status=SyncRunStatus.PARTIAL if summary.failed else SyncRunStatus.SUCCEEDED)
     return summary
 
 
@@ -105,26 +105,25 @@ def _start(
     session_factory: sessionmaker[Session],
     settings: Settings,
     box: SecretBox,
-    vendor_id: int,
+    scope: VendorScope,
     state: SyncState,
-    trigger: str,
-    triggered_by: int | None,
-) -> tuple[Connection, SyncSummary, str | None]:
+    trigger: SyncTrigger,
+) -> tuple[VendorConnection, SyncSummary, str | None]:
     with session_factory() as session:
-        get_vendor(session, vendor_id=vendor_id)
-        connection = connection_for(session, vendor_id=vendor_id, box=box)
+        connection = connection_for(session, scope=scope, box=box)
         session.commit()  # the claim must open its own transaction with a write
         run, resumed = claim_run(
             session,
-            vendor_id=vendor_id,
+            scope=scope,
             state=state,
             trigger=trigger,
-            triggered_by=triggered_by,
             lease_seconds=settings.letzshop_sync_lease_seconds,
         )
         session.commit()
     summary = SyncSummary(
-        run_id=run.id, status="running", resumed_from_run_id=resumed.id if resumed else None
+        run_id=run.id,
+        status=SyncRunStatus.RUNNING,
+        resumed_from_run_id=resumed.id if resumed else None,
     )
     return connection, summary, resumed.last_cursor if resumed else None
 
@@ -159,7 +158,7 @@ def _reconcile(client: LetzshopClient, job: SyncJob, seen: set[str], *, days: in
         return
     oldest = min(targets.values())
     order = _AgeOrder()
-    for page in client.iter_shipment_pages("confirmed"):
+    for page in client.iter_shipment_pages(SyncState.CONFIRMED.value):
         wanted = [shipment for shipment in page.shipments if shipment.id in targets]
         job.import_page(page, only=wanted)
         for shipment in wanted:
@@ -243,31 +242,21 @@ class SyncJob:
         values.update(heartbeat_at=utcnow(), pages_done=self.summary.pages_done)
         if cursor:
             values["last_cursor"] = cursor
-        if not _update_running(session, self.summary.run_id, values):
+        if not repository.update_running_run(session, self.summary.run_id, values):
             session.rollback()
             self.summary.pages_done -= 1
-            raise SyncRunAbandonedError(
-                f"Sync run {self.summary.run_id} of vendor {self.vendor_id} was marked abandoned "
-                "while it ran (no heartbeat within the lease); it stopped",
-                details={"vendor_id": self.vendor_id, "run_id": self.summary.run_id},
-            )
+            raise SyncRunAbandonedError(vendor_id=self.vendor_id, run_id=self.summary.run_id)
 
     def pending_since(self, since: datetime, *, excluding: set[str]) -> dict[str, datetime]:
         """Orders pending locally, placed since ``since``, that the walk did not read: id →
         placed at."""
-        placed = func.coalesce(Order.order_date, Order.created_at)
         with self.session_factory() as session:
-            rows = session.execute(
-                select(Order.external_shipment_id, placed).where(
-                    Order.vendor_id == self.vendor_id,
-                    Order.channel == CHANNEL,
-                    Order.status == "pending",
-                    placed >= since,
-                )
+            rows = repository.pending_orders_placed_since(
+                session, vendor_id=self.vendor_id, channel=CHANNEL, since=since
             )
-            return {ext_id: at for ext_id, at in rows if ext_id not in excluding}
+        return {shipment_id: at for shipment_id, at in rows if shipment_id not in excluding}
 
-    def finish(self, *, status: str, error: str | None = None) -> None:
+    def finish(self, *, status: SyncRunStatus, error: str | None = None) -> None:
         self.summary.status = status
         values = _counts(self.summary, failures_changed=True)
         values.update(status=status, finished_at=utcnow())
@@ -275,7 +264,7 @@ class SyncJob:
             values["error"] = error
         with self.session_factory() as session:
             # A run abandoned meanwhile stays abandoned: its lease went to someone else.
-            _update_running(session, self.summary.run_id, values)
+            repository.update_running_run(session, self.summary.run_id, values)
             session.commit()
 
 
@@ -301,11 +290,3 @@ def _counts(summary: SyncSummary, *, failures_changed: bool) -> dict[str, Any]:
     if failures_changed:
         values["failures"] = list(summary.failed)
     return values
-
-
-def _update_running(session: Session, run_id: int, values: dict[str, Any]) -> bool:
-    """Update the run if it is still running; False when it is not (it lost its lease)."""
-    result = session.execute(
-        update(SyncRun).where(SyncRun.id == run_id, SyncRun.status == "running").values(**values)
-    )
-    return bool(getattr(result, "rowcount", 0))

@@ -1,6 +1,7 @@
 """Confirming and declining order units at the marketplace, marketplace-neutral.
 
-A decision runs in three steps so no transaction stays open while the marketplace is asked:
+One command, ``UnitDecision``: confirm or decline the unconfirmed units of the whole order or of
+one item. It runs in three steps so no transaction stays open while the marketplace is asked:
 ``start_decision`` (the caller commits it) checks the confirmation gate, picks the unconfirmed
 units and takes the order's fulfilment lease; the caller then asks the marketplace with no
 transaction open; ``finish_decision`` records exactly what the marketplace accepted and releases
@@ -13,6 +14,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from enum import StrEnum
 
 from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
@@ -23,22 +25,68 @@ from ordergate.events.models import EventAction
 from ordergate.events.service import record_events
 from ordergate.orders import events
 from ordergate.orders.guard import ensure_confirmable
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit
-from ordergate.orders.service import OrderNotFoundError
+from ordergate.orders.models import Order, OrderItem, OrderItemUnit, UnitState
+from ordergate.orders.errors import OrderNotFoundError
 from ordergate.orders.status import next_order_status
+from ordergate.scope import VendorScope, scoped
+
+
+class Verdict(StrEnum):
+    CONFIRM = "confirm"  # the vendor ships the units (Letzshop: available)
+    DECLINE = "decline"  # the vendor cannot (Letzshop: unavailable); never blocked by the gate
+
+
+@dataclass(frozen=True, slots=True)
+class UnitDecision:
+    """Confirm or decline the unconfirmed units of the whole order, or of one item."""
+
+    verdict: Verdict
+    item_id: int | None = None  # None: the whole order
+
+    @property
+    def available(self) -> bool:
+        return self.verdict is Verdict.CONFIRM
+
+    @property
+    def item_ids(self) -> list[int] | None:
+        return None if self.item_id is None else [self.item_id]
+
+    @property
+    def event_action(self) -> EventAction:
+        return EventAction.CONFIRMED if self.available else EventAction.DECLINED
 
 
 class OrderItemNotFoundError(NotFoundError):
     code = "ORDER_ITEM_NOT_FOUND"
+
+    def __init__(self, *, order_id: int, item_id: int) -> None:
+        super().__init__(
+            f"Order item {item_id} not found in order {order_id}",
+            details={"order_id": order_id, "item_id": item_id},
+        )
 
 
 class NoUnconfirmedUnitsError(AppError):
     status_code = 400
     code = "NO_UNCONFIRMED_UNITS"
 
+    def __init__(self, *, order_id: int, decision: UnitDecision) -> None:
+        where = "" if decision.item_id is None else f" in item {decision.item_id}"
+        super().__init__(
+            f"Order {order_id} has no unconfirmed units to {decision.verdict.value}{where}",
+            details={"order_id": order_id, "item_ids": decision.item_ids or []},
+        )
+
 
 class FulfilmentInProgressError(ConflictError):
     code = "FULFILMENT_IN_PROGRESS"
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(
+            f"Order {order_id} is being confirmed or declined by another request; "
+            "retry when it has finished",
+            details={"order_id": order_id},
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,7 +116,7 @@ class FulfilmentResult:
 class PlannedDecision:
     """What ``start_decision`` chose: the units to send and the lease it holds on the order."""
 
-    vendor_id: int
+    scope: VendorScope
     order_id: int
     external_shipment_id: str
     decisions: list[tuple[str, bool]]
@@ -76,8 +124,11 @@ class PlannedDecision:
     lease_until: datetime
 
 
-def get_vendor_order(session: Session, *, vendor_id: int, order_id: int) -> Order:
-    order = session.scalar(select(Order).where(Order.id == order_id, Order.vendor_id == vendor_id))
+def get_order(session: Session, *, scope: VendorScope, order_id: int) -> Order:
+    """The scope's vendor's order; 404 ``ORDER_NOT_FOUND`` (also for another vendor's)."""
+    order = session.scalar(
+        scoped(select(Order), scope, Order.vendor_id).where(Order.id == order_id)
+    )
     if order is None:
         raise OrderNotFoundError(order_id)
     return order
@@ -86,35 +137,30 @@ def get_vendor_order(session: Session, *, vendor_id: int, order_id: int) -> Orde
 def start_decision(
     session: Session,
     *,
-    vendor_id: int,
+    scope: VendorScope,
     order_id: int,
-    item_ids: Sequence[int] | None,
-    available: bool,
+    decision: UnitDecision,
     lease_seconds: int,
 ) -> PlannedDecision:
-    """Check the gate (when confirming), pick the unconfirmed units (of ``item_ids``, or of the
-    whole order) and take the order's fulfilment lease. Every confirming path goes through
-    here, so nothing is sent while the gate blocks."""
-    order = get_vendor_order(session, vendor_id=vendor_id, order_id=order_id)
+    """Check the gate (when confirming), pick the unconfirmed units the decision covers and
+    take the order's fulfilment lease. Every confirming path goes through here, so nothing is
+    sent while the gate blocks."""
+    order = get_order(session, scope=scope, order_id=order_id)
+    item_ids = decision.item_ids
     if item_ids is not None:
         _ensure_items_of_order(session, order_id, item_ids)
-    if available:
+    if decision.available:
         ensure_confirmable(session, order_id=order_id, item_ids=item_ids)
     units = _unconfirmed_units(session, order_id, item_ids)
     if not units:
-        raise NoUnconfirmedUnitsError(
-            f"Order {order_id} has no unconfirmed units to "
-            f"{'confirm' if available else 'decline'}"
-            + (f" in item {item_ids[0]}" if item_ids else ""),
-            details={"order_id": order_id, "item_ids": list(item_ids or [])},
-        )
+        raise NoUnconfirmedUnitsError(order_id=order_id, decision=decision)
     lease_until = _take_lease(session, order_id, lease_seconds)
     return PlannedDecision(
-        vendor_id=vendor_id,
+        scope=scope,
         order_id=order_id,
         external_shipment_id=order.external_shipment_id,
-        decisions=[(unit.external_unit_id, available) for unit in units],
-        action=EventAction.CONFIRMED if available else EventAction.DECLINED,
+        decisions=[(unit.external_unit_id, decision.available) for unit in units],
+        action=decision.event_action,
         lease_until=lease_until,
     )
 
@@ -134,11 +180,7 @@ def _take_lease(session: Session, order_id: int, lease_seconds: int) -> datetime
         .execution_options(synchronize_session=False)
     )
     if not taken.rowcount:  # type: ignore[attr-defined]
-        raise FulfilmentInProgressError(
-            f"Order {order_id} is being confirmed or declined by another request; "
-            "retry when it has finished",
-            details={"order_id": order_id},
-        )
+        raise FulfilmentInProgressError(order_id)
     return until
 
 
@@ -156,12 +198,11 @@ def finish_decision(
     session: Session,
     plan: PlannedDecision,
     answer: UnitDecisions,
-    *,
-    actor_user_id: int | None,
 ) -> FulfilmentResult:
     """Record the marketplace's answer: accepted units take the state it reports, the order
-    status and ``confirmed_at`` follow, one event names the changed units; the lease ends."""
-    order = get_vendor_order(session, vendor_id=plan.vendor_id, order_id=plan.order_id)
+    status and ``confirmed_at`` follow, one event (by the plan's actor) names the changed
+    units; the lease ends."""
+    order = get_order(session, scope=plan.scope, order_id=plan.order_id)
     sent = [unit_id for unit_id, _ in plan.decisions]
     units = session.scalars(
         select(OrderItemUnit)
@@ -169,7 +210,7 @@ def finish_decision(
         .where(OrderItem.order_id == order.id, OrderItemUnit.external_unit_id.in_(sent))
         .order_by(OrderItemUnit.id)
     ).all()
-    _apply(session, order, list(units), answer, actor_user_id, plan.action)
+    _apply(session, order, list(units), answer, plan.scope.actor_user_id, plan.action)
     release_lease(session, plan)
     return FulfilmentResult(order.id, order.status, answer.accepted, answer.refused)
 
@@ -182,10 +223,7 @@ def _ensure_items_of_order(session: Session, order_id: int, item_ids: Sequence[i
     )
     missing = [i for i in item_ids if i not in found]
     if missing:
-        raise OrderItemNotFoundError(
-            f"Order item {missing[0]} not found in order {order_id}",
-            details={"order_id": order_id, "item_id": missing[0]},
-        )
+        raise OrderItemNotFoundError(order_id=order_id, item_id=missing[0])
 
 
 def _unconfirmed_units(
@@ -194,7 +232,7 @@ def _unconfirmed_units(
     query = (
         select(OrderItemUnit)
         .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
-        .where(OrderItem.order_id == order_id, OrderItemUnit.state == "unconfirmed")
+        .where(OrderItem.order_id == order_id, OrderItemUnit.state == UnitState.UNCONFIRMED)
         .order_by(OrderItemUnit.id)
     )
     if item_ids is not None:
@@ -227,7 +265,7 @@ def _apply(
     ).all()
     before = order.status
     order.status = next_order_status(before, states)
-    if "confirmed_available" in states and order.confirmed_at is None:
+    if UnitState.CONFIRMED_AVAILABLE in states and order.confirmed_at is None:
         order.confirmed_at = now
     order.updated_at = now
     if changed:

@@ -1,0 +1,163 @@
+"""The Letzshop domain's SQL: credentials, sync runs, and the orders a sync reconciles."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, select, update
+from sqlalchemy.orm import Session
+
+from ordergate.db import PageRequest, lease_expired, paginate, upsert_insert, utcnow
+from ordergate.letzshop.models import LetzshopCredentials, SyncRun, SyncRunStatus
+from ordergate.orders.models import Order, OrderStatus
+from ordergate.scope import Scope, VendorScope, scoped
+from ordergate.vendors.models import Vendor
+
+# --- credentials -------------------------------------------------------------------------------
+
+
+def find_credentials(session: Session, scope: VendorScope) -> LetzshopCredentials | None:
+    return session.scalar(scoped(select(LetzshopCredentials), scope, LetzshopCredentials.vendor_id))
+
+
+def update_credentials(
+    session: Session, scope: VendorScope, values: dict[str, Any]
+) -> LetzshopCredentials | None:
+    """Change the stored credentials; None when there are none. No values: read them."""
+    if not values:
+        return find_credentials(session, scope)
+    statement = (
+        update(LetzshopCredentials)
+        .where(LetzshopCredentials.vendor_id == scope.vendor_id)
+        .values(**values, updated_at=utcnow())
+        .returning(LetzshopCredentials)
+    )
+    return session.scalar(statement, execution_options={"populate_existing": True})
+
+
+def upsert_credentials(
+    session: Session, scope: VendorScope, *, created: dict[str, Any], changed: dict[str, Any]
+) -> LetzshopCredentials:
+    """Insert the vendor's credentials (``created``); if they exist by then, apply ``changed``."""
+    now = utcnow()
+    insert = upsert_insert(session)(LetzshopCredentials).values(
+        vendor_id=scope.vendor_id, created_at=now, updated_at=now, **created
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[LetzshopCredentials.vendor_id], set_={**changed, "updated_at": now}
+    )
+    credentials: LetzshopCredentials = session.scalars(
+        statement.returning(LetzshopCredentials), execution_options={"populate_existing": True}
+    ).one()
+    return credentials
+
+
+def auto_sync_vendor_codes(session: Session) -> list[str]:
+    """Codes of active vendors whose Letzshop credentials have auto_sync on."""
+    rows = session.scalars(
+        select(Vendor.code)
+        .join(LetzshopCredentials, LetzshopCredentials.vendor_id == Vendor.id)
+        .where(LetzshopCredentials.auto_sync.is_(True), Vendor.is_active.is_(True))
+        .order_by(Vendor.code)
+    )
+    return list(rows)
+
+
+# --- sync runs ---------------------------------------------------------------------------------
+
+
+def runs_page(session: Session, scope: Scope, page: PageRequest) -> tuple[list[SyncRun], int]:
+    """Runs, newest first, and how many there are."""
+    statement = scoped(select(SyncRun), scope, SyncRun.vendor_id).order_by(SyncRun.id.desc())
+    return paginate(session, statement, page)
+
+
+def find_run(session: Session, scope: Scope, run_id: int) -> SyncRun | None:
+    return session.scalar(
+        scoped(select(SyncRun), scope, SyncRun.vendor_id).where(SyncRun.id == run_id)
+    )
+
+
+def stale_run_ids(session: Session, scope: Scope, *, lease_seconds: float) -> list[int]:
+    """Running runs whose heartbeat is older than the lease."""
+    stale = lease_expired(SyncRun, lease_seconds=lease_seconds)
+    return list(session.scalars(scoped(select(SyncRun.id), scope, SyncRun.vendor_id).where(*stale)))
+
+
+def abandon_runs(
+    session: Session,
+    *,
+    lease_seconds: float,
+    error: str,
+    vendor_id: int | None = None,
+    run_ids: Sequence[int] | None = None,
+) -> int:
+    """Mark running runs past their lease abandoned (of the vendor, or these ones); how many."""
+    conditions = lease_expired(SyncRun, lease_seconds=lease_seconds)
+    if vendor_id is not None:
+        conditions.append(SyncRun.vendor_id == vendor_id)
+    if run_ids is not None:
+        conditions.append(SyncRun.id.in_(run_ids))
+    result = session.execute(
+        update(SyncRun)
+        .where(*conditions)
+        .values(status=SyncRunStatus.ABANDONED, finished_at=utcnow(), error=error)
+        .execution_options(synchronize_session=False)
+    )
+    return int(getattr(result, "rowcount", 0) or 0)
+
+
+def lock_vendor(session: Session, vendor_id: int) -> None:
+    """Lock the vendor's row until the transaction ends (PostgreSQL; SQLite holds its write
+    lock already)."""
+    session.execute(select(Vendor.id).where(Vendor.id == vendor_id).with_for_update())
+
+
+def live_run(session: Session, vendor_id: int) -> SyncRun | None:
+    return session.scalar(
+        select(SyncRun)
+        .where(SyncRun.vendor_id == vendor_id, SyncRun.status == SyncRunStatus.RUNNING)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+
+
+def latest_run(session: Session, vendor_id: int, state_filter: str) -> SyncRun | None:
+    return session.scalar(
+        select(SyncRun)
+        .where(SyncRun.vendor_id == vendor_id, SyncRun.state_filter == state_filter)
+        .order_by(SyncRun.id.desc())
+        .limit(1)
+    )
+
+
+def update_running_run(session: Session, run_id: int, values: dict[str, Any]) -> bool:
+    """Update the run if it is still running; False when it is not (it lost its lease)."""
+    result = session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id, SyncRun.status == SyncRunStatus.RUNNING)
+        .values(**values)
+    )
+    return bool(getattr(result, "rowcount", 0))
+
+
+# --- orders a sync reconciles -------------------------------------------------------------------
+
+
+def pending_orders_placed_since(
+    session: Session, *, vendor_id: int, channel: str, since: datetime
+) -> list[tuple[str, datetime]]:
+    """(shipment id, placed at) of the vendor's orders pending locally, placed since ``since``
+    (an order without a date counts from its import)."""
+    placed = func.coalesce(Order.order_date, Order.created_at)
+    rows = session.execute(
+        select(Order.external_shipment_id, placed).where(
+            Order.vendor_id == vendor_id,
+            Order.channel == channel,
+            Order.status == OrderStatus.PENDING,
+            placed >= since,
+        )
+    )
+    return [(shipment_id, at) for shipment_id, at in rows]
