@@ -3,17 +3,16 @@ article list, and Letzshop credentials pointing at the local sandbox."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordergate.auth import service as auth_service
-from ordergate.auth.models import User
-from ordergate.catalog.models import Product
+from ordergate.catalog import service as catalog_service
+from ordergate.catalog.service import NewProduct
 from ordergate.config import Settings
-from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.matching import auto_match_products
 from ordergate.letzshop import service as letzshop_service
-from ordergate.letzshop.models import LetzshopCredentials
 from ordergate.sandbox import sandbox_catalog
+from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
 from ordergate.vendors import service as vendor_service
 from ordergate.vendors.models import Vendor
@@ -42,7 +41,7 @@ def seed_demo(
 ) -> list[Vendor]:
     vendors = [_vendor(session, code, name) for code, name, _ in DEMO_VENDORS]
     for email, is_admin, codes, role in DEMO_USERS:
-        if session.scalar(select(User).where(User.email == email)) is None:
+        if auth_service.find_user_by_email(session, email=email) is None:
             auth_service.create_user(
                 session,
                 email=email,
@@ -53,12 +52,7 @@ def seed_demo(
             )
     for vendor, (_, _, api_key) in zip(vendors, DEMO_VENDORS, strict=True):
         _catalog(session, vendor)
-        if (
-            session.scalar(
-                select(LetzshopCredentials).where(LetzshopCredentials.vendor_id == vendor.id)
-            )
-            is None
-        ):
+        if letzshop_service.find_credentials(session, vendor_id=vendor.id) is None:
             letzshop_service.set_credentials(
                 session,
                 vendor_id=vendor.id,
@@ -79,34 +73,27 @@ def login_lines() -> list[str]:
 
 
 def _vendor(session: Session, code: str, name: str) -> Vendor:
-    vendor = session.scalar(select(Vendor).where(Vendor.code == code))
+    vendor = vendor_service.find_vendor_by_code(session, code=code)
     return vendor or vendor_service.create_vendor(session, code=code, name=name)
 
 
 def _catalog(session: Session, vendor: Vendor) -> None:
-    has_products = session.scalar(
-        select(func.count()).select_from(Product).where(Product.vendor_id == vendor.id)
-    )
-    if has_products:
+    scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
+    if catalog_service.has_products(session, scope=scope):
         return
-    for index, article in enumerate(sandbox_catalog(DEMO_SEED)):
-        if index % LEFT_OUT_EVERY == LEFT_OUT_EVERY - 1:
-            continue
-        copies = 2 if article.is_duplicate else 1
-        for copy in range(copies):
-            session.add(
-                Product(
-                    vendor_id=vendor.id,
-                    sku=f"{article.sku}-{copy}" if copy else article.sku,
-                    gtin=article.gtin13,
-                    gtin_normalized=normalize_gtin(article.gtin13).canonical,
-                    gtin_type=article.parser,
-                    title=article.names["en"],
-                    brand=article.brand,
-                    price_cents=article.price_cents,
-                    currency="EUR",
-                    is_active=True,
-                    is_placeholder=False,
-                )
-            )
-    session.flush()
+    products = [
+        NewProduct(
+            title=article.names["en"],
+            gtin=article.gtin13,
+            gtin_type=article.parser,
+            sku=f"{article.sku}-{copy}" if copy else article.sku,
+            brand=article.brand,
+            price_cents=article.price_cents,
+        )
+        for index, article in enumerate(sandbox_catalog(DEMO_SEED))
+        if index % LEFT_OUT_EVERY != LEFT_OUT_EVERY - 1
+        for copy in range(2 if article.is_duplicate else 1)
+    ]
+    catalog_service.add_products(
+        session, scope=scope, products=products, after_products_added=auto_match_products
+    )

@@ -3,20 +3,20 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
 from ordergate.catalog.service import MAX_COPY_IDS
-from ordergate.schemas import Cents, Flag, Id, Schema, Text
+from ordergate.schemas import Cents, Flag, Id, Page, Schema, Text
 
 MARKETPLACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 
 
-class ImportRowError(BaseModel):
+class ImportRowError(Schema):
     row: int = Field(description="Row in the file as a spreadsheet shows it (header = row 1)")
     error: str
 
 
-class ImportRowWarning(BaseModel):
+class ImportRowWarning(Schema):
     row: int = Field(description="Row in the file as a spreadsheet shows it (header = row 1)")
     warning: str
 
@@ -27,15 +27,26 @@ class FieldChange(BaseModel):
     from_: Any = Field(alias="from", description="Stored value")
     to: Any = Field(description="Value from the feed")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        """A change as the import reports it: the pair (stored, new)."""
+        if isinstance(value, tuple):
+            stored, new = value
+            return {"from": stored, "to": new}
+        return value
 
-class ImportChange(BaseModel):
+
+class ImportChange(Schema):
     row: int
-    id: str = Field(description="The row's marketplace product id")
+    id: str = Field(
+        validation_alias=AliasChoices("id", "key"), description="The row's marketplace product id"
+    )
     action: Literal["create", "update"]
     fields: dict[str, FieldChange] = Field(description="Changed columns of an update")
 
 
-class ImportResult(BaseModel):
+class ImportResult(Schema):
     run_id: int = Field(description="The run recorded for this import (see import-runs)")
     dry_run: bool = Field(description="Nothing was written; the counts say what would change")
     created: int
@@ -84,11 +95,8 @@ class ImportRunOut(ImportRunSummary):
     warnings: list[ImportRowWarning] = Field(description="The first warnings")
 
 
-class ImportRunList(BaseModel):
+class ImportRunList(Page):
     runs: list[ImportRunSummary]
-    total: int
-    skip: int
-    limit: int
 
 
 class MarketplaceProductOut(Schema):
@@ -110,11 +118,8 @@ class MarketplaceProductOut(Schema):
     updated_at: datetime
 
 
-class MarketplaceProductList(BaseModel):
+class MarketplaceProductList(Page):
     marketplace_products: list[MarketplaceProductOut]
-    total: int
-    skip: int
-    limit: int
 
 
 class CopyToCatalogRequest(BaseModel):
@@ -125,7 +130,7 @@ class CopyToCatalogRequest(BaseModel):
     )
 
 
-class CopyToCatalogResult(BaseModel):
+class CopyToCatalogResult(Schema):
     created: int
     skipped: int = Field(description="Already in the vendor's catalog")
     auto_matched: int = Field(description="Pending exceptions resolved by the new products")
@@ -158,13 +163,10 @@ class ProductOut(Schema):
     updated_at: datetime
 
 
-class ProductCreated(BaseModel):
+class ProductCreated(Schema):
     product: ProductOut
     auto_matched: int = Field(description="Pending exceptions resolved by this product")
 
 
-class ProductList(BaseModel):
+class ProductList(Page):
     products: list[ProductOut]
-    total: int
-    skip: int
-    limit: int
