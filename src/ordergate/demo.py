@@ -6,6 +6,7 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ordergate.auth import service as auth_service
+from ordergate.auth.models import MemberRole
 from ordergate.catalog import service as catalog_service
 from ordergate.catalog.service import NewProduct
 from ordergate.config import Settings
@@ -26,11 +27,11 @@ DEMO_VENDORS = [
 ]
 # (email, admin, vendor codes, role); each vendor's owner comes first (its first member).
 DEMO_USERS = [
-    ("admin@ordergate.test", True, [], "staff"),
-    ("owner@luxtoys.test", False, ["luxtoys"], "owner"),
-    ("staff@luxtoys.test", False, ["luxtoys"], "staff"),
-    ("owner@moselwine.test", False, ["moselwine"], "owner"),
-    ("staff@moselwine.test", False, ["moselwine"], "staff"),
+    ("admin@ordergate.test", True, [], MemberRole.STAFF),
+    ("owner@luxtoys.test", False, ["luxtoys"], MemberRole.OWNER),
+    ("staff@luxtoys.test", False, ["luxtoys"], MemberRole.STAFF),
+    ("owner@moselwine.test", False, ["moselwine"], MemberRole.OWNER),
+    ("staff@moselwine.test", False, ["moselwine"], MemberRole.STAFF),
 ]
 # Every 8th article is left out of the catalogs, so the demo shows product_not_found exceptions.
 LEFT_OUT_EVERY = 8

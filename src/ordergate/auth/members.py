@@ -7,7 +7,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.auth import repository
 from ordergate.auth.errors import AlreadyMemberError, LastOwnerError, MemberNotFoundError
-from ordergate.auth.models import User, VendorMembership
+from ordergate.auth.models import MemberRole, User, VendorMembership
 from ordergate.db import PageRequest
 from ordergate.errors import conflict_as
 from ordergate.scope import VendorScope
@@ -22,7 +22,8 @@ def revoke_tokens(session: Session, user: User) -> None:
 
 def role_for_new_member(session: Session, *, vendor_id: int, role: str) -> str:
     """`role`, or "owner" for a vendor's first member."""
-    return role if repository.vendor_has_members(session, vendor_id=vendor_id) else "owner"
+    has_members = repository.vendor_has_members(session, vendor_id=vendor_id)
+    return role if has_members else MemberRole.OWNER
 
 
 def add_membership(session: Session, *, user: User, vendor: Vendor, role: str) -> VendorMembership:
@@ -49,7 +50,7 @@ def get_membership(session: Session, *, vendor: Vendor, user_id: int) -> VendorM
 def change_role(session: Session, *, membership: VendorMembership, role: str) -> VendorMembership:
     if membership.role == role:
         return membership
-    if membership.role == "owner":
+    if membership.role == MemberRole.OWNER:
         _ensure_another_owner(session, membership)
     membership.role = role
     revoke_tokens(session, membership.user)
@@ -57,7 +58,7 @@ def change_role(session: Session, *, membership: VendorMembership, role: str) ->
 
 
 def remove_membership(session: Session, *, membership: VendorMembership) -> None:
-    if membership.role == "owner":
+    if membership.role == MemberRole.OWNER:
         _ensure_another_owner(session, membership)
     user = membership.user
     user.memberships.remove(membership)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
-from ordergate.auth.models import User, VendorMembership
+from ordergate.auth.models import MemberRole, User, VendorMembership
 from ordergate.db import PageRequest, paginate
 from ordergate.scope import VendorScope, scoped
 
@@ -58,7 +58,7 @@ def lock_owner_ids(session: Session, *, vendor_id: int) -> list[int]:
     """The vendor's owners' user ids, their membership rows locked to the transaction's end."""
     statement = (
         select(VendorMembership.user_id)
-        .where(VendorMembership.vendor_id == vendor_id, VendorMembership.role == "owner")
+        .where(VendorMembership.vendor_id == vendor_id, VendorMembership.role == MemberRole.OWNER)
         .with_for_update()
     )
     return list(session.scalars(statement))

@@ -12,6 +12,8 @@ from ordergate.schemas import NO_NUL, WHITESPACE_CLASS, Flag, Page, Schema, Text
 _PART = rf"[^@\x00{WHITESPACE_CLASS}]+"
 EMAIL_SHAPE = rf"^{_PART}@{_PART}\.{_PART}$"
 
+# MemberRole's values (a test keeps them equal) as a Literal: pydantic's error then reads
+# "Input should be 'owner' or 'staff'", as it always has.
 Role = Literal["owner", "staff"]
 NewPassword = Annotated[
     str,

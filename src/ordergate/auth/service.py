@@ -24,7 +24,7 @@ from ordergate.auth.members import (
     revoke_tokens,
     role_for_new_member,
 )
-from ordergate.auth.models import User, VendorMembership
+from ordergate.auth.models import MemberRole, User, VendorMembership
 from ordergate.auth.policy import check_new_password, checked_email
 from ordergate.auth.throttle import LoginThrottle
 from ordergate.db import PageRequest
@@ -115,7 +115,7 @@ def create_user(
     password: str,
     is_admin: bool,
     vendor_codes: list[str],
-    role: str = "staff",
+    role: str = MemberRole.STAFF,
 ) -> User:
     """A new user; in a vendor without members they become its owner whatever `role` says.
     The email is unique (409 EMAIL_TAKEN, checked before the vendors are looked up)."""

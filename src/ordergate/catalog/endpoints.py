@@ -16,7 +16,7 @@ from fastapi.responses import JSONResponse
 from fastapi.utils import generate_unique_id
 
 from ordergate.catalog import jobs, service
-from ordergate.catalog.models import CatalogImportRun
+from ordergate.catalog.models import CatalogImportRun, ImportRunStatus
 from ordergate.catalog.ports import GtinMatching
 from ordergate.catalog.schemas import (
     MARKETPLACE_PATTERN,
@@ -196,7 +196,7 @@ def _marketplace_routes(router: APIRouter) -> None:
             if background:
                 jobs.run_in_background(job, remove_after=path)
                 handed_over = True
-                accepted = ImportRunAccepted(run_id=run.id, status="running")
+                accepted = ImportRunAccepted(run_id=run.id, status=ImportRunStatus.RUNNING)
                 return JSONResponse(accepted.model_dump(), status_code=202)
             return ImportResult.model_validate(job())
         finally:

@@ -35,6 +35,7 @@ from ordergate.catalog.feed import (
     check_feed,
     read_feed,
 )
+from ordergate.catalog.models import ImportRunStatus
 from ordergate.catalog.ports import GtinMatching
 from ordergate.scope import VendorScope
 
@@ -71,13 +72,19 @@ def run_feed_import(
                 if on_progress is not None:
                     on_progress(summary)
     except FeedFormatError as exc:
-        _finish(session_factory, summary, status="failed", error=f"{exc.code}: {exc.message}")
+        _finish(session_factory, summary, ImportRunStatus.FAILED, f"{exc.code}: {exc.message}")
         raise
     except Exception as exc:
         # Never leave a run "running": record the failure, then let the error surface.
-        _finish(session_factory, summary, "failed", f"internal error: {type(exc).__name__}")
+        _finish(
+            session_factory,
+            summary,
+            ImportRunStatus.FAILED,
+            f"internal error: {type(exc).__name__}",
+        )
         raise
-    _finish(session_factory, summary, status="partial" if summary.failed_count else "succeeded")
+    done = ImportRunStatus.PARTIAL if summary.failed_count else ImportRunStatus.SUCCEEDED
+    _finish(session_factory, summary, done)
     return summary
 
 
@@ -133,7 +140,7 @@ def _write_batch(
 def _finish(
     session_factory: SessionFactory,
     summary: service.ImportSummary,
-    status: str,
+    status: ImportRunStatus,
     error: str | None = None,
 ) -> None:
     summary.status = status

@@ -29,6 +29,7 @@ from ordergate.catalog.models import (
     PLACEHOLDER_GTIN,
     PLACEHOLDER_GTIN_TYPE,
     CatalogImportRun,
+    ImportRunStatus,
     MarketplaceProduct,
     Product,
 )
@@ -172,7 +173,7 @@ def abandon_expired_runs(session: Session, *, lease_seconds: int, now: datetime)
     session.execute(
         update(CatalogImportRun)
         .where(*lease_expired(CatalogImportRun, lease_seconds=lease_seconds))
-        .values(status="abandoned", finished_at=now)
+        .values(status=ImportRunStatus.ABANDONED, finished_at=now)
     )
 
 

@@ -5,6 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from ordergate.catalog.models import ImportRunStatus
 from ordergate.catalog.service import MAX_COPY_IDS
 from ordergate.schemas import Cents, Flag, Id, Page, Schema, Text
 
@@ -66,7 +67,9 @@ class ImportResult(Schema):
 
 class ImportRunAccepted(BaseModel):
     run_id: int
-    status: str = Field(description="`running`; follow it at GET …/import-runs/{run_id}")
+    status: ImportRunStatus = Field(
+        description="`running`; follow it at GET …/import-runs/{run_id}"
+    )
 
 
 class ImportRunSummary(Schema):
@@ -74,7 +77,7 @@ class ImportRunSummary(Schema):
     marketplace: str
     filename: str | None
     dry_run: bool
-    status: Literal["running", "succeeded", "partial", "failed", "abandoned"] = Field(
+    status: ImportRunStatus = Field(
         description="`abandoned`: the job's process died (no heartbeat within the lease)"
     )
     rows_seen: int

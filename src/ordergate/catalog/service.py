@@ -19,7 +19,7 @@ from ordergate.catalog.errors import (
     TooManyCopyIdsError,
 )
 from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
-from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
+from ordergate.catalog.models import CatalogImportRun, ImportRunStatus, MarketplaceProduct, Product
 from ordergate.catalog.ports import ProductsAdded
 from ordergate.db import PageRequest, utcnow
 from ordergate.gtin import normalize_gtin
@@ -67,7 +67,6 @@ _COMPARED = (
     "attributes",
 )
 _GTIN_FIELDS = ("gtin", "gtin_normalized", "gtin_type")
-RUN_STATUSES_DONE = ("succeeded", "partial", "failed", "abandoned")
 
 
 @dataclass(frozen=True, slots=True)
@@ -93,7 +92,7 @@ class ImportSummary:
     run_id: int
     dry_run: bool = False
     max_listed: int = 1000
-    status: str = "running"
+    status: ImportRunStatus = ImportRunStatus.RUNNING
     total_rows: int = 0
     created: int = 0
     updated: int = 0
@@ -183,7 +182,7 @@ def start_import_run(
         marketplace=marketplace,
         filename=(filename or None) and filename[:255],
         dry_run=dry_run,
-        status="running",
+        status=ImportRunStatus.RUNNING,
         triggered_by=triggered_by,
         errors=[],
         warnings=[],
@@ -215,7 +214,7 @@ def save_import_run(
         values["warnings"] = [{"row": w.row, "warning": w.warning} for w in summary.warnings]
     if error is not None:
         values["error"] = error
-    if summary.status in RUN_STATUSES_DONE:
+    if summary.status in ImportRunStatus.finished():
         values["finished_at"] = now
     repository.update_import_run(session, run_id=summary.run_id, values=values)
 
@@ -224,9 +223,9 @@ def reported_status(run: CatalogImportRun, *, lease_seconds: int) -> str:
     """``abandoned`` for a running run whose heartbeat is older than the lease: its process
     died (a live job beats once per batch)."""
     beat = run.heartbeat_at or run.started_at
-    if run.status == "running" and beat < utcnow() - timedelta(seconds=lease_seconds):
-        return "abandoned"
-    return run.status
+    if run.status == ImportRunStatus.RUNNING and beat < utcnow() - timedelta(seconds=lease_seconds):
+        return ImportRunStatus.ABANDONED
+    return ImportRunStatus(run.status)
 
 
 def get_import_run(session: Session, *, run_id: int) -> CatalogImportRun:
