@@ -289,7 +289,7 @@ def vendor_has_products(session: Session, *, vendor_id: int) -> bool:
     return found is not None
 
 
-def add_products(session: Session, products: Iterable[Product]) -> list[Product]:
+def insert_products(session: Session, products: Iterable[Product]) -> list[Product]:
     """Add the products and flush, so they have their ids."""
     added = list(products)
     session.add_all(added)

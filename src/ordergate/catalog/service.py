@@ -342,7 +342,7 @@ def add_products(
     exceptions they resolved."""
     get_vendor(session, vendor_id=scope.vendor_id)
     rows = [_product(scope.vendor_id, new) for new in products]
-    added = repository.add_products(session, rows)
+    added = repository.insert_products(session, rows)
     auto_matched = after_products_added(
         session, vendor_id=scope.vendor_id, product_ids=[p.id for p in added]
     )
