@@ -38,9 +38,11 @@ from stdnum import ean
 from ordergate import migrate
 from ordergate.catalog.jobs import run_copy_to_catalog
 from ordergate.catalog.placeholder import placeholder_product_id
+from ordergate.catalog.ports import GtinMatching
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory, utcnow
 from ordergate.gtin import canonical_gtin
+from ordergate.item_exceptions import matching
 from ordergate.models import (
     Event,
     MarketplaceProduct,
@@ -49,6 +51,7 @@ from ordergate.models import (
     OrderItemException,
     Vendor,
 )
+from ordergate.scope import VendorScope
 
 SEED = 42
 ITEMS_PER_ORDER = 5
@@ -203,9 +206,14 @@ def run(url: str, *, products: int, expected: Expected) -> dict[str, object]:
     # The production path: committed batches of the default size.
     summary = run_copy_to_catalog(
         session_factory,
-        vendor_id=vendor_id,
+        scope=VendorScope(actor_user_id=None, vendor_id=vendor_id),
         marketplace_product_ids=ids,
         batch_rows=Settings().catalog_copy_batch_rows,
+        matching=GtinMatching(
+            pending=matching.pending_gtins,
+            match=matching.match_gtins,
+            batch_size=matching.CHUNK_SIZE,
+        ),
     )
     copied = time.perf_counter()
     with session_factory() as session:

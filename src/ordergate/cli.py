@@ -19,7 +19,7 @@ from ordergate.auth.models import User
 from ordergate.catalog.cli import catalog_app
 from ordergate.cli_session import err_console, session_scope
 from ordergate.config import ConfigError, get_settings
-from ordergate.db import make_engine
+from ordergate.db import PageRequest, make_engine
 from ordergate.item_exceptions.cli import exceptions_app
 from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
@@ -117,7 +117,7 @@ LIST_ALL = 1_000_000
 def vendors_list() -> None:
     """Every vendor."""
     with session_scope() as session:
-        vendors, _ = vendor_service.list_vendors(session, skip=0, limit=LIST_ALL)
+        vendors, _ = vendor_service.list_vendors(session, page=PageRequest(limit=LIST_ALL))
         table = Table("id", "code", "name", "active")
         for vendor in vendors:
             table.add_row(str(vendor.id), vendor.code, vendor.name, _yes_no(vendor.is_active))
@@ -169,7 +169,7 @@ def users_create(
 def users_list() -> None:
     """Every user with their memberships."""
     with session_scope() as session:
-        users, _ = auth_service.list_users(session, skip=0, limit=LIST_ALL)
+        users, _ = auth_service.list_users(session, page=PageRequest(limit=LIST_ALL))
         table = Table("id", "email", "active", "admin", "memberships")
         for user in users:
             memberships = ", ".join(f"{m.vendor.code}:{m.role}" for m in user.memberships)

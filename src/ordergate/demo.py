@@ -3,16 +3,15 @@ article list, and Letzshop credentials pointing at the local sandbox."""
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from ordergate.auth import service as auth_service
-from ordergate.auth.models import User
-from ordergate.catalog.models import Product
+from ordergate.auth.models import MemberRole
+from ordergate.catalog import service as catalog_service
+from ordergate.catalog.service import NewProduct
 from ordergate.config import Settings
-from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.matching import auto_match_products
 from ordergate.letzshop import credentials as letzshop_credentials
-from ordergate.letzshop.models import LetzshopCredentials
 from ordergate.sandbox import sandbox_catalog
 from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
@@ -28,11 +27,11 @@ DEMO_VENDORS = [
 ]
 # (email, admin, vendor codes, role); each vendor's owner comes first (its first member).
 DEMO_USERS = [
-    ("admin@ordergate.test", True, [], "staff"),
-    ("owner@luxtoys.test", False, ["luxtoys"], "owner"),
-    ("staff@luxtoys.test", False, ["luxtoys"], "staff"),
-    ("owner@moselwine.test", False, ["moselwine"], "owner"),
-    ("staff@moselwine.test", False, ["moselwine"], "staff"),
+    ("admin@ordergate.test", True, [], MemberRole.STAFF),
+    ("owner@luxtoys.test", False, ["luxtoys"], MemberRole.OWNER),
+    ("staff@luxtoys.test", False, ["luxtoys"], MemberRole.STAFF),
+    ("owner@moselwine.test", False, ["moselwine"], MemberRole.OWNER),
+    ("staff@moselwine.test", False, ["moselwine"], MemberRole.STAFF),
 ]
 # Every 8th article is left out of the catalogs, so the demo shows product_not_found exceptions.
 LEFT_OUT_EVERY = 8
@@ -43,7 +42,7 @@ def seed_demo(
 ) -> list[Vendor]:
     vendors = [_vendor(session, code, name) for code, name, _ in DEMO_VENDORS]
     for email, is_admin, codes, role in DEMO_USERS:
-        if session.scalar(select(User).where(User.email == email)) is None:
+        if auth_service.find_user_by_email(session, email=email) is None:
             auth_service.create_user(
                 session,
                 email=email,
@@ -54,15 +53,11 @@ def seed_demo(
             )
     for vendor, (_, _, api_key) in zip(vendors, DEMO_VENDORS, strict=True):
         _catalog(session, vendor)
-        if (
-            session.scalar(
-                select(LetzshopCredentials).where(LetzshopCredentials.vendor_id == vendor.id)
-            )
-            is None
-        ):
+        scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
+        if letzshop_credentials.find_credentials(session, scope=scope) is None:
             letzshop_credentials.set_credentials(
                 session,
-                scope=VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True),
+                scope=scope,
                 box=box,
                 settings=settings,
                 api_key=api_key,
@@ -80,34 +75,27 @@ def login_lines() -> list[str]:
 
 
 def _vendor(session: Session, code: str, name: str) -> Vendor:
-    vendor = session.scalar(select(Vendor).where(Vendor.code == code))
+    vendor = vendor_service.find_vendor_by_code(session, code=code)
     return vendor or vendor_service.create_vendor(session, code=code, name=name)
 
 
 def _catalog(session: Session, vendor: Vendor) -> None:
-    has_products = session.scalar(
-        select(func.count()).select_from(Product).where(Product.vendor_id == vendor.id)
-    )
-    if has_products:
+    scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
+    if catalog_service.has_products(session, scope=scope):
         return
-    for index, article in enumerate(sandbox_catalog(DEMO_SEED)):
-        if index % LEFT_OUT_EVERY == LEFT_OUT_EVERY - 1:
-            continue
-        copies = 2 if article.is_duplicate else 1
-        for copy in range(copies):
-            session.add(
-                Product(
-                    vendor_id=vendor.id,
-                    sku=f"{article.sku}-{copy}" if copy else article.sku,
-                    gtin=article.gtin13,
-                    gtin_normalized=normalize_gtin(article.gtin13).canonical,
-                    gtin_type=article.parser,
-                    title=article.names["en"],
-                    brand=article.brand,
-                    price_cents=article.price_cents,
-                    currency="EUR",
-                    is_active=True,
-                    is_placeholder=False,
-                )
-            )
-    session.flush()
+    products = [
+        NewProduct(
+            title=article.names["en"],
+            gtin=article.gtin13,
+            gtin_type=article.parser,
+            sku=f"{article.sku}-{copy}" if copy else article.sku,
+            brand=article.brand,
+            price_cents=article.price_cents,
+        )
+        for index, article in enumerate(sandbox_catalog(DEMO_SEED))
+        if index % LEFT_OUT_EVERY != LEFT_OUT_EVERY - 1
+        for copy in range(2 if article.is_duplicate else 1)
+    ]
+    catalog_service.add_products(
+        session, scope=scope, products=products, after_products_added=auto_match_products
+    )

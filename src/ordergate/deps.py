@@ -11,7 +11,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.utils import generate_unique_id
 from sqlalchemy.orm import Session
 
-from ordergate.auth.members import OwnerRequiredError
+from ordergate.auth.errors import OwnerRequiredError
 from ordergate.auth.models import User
 from ordergate.auth.service import active_membership
 from ordergate.db import PageRequest

@@ -7,6 +7,8 @@ Domain errors carry their HTTP status and a stable machine code; the API body is
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,6 +17,7 @@ from fastapi.responses import JSONResponse
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
+from sqlalchemy.orm import Session
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 logger = logging.getLogger(__name__)
@@ -99,6 +102,31 @@ def busy_error(request: Request) -> DatabaseBusyError:
     return DatabaseBusyError(
         retry_after=getattr(settings, "db_busy_retry_after", DEFAULT_RETRY_AFTER)
     )
+
+
+# SQLite's extended result codes for a UNIQUE or PRIMARY KEY constraint that failed.
+_SQLITE_UNIQUE = (2067, 1555)
+
+
+def is_unique_violation(exc: IntegrityError) -> bool:
+    if isinstance(exc.orig, pg_errors.UniqueViolation):
+        return True
+    return getattr(exc.orig, "sqlite_errorcode", None) in _SQLITE_UNIQUE
+
+
+@contextmanager
+def conflict_as(session: Session, error: AppError) -> Iterator[None]:
+    """Run the block's writes in a savepoint and flush them; a unique violation raises `error`
+    instead (the savepoint is rolled back, the transaction goes on). The unique constraint
+    decides, so two concurrent writes of the same key cannot both pass a check-then-insert."""
+    try:
+        with session.begin_nested():
+            yield
+            session.flush()
+    except IntegrityError as exc:
+        if not is_unique_violation(exc):
+            raise
+        raise error from exc
 
 
 _HTTP_CODES = {

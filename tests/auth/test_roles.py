@@ -18,15 +18,15 @@ from sqlalchemy.orm import Session
 from starlette.routing import BaseRoute
 
 from ordergate.auth import service
-from ordergate.auth.members import LastOwnerError
+from ordergate.auth.errors import LastOwnerError
 from ordergate.auth.models import User, VendorMembership
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory
 from ordergate.demo import seed_demo
 from ordergate.deps import require_owner
 from ordergate.models import Base
+from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
-from ordergate.vendors.models import Vendor
 from tests.conftest import TEST_SECRET
 from tests.factories import admin_headers, login, make_user, make_vendor, staff_headers
 
@@ -305,9 +305,8 @@ def test_two_owners_stepping_down_at_once_leave_one_owner(
     sessions = make_session_factory(app_engine)
 
     def step_down(session: Session, user_id: int) -> None:
-        shop = session.get(Vendor, vendor.id)
-        assert shop is not None
-        service.change_member_role(session, vendor=shop, user_id=user_id, role="staff")
+        scope = VendorScope(actor_user_id=user_id, vendor_id=vendor.id, role="owner")
+        service.change_member_role(session, scope=scope, user_id=user_id, role="staff")
 
     def second_steps_down() -> str:
         with sessions() as second:

@@ -8,11 +8,13 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from ordergate.catalog.feed import (
+from ordergate.catalog.errors import (
     FeedEmptyError,
     FeedEncodingError,
     FeedHeaderError,
     FeedMalformedError,
+)
+from ordergate.catalog.feed import (
     FeedProduct,
     FeedRowError,
     Price,

@@ -14,7 +14,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session
 
 from ordergate.catalog import jobs, service
-from ordergate.catalog.feed import FeedEncodingError
+from ordergate.catalog.errors import FeedEncodingError
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct
 from ordergate.config import Settings
 from ordergate.db import make_session_factory, utcnow

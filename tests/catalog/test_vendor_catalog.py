@@ -17,7 +17,7 @@ from tests.catalog.factories import (
     reload,
     row_count,
 )
-from tests.factories import admin_headers, vendor_headers
+from tests.factories import Caller, admin_headers, make_vendor, vendor_headers
 
 GTIN = "4006381333931"
 OTHER_GTIN = "5901234123457"
@@ -33,15 +33,25 @@ def admin_products(vendor_id: int) -> str:
     return f"/api/v1/admin/vendors/{vendor_id}/products"
 
 
+def copy_url(caller: Caller) -> str:
+    return caller.url(admin=admin_copy(caller.vendor.id), vendor=VENDOR_COPY)
+
+
+def products_url(caller: Caller) -> str:
+    return caller.url(admin=admin_products(caller.vendor.id), vendor=VENDOR_PRODUCTS)
+
+
 # --- copy to catalog ----------------------------------------------------------------------
 
 
-def test_copy_creates_products_from_marketplace_rows(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
+def test_copy_creates_products_from_marketplace_rows(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    other = make_vendor(db, code="shop2")
     source = make_marketplace_product(db, title="Mug", gtin=GTIN, sku="S-1", price_cents=1250)
     db.commit()
     response = client.post(
-        VENDOR_COPY, headers=headers, json={"marketplace_product_ids": [source.id]}
+        copy_url(caller), headers=caller.headers, json={"marketplace_product_ids": [source.id]}
     )
     assert response.status_code == 200, response.text
     assert response.json() == {"created": 1, "skipped": 0, "auto_matched": 0}
@@ -56,33 +66,36 @@ def test_copy_creates_products_from_marketplace_rows(client: TestClient, db: Ses
         product.price_cents,
         product.currency,
         product.is_active,
-    ) == (vendor.id, source.id, "Mug", "S-1", GTIN, "0" + GTIN, 1250, "EUR", True)
+    ) == (caller.vendor.id, source.id, "Mug", "S-1", GTIN, "0" + GTIN, 1250, "EUR", True)
+    assert row_count(db, Product, Product.vendor_id == other.id) == 0
 
 
-def test_copy_again_skips_already_copied(client: TestClient, db: Session) -> None:
-    _, headers = vendor_headers(client, db)
+def test_copy_again_skips_already_copied(client: TestClient, db: Session, caller: Caller) -> None:
     first = make_marketplace_product(db)
     second = make_marketplace_product(db)
     db.commit()
-    client.post(VENDOR_COPY, headers=headers, json={"marketplace_product_ids": [first.id]})
+    client.post(
+        copy_url(caller), headers=caller.headers, json={"marketplace_product_ids": [first.id]}
+    )
     again = client.post(
-        VENDOR_COPY,
-        headers=headers,
+        copy_url(caller),
+        headers=caller.headers,
         json={"marketplace_product_ids": [first.id, second.id, first.id]},
     )
     assert again.json() == {"created": 1, "skipped": 1, "auto_matched": 0}
     assert row_count(db, Product) == 2
 
 
-def test_copy_auto_matches_pending_exceptions(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
-    exception = make_pending_exception(db, vendor_id=vendor.id, gtin=GTIN)
-    make_pending_exception(db, vendor_id=vendor.id, gtin=GTIN)
-    unrelated = make_pending_exception(db, vendor_id=vendor.id, gtin=OTHER_GTIN)
+def test_copy_auto_matches_pending_exceptions(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    exception = make_pending_exception(db, vendor_id=caller.vendor.id, gtin=GTIN)
+    make_pending_exception(db, vendor_id=caller.vendor.id, gtin=GTIN)
+    unrelated = make_pending_exception(db, vendor_id=caller.vendor.id, gtin=OTHER_GTIN)
     source = make_marketplace_product(db, gtin=GTIN)
     db.commit()
     response = client.post(
-        VENDOR_COPY, headers=headers, json={"marketplace_product_ids": [source.id]}
+        copy_url(caller), headers=caller.headers, json={"marketplace_product_ids": [source.id]}
     )
     assert response.json() == {"created": 1, "skipped": 0, "auto_matched": 2}
     product_id = db.scalar(select(Product.id).where(Product.marketplace_product_id == source.id))
@@ -93,12 +106,15 @@ def test_copy_auto_matches_pending_exceptions(client: TestClient, db: Session) -
     assert row_count(db, Event, Event.action == "auto_matched") == 2
 
 
-def test_copy_of_two_rows_sharing_a_gtin_marks_duplicate(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
-    exception = make_pending_exception(db, vendor_id=vendor.id, gtin=GTIN)
+def test_copy_of_two_rows_sharing_a_gtin_marks_duplicate(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    exception = make_pending_exception(db, vendor_id=caller.vendor.id, gtin=GTIN)
     ids = [make_marketplace_product(db, gtin=GTIN).id, make_marketplace_product(db, gtin=GTIN).id]
     db.commit()
-    response = client.post(VENDOR_COPY, headers=headers, json={"marketplace_product_ids": ids})
+    response = client.post(
+        copy_url(caller), headers=caller.headers, json={"marketplace_product_ids": ids}
+    )
     assert response.json() == {"created": 2, "skipped": 0, "auto_matched": 0}
     row = reload(db, OrderItemException, exception.id)
     assert (row.status, row.exception_type, row.resolved_product_id) == (
@@ -109,15 +125,16 @@ def test_copy_of_two_rows_sharing_a_gtin_marks_duplicate(client: TestClient, db:
 
 
 def test_copy_with_unknown_ids_is_404_naming_them_and_writes_nothing(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    vendor, headers = vendor_headers(client, db)
-    make_pending_exception(db, vendor_id=vendor.id, gtin=GTIN)
+    make_pending_exception(db, vendor_id=caller.vendor.id, gtin=GTIN)
     known = make_marketplace_product(db, gtin=GTIN)
     db.commit()
     products_before = row_count(db, Product)
     response = client.post(
-        VENDOR_COPY, headers=headers, json={"marketplace_product_ids": [known.id, 99998, 99999]}
+        copy_url(caller),
+        headers=caller.headers,
+        json={"marketplace_product_ids": [known.id, 99998, 99999]},
     )
     assert response.status_code == 404
     error = response.json()["error"]
@@ -128,25 +145,12 @@ def test_copy_with_unknown_ids_is_404_naming_them_and_writes_nothing(
     assert row_count(db, OrderItemException, OrderItemException.status == "pending") == 1
 
 
-def test_copy_with_empty_list_is_422(client: TestClient, db: Session) -> None:
-    _, headers = vendor_headers(client, db)
-    response = client.post(VENDOR_COPY, headers=headers, json={"marketplace_product_ids": []})
+def test_copy_with_empty_list_is_422(client: TestClient, db: Session, caller: Caller) -> None:
+    response = client.post(
+        copy_url(caller), headers=caller.headers, json={"marketplace_product_ids": []}
+    )
     assert response.status_code == 422
     assert response.json()["error"]["details"][0]["field"] == "body.marketplace_product_ids"
-
-
-def test_admin_copies_into_the_named_vendor(client: TestClient, db: Session) -> None:
-    headers = admin_headers(client, db)
-    vendor, _ = vendor_headers(client, db, code="shop1")
-    other, _ = vendor_headers(client, db, code="shop2")
-    source = make_marketplace_product(db)
-    db.commit()
-    response = client.post(
-        admin_copy(vendor.id), headers=headers, json={"marketplace_product_ids": [source.id]}
-    )
-    assert response.json() == {"created": 1, "skipped": 0, "auto_matched": 0}
-    assert row_count(db, Product, Product.vendor_id == vendor.id) == 1
-    assert row_count(db, Product, Product.vendor_id == other.id) == 0
 
 
 def test_admin_copy_for_unknown_vendor_is_404_and_writes_nothing(
@@ -181,8 +185,9 @@ def test_vendor_cannot_use_the_admin_copy_for_another_vendor(
 # --- direct creation -----------------------------------------------------------------------
 
 
-def test_vendor_creates_a_product(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
+def test_creates_a_product(client: TestClient, db: Session, caller: Caller) -> None:
+    other = make_vendor(db, code="shop2")
+    db.commit()
     body = {
         "title": "Mug",
         "gtin": " 4006381333931 ",
@@ -190,7 +195,7 @@ def test_vendor_creates_a_product(client: TestClient, db: Session) -> None:
         "brand": "Acme",
         "price_cents": 990,
     }
-    response = client.post(VENDOR_PRODUCTS, headers=headers, json=body)
+    response = client.post(products_url(caller), headers=caller.headers, json=body)
     assert response.status_code == 201, response.text
     created = response.json()
     assert created["auto_matched"] == 0
@@ -198,7 +203,7 @@ def test_vendor_creates_a_product(client: TestClient, db: Session) -> None:
     assert {
         k: product[k] for k in ("vendor_id", "title", "gtin", "gtin_normalized", "gtin_type")
     } == {
-        "vendor_id": vendor.id,
+        "vendor_id": caller.vendor.id,
         "title": "Mug",
         "gtin": GTIN,
         "gtin_normalized": "0" + GTIN,
@@ -211,37 +216,39 @@ def test_vendor_creates_a_product(client: TestClient, db: Session) -> None:
         "EUR",
     )
     assert product["is_active"] is True
+    assert row_count(db, Product, Product.vendor_id == other.id) == 0
 
 
-def test_created_product_auto_matches(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
-    exception = make_pending_exception(db, vendor_id=vendor.id, gtin="0" + GTIN)
+def test_created_product_auto_matches(client: TestClient, db: Session, caller: Caller) -> None:
+    exception = make_pending_exception(db, vendor_id=caller.vendor.id, gtin="0" + GTIN)
     db.commit()
-    response = client.post(VENDOR_PRODUCTS, headers=headers, json={"title": "Mug", "gtin": GTIN})
+    response = client.post(
+        products_url(caller), headers=caller.headers, json={"title": "Mug", "gtin": GTIN}
+    )
     assert response.json()["auto_matched"] == 1
     row = reload(db, OrderItemException, exception.id)
     assert (row.status, row.resolved_product_id) == ("resolved", response.json()["product"]["id"])
 
 
 def test_created_product_with_a_gtin_already_in_catalog_marks_duplicate(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    vendor, headers = vendor_headers(client, db)
-    exception = make_pending_exception(db, vendor_id=vendor.id, gtin=GTIN)
-    make_product(db, vendor_id=vendor.id, gtin=GTIN)
+    exception = make_pending_exception(db, vendor_id=caller.vendor.id, gtin=GTIN)
+    make_product(db, vendor_id=caller.vendor.id, gtin=GTIN)
     db.commit()
-    response = client.post(VENDOR_PRODUCTS, headers=headers, json={"title": "Mug 2", "gtin": GTIN})
+    response = client.post(
+        products_url(caller), headers=caller.headers, json={"title": "Mug 2", "gtin": GTIN}
+    )
     assert response.json()["auto_matched"] == 0
     row = reload(db, OrderItemException, exception.id)
     assert (row.status, row.exception_type) == ("pending", "duplicate_gtin")
 
 
 def test_invalid_gtin_is_422_naming_the_field_and_writes_nothing(
-    client: TestClient, db: Session
+    client: TestClient, db: Session, caller: Caller
 ) -> None:
-    _, headers = vendor_headers(client, db)
     response = client.post(
-        VENDOR_PRODUCTS, headers=headers, json={"title": "Mug", "gtin": "4006381333932"}
+        products_url(caller), headers=caller.headers, json={"title": "Mug", "gtin": "4006381333932"}
     )
     assert response.status_code == 422
     error = response.json()["error"]
@@ -251,22 +258,14 @@ def test_invalid_gtin_is_422_naming_the_field_and_writes_nothing(
     assert row_count(db, Product) == 0
 
 
-def test_placeholder_gtin_is_not_a_valid_product_gtin(client: TestClient, db: Session) -> None:
-    _, headers = vendor_headers(client, db)
+def test_placeholder_gtin_is_not_a_valid_product_gtin(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
     response = client.post(
-        VENDOR_PRODUCTS, headers=headers, json={"title": "X", "gtin": "0000000000000"}
+        products_url(caller), headers=caller.headers, json={"title": "X", "gtin": "0000000000000"}
     )
     assert response.status_code == 422
     assert row_count(db, Product) == 0
-
-
-def test_admin_creates_a_product_for_a_vendor(client: TestClient, db: Session) -> None:
-    headers = admin_headers(client, db)
-    vendor, _ = vendor_headers(client, db)
-    response = client.post(admin_products(vendor.id), headers=headers, json={"title": "Mug"})
-    assert response.status_code == 201
-    assert response.json()["product"]["vendor_id"] == vendor.id
-    assert row_count(db, Product, Product.vendor_id == vendor.id) == 1
 
 
 def test_admin_create_for_unknown_vendor_is_404(client: TestClient, db: Session) -> None:
@@ -280,37 +279,39 @@ def test_admin_create_for_unknown_vendor_is_404(client: TestClient, db: Session)
 # --- lists ---------------------------------------------------------------------------------
 
 
-def test_placeholder_never_appears_in_product_lists(client: TestClient, db: Session) -> None:
-    admin = admin_headers(client, db)
-    vendor, headers = vendor_headers(client, db)
-    placeholder_product_id(db, vendor_id=vendor.id)
-    make_product(db, vendor_id=vendor.id, title="Mug")
+def test_placeholder_never_appears_in_product_lists(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    placeholder_product_id(db, vendor_id=caller.vendor.id)
+    make_product(db, vendor_id=caller.vendor.id, title="Mug")
     db.commit()
-    mine = client.get(VENDOR_PRODUCTS, headers=headers).json()
-    assert (mine["total"], [p["title"] for p in mine["products"]]) == (1, ["Mug"])
-    theirs = client.get(admin_products(vendor.id), headers=admin).json()
-    assert (theirs["total"], [p["title"] for p in theirs["products"]]) == (1, ["Mug"])
+    body = client.get(products_url(caller), headers=caller.headers).json()
+    assert (body["total"], [p["title"] for p in body["products"]]) == (1, ["Mug"])
     assert row_count(db, Product) == 2
 
 
-def test_vendor_sees_only_its_own_products(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db, code="shop1")
-    other, _ = vendor_headers(client, db, code="shop2")
-    make_product(db, vendor_id=vendor.id, title="Mine")
+def test_lists_only_the_vendors_own_products(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    other = make_vendor(db, code="shop2")
+    make_product(db, vendor_id=caller.vendor.id, title="Mine")
     make_product(db, vendor_id=other.id, title="Theirs")
     db.commit()
-    body = client.get(VENDOR_PRODUCTS, headers=headers).json()
-    assert [p["title"] for p in body["products"]] == ["Mine"]
+    body = client.get(products_url(caller), headers=caller.headers).json()
+    assert (body["total"], [p["title"] for p in body["products"]]) == (1, ["Mine"])
 
 
-def test_search_finds_canonical_gtin_sku_and_title(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
-    make_product(db, vendor_id=vendor.id, title="Blue mug", gtin=GTIN, sku="MUG-1")
-    make_product(db, vendor_id=vendor.id, title="Tea towel", gtin=OTHER_GTIN, sku="TT-9")
+def test_search_finds_canonical_gtin_sku_and_title(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    make_product(db, vendor_id=caller.vendor.id, title="Blue mug", gtin=GTIN, sku="MUG-1")
+    make_product(db, vendor_id=caller.vendor.id, title="Tea towel", gtin=OTHER_GTIN, sku="TT-9")
     db.commit()
 
     def titles(search: str) -> list[str]:
-        body = client.get(VENDOR_PRODUCTS, headers=headers, params={"search": search}).json()
+        body = client.get(
+            products_url(caller), headers=caller.headers, params={"search": search}
+        ).json()
         return [p["title"] for p in body["products"]]
 
     assert titles("04006381333931") == ["Blue mug"]
@@ -319,12 +320,13 @@ def test_search_finds_canonical_gtin_sku_and_title(client: TestClient, db: Sessi
     assert titles("TOWEL") == ["Tea towel"]
 
 
-def test_product_list_paginates(client: TestClient, db: Session) -> None:
-    vendor, headers = vendor_headers(client, db)
+def test_product_list_paginates(client: TestClient, db: Session, caller: Caller) -> None:
     for n in range(4):
-        make_product(db, vendor_id=vendor.id, title=f"P{n}")
+        make_product(db, vendor_id=caller.vendor.id, title=f"P{n}")
     db.commit()
-    body = client.get(VENDOR_PRODUCTS, headers=headers, params={"skip": 2, "limit": 5}).json()
+    body = client.get(
+        products_url(caller), headers=caller.headers, params={"skip": 2, "limit": 5}
+    ).json()
     assert (body["total"], body["skip"], body["limit"]) == (4, 2, 5)
     assert [p["title"] for p in body["products"]] == ["P2", "P3"]
 

@@ -1,18 +1,16 @@
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request, Response
+from fastapi import APIRouter, Depends, Request, Response
 
 from ordergate.auth import members, service
-from ordergate.auth.models import User, VendorMembership
 from ordergate.auth.schemas import (
     LoginRequest,
     MemberCreate,
     MemberList,
     MemberOut,
     MembershipIn,
-    MembershipOut,
     MeResponse,
     PasswordChange,
     PasswordReset,
@@ -24,9 +22,10 @@ from ordergate.auth.schemas import (
 )
 from ordergate.auth.service import IssuedToken, TokenSettings
 from ordergate.auth.throttle import LoginThrottle
-from ordergate.deps import AdminDep, OwnerDep, PrincipalDep, SessionDep, VendorDep
+from ordergate.deps import VENDOR_TREE, AdminDep, PageQuery, PrincipalDep, SessionDep
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, ErrorResponse, IdParam, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES, ErrorResponse, IdParam
+from ordergate.scope import VendorScope
 
 router = APIRouter(route_class=CommittingRoute, responses=ERROR_RESPONSES)
 THROTTLED: dict[int | str, dict[str, Any]] = {
@@ -36,40 +35,10 @@ USER = "/api/v1/admin/users/{user_id}"
 MEMBER = "/api/v1/vendor/members/{user_id}"
 
 
-def membership_out(membership: VendorMembership) -> MembershipOut:
-    return MembershipOut(
-        vendor_id=membership.vendor_id,
-        vendor_code=membership.vendor.code,
-        vendor_name=membership.vendor.name,
-        role=membership.role,
-    )
-
-
-def user_out(user: User) -> UserOut:
-    return UserOut(
-        id=user.id,
-        email=user.email,
-        is_active=user.is_active,
-        is_admin=user.is_admin,
-        created_at=user.created_at,
-        memberships=[membership_out(m) for m in user.memberships],
-    )
-
-
-def member_out(membership: VendorMembership) -> MemberOut:
-    return MemberOut(
-        user_id=membership.user_id,
-        email=membership.user.email,
-        role=membership.role,
-        is_active=membership.user.is_active,
-        created_at=membership.created_at,
-    )
-
-
 def _tokens(request: Request) -> TokenSettings:
+    state = request.app.state
     return TokenSettings(
-        secret=request.app.state.secret_key,
-        lifetime_minutes=request.app.state.settings.token_lifetime_minutes,
+        secret=state.secret_key, lifetime_minutes=state.settings.token_lifetime_minutes
     )
 
 
@@ -83,12 +52,25 @@ def _address(request: Request) -> str:
     return request.client.host if request.client else "unknown"
 
 
+TokensDep = Annotated[TokenSettings, Depends(_tokens)]
+ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
+AddressDep = Annotated[str, Depends(_address)]
+OwnVendor = VENDOR_TREE.all
+OwnVendorAsOwner = VENDOR_TREE.owner_in_path
+
+
 def _token_response(issued: IssuedToken) -> TokenResponse:
     return TokenResponse(access_token=issued.access_token, expires_in=issued.expires_in)
 
 
 @router.post("/api/v1/auth/login", response_model=TokenResponse, tags=["auth"], responses=THROTTLED)
-def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenResponse:
+def login(
+    body: LoginRequest,
+    session: SessionDep,
+    tokens: TokensDep,
+    throttle: ThrottleDep,
+    address: AddressDep,
+) -> TokenResponse:
     """Exchange email and password for a bearer token; name `vendor_code` to act for a vendor.
     Repeated failures answer 429 `TOO_MANY_LOGIN_ATTEMPTS` with `Retry-After`."""
     issued = service.login(
@@ -96,9 +78,9 @@ def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenRes
         email=body.email,
         password=body.password,
         vendor_code=body.vendor_code,
-        tokens=_tokens(request),
-        throttle=_throttle(request),
-        address=_address(request),
+        tokens=tokens,
+        throttle=throttle,
+        address=address,
     )
     return _token_response(issued)
 
@@ -106,18 +88,21 @@ def login(body: LoginRequest, request: Request, session: SessionDep) -> TokenRes
 @router.get("/api/v1/me", response_model=MeResponse, tags=["auth"])
 def me(principal: PrincipalDep) -> MeResponse:
     """The logged-in user and the vendor the token acts for."""
-    vendor = None
-    if principal.vendor is not None:
-        membership = service.active_membership(principal.user, principal.vendor.id)
-        vendor = membership_out(membership) if membership else None
-    return MeResponse(user=user_out(principal.user), vendor=vendor)
+    vendor = principal.vendor
+    membership = service.active_membership(principal.user, vendor.id) if vendor else None
+    return MeResponse.model_validate({"user": principal.user, "vendor": membership})
 
 
 @router.post(
     "/api/v1/me/password", response_model=TokenResponse, tags=["auth"], responses=THROTTLED
 )
 def change_password(
-    body: PasswordChange, request: Request, session: SessionDep, principal: PrincipalDep
+    body: PasswordChange,
+    session: SessionDep,
+    principal: PrincipalDep,
+    tokens: TokensDep,
+    throttle: ThrottleDep,
+    address: AddressDep,
 ) -> TokenResponse:
     """Change your password. Every earlier token of yours is refused from now on; the answer
     carries a fresh one for the same vendor."""
@@ -127,9 +112,9 @@ def change_password(
         vendor=principal.vendor,
         current_password=body.current_password,
         new_password=body.new_password,
-        tokens=_tokens(request),
-        throttle=_throttle(request),
-        address=_address(request),
+        tokens=tokens,
+        throttle=throttle,
+        address=address,
     )
     return _token_response(issued)
 
@@ -153,14 +138,14 @@ def create_user(body: UserCreate, session: SessionDep, _: AdminDep) -> UserOut:
         vendor_codes=body.vendor_codes,
         role=body.role,
     )
-    return user_out(user)
+    return UserOut.model_validate(user)
 
 
 @router.get("/api/v1/admin/users", response_model=UserList, tags=["admin"])
-def list_users(session: SessionDep, _: AdminDep, skip: Skip = 0, limit: Limit = 50) -> UserList:
+def list_users(session: SessionDep, _: AdminDep, page: PageQuery) -> UserList:
     """All users with their vendor memberships."""
-    users, total = service.list_users(session, skip=skip, limit=limit)
-    return UserList(users=[user_out(u) for u in users], total=total, skip=skip, limit=limit)
+    users, total = service.list_users(session, page=page)
+    return UserList.of(users, total, page)
 
 
 @router.patch(USER, response_model=UserOut, tags=["admin"])
@@ -170,7 +155,7 @@ def update_user(user_id: IdParam, body: UserUpdate, session: SessionDep, _: Admi
     user = service.update_user(
         session, user_id=user_id, is_active=body.is_active, is_admin=body.is_admin
     )
-    return user_out(user)
+    return UserOut.model_validate(user)
 
 
 @router.post(f"{USER}/password", status_code=204, tags=["admin"])
@@ -189,7 +174,7 @@ def set_membership(
 ) -> UserOut:
     """Add the user to the vendor with that role, or change their role there."""
     user = service.set_membership(session, user_id=user_id, vendor_id=vendor_id, role=body.role)
-    return user_out(user)
+    return UserOut.model_validate(user)
 
 
 @router.delete(f"{USER}/memberships/{{vendor_id}}", status_code=204, tags=["admin"])
@@ -203,41 +188,40 @@ def remove_membership(
 
 @router.get("/api/v1/vendor/members", response_model=MemberList, tags=["vendor"])
 def list_members(
-    session: SessionDep, principal: VendorDep, skip: Skip = 0, limit: Limit = 50
+    session: SessionDep, page: PageQuery, scope: VendorScope = OwnVendor
 ) -> MemberList:
     """Your vendor's members and their roles."""
-    assert principal.vendor is not None
-    found, total = members.list_members(
-        session, vendor_id=principal.vendor.id, skip=skip, limit=limit
-    )
-    return MemberList(members=[member_out(m) for m in found], total=total, skip=skip, limit=limit)
+    found, total = members.list_members(session, scope=scope, page=page)
+    return MemberList.of(found, total, page)
 
 
 @router.post("/api/v1/vendor/members", response_model=MemberOut, status_code=201, tags=["vendor"])
-def add_member(body: MemberCreate, session: SessionDep, principal: OwnerDep) -> MemberOut:
+def add_member(
+    body: MemberCreate, session: SessionDep, scope: VendorScope = OwnVendorAsOwner
+) -> MemberOut:
     """Owners: add an existing user by email, or create one by also giving a password."""
-    assert principal.vendor is not None
     membership = service.add_member(
-        session, vendor=principal.vendor, email=body.email, role=body.role, password=body.password
+        session, scope=scope, email=body.email, role=body.role, password=body.password
     )
-    return member_out(membership)
+    return MemberOut.model_validate(membership)
 
 
 @router.patch(MEMBER, response_model=MemberOut, tags=["vendor"])
 def change_member_role(
-    user_id: IdParam, body: MembershipIn, session: SessionDep, principal: OwnerDep
+    user_id: IdParam,
+    body: MembershipIn,
+    session: SessionDep,
+    scope: VendorScope = OwnVendorAsOwner,
 ) -> MemberOut:
     """Owners: change a member's role; the vendor keeps at least one owner (409 `LAST_OWNER`)."""
-    assert principal.vendor is not None
-    membership = service.change_member_role(
-        session, vendor=principal.vendor, user_id=user_id, role=body.role
-    )
-    return member_out(membership)
+    membership = service.change_member_role(session, scope=scope, user_id=user_id, role=body.role)
+    return MemberOut.model_validate(membership)
 
 
 @router.delete(MEMBER, status_code=204, tags=["vendor"])
-def remove_member(user_id: IdParam, session: SessionDep, principal: OwnerDep) -> Response:
+def remove_member(
+    user_id: IdParam, session: SessionDep, scope: VendorScope = OwnVendorAsOwner
+) -> Response:
     """Owners: remove a member (their earlier tokens are refused); never the last owner."""
-    assert principal.vendor is not None
-    service.remove_member(session, vendor=principal.vendor, user_id=user_id)
+    service.remove_member(session, scope=scope, user_id=user_id)
     return Response(status_code=204)

@@ -1,12 +1,18 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 
 from sqlalchemy import Boolean, CheckConstraint, ForeignKey, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from ordergate.db import Base, UTCDateTime, utcnow
+from ordergate.db import Base, UTCDateTime, check_in, utcnow
 from ordergate.vendors.models import Vendor
+
+
+class MemberRole(StrEnum):
+    OWNER = "owner"  # changes the vendor's settings and members; a vendor keeps at least one
+    STAFF = "staff"  # works the vendor's orders and exceptions
 
 
 class User(Base):
@@ -36,13 +42,13 @@ class VendorMembership(Base):
     __tablename__ = "vendor_memberships"
     __table_args__ = (
         UniqueConstraint("user_id", "vendor_id"),
-        CheckConstraint("role IN ('owner', 'staff')", name="role"),
+        check_in("role", MemberRole),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
-    role: Mapped[str] = mapped_column(String(20), default="staff")
+    role: Mapped[str] = mapped_column(String(20), default=MemberRole.STAFF)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
     user: Mapped[User] = relationship(back_populates="memberships")

@@ -5,7 +5,7 @@ from __future__ import annotations
 from email_validator import EmailNotValidError, validate_email
 from zxcvbn import zxcvbn
 
-from ordergate.errors import AppError
+from ordergate.auth.errors import InvalidEmailError, WeakPasswordError
 
 MIN_PASSWORD_LENGTH = 12
 # zxcvbn scores 0-4; 3 is "safely unguessable: moderate protection from offline attacks".
@@ -16,19 +16,6 @@ _SCORED_LENGTH = 72
 _MIN_LOCAL_PART_TO_REFUSE = 4
 
 
-class WeakPasswordError(AppError):
-    status_code = 422
-    code = "WEAK_PASSWORD"
-
-    def __init__(self, field: str, reason: str, message: str) -> None:
-        super().__init__(f"{field}: {message}", details={"field": field, "reason": reason})
-
-
-class InvalidEmailError(AppError):
-    status_code = 422
-    code = "INVALID_EMAIL"
-
-
 def checked_email(email: str) -> str:
     """The email as stored (trimmed, lower-cased) once its syntax is valid; no DNS look-up, and
     the reserved `.test` domain is allowed for demos and tests."""
@@ -36,7 +23,7 @@ def checked_email(email: str) -> str:
     try:
         validate_email(candidate, check_deliverability=False, test_environment=True)
     except EmailNotValidError as exc:
-        raise InvalidEmailError(f"email: {exc}", details={"field": "email"}) from exc
+        raise InvalidEmailError(str(exc)) from exc
     return candidate.lower()
 
 
@@ -44,9 +31,7 @@ def check_new_password(password: str, *, email: str, field: str) -> None:
     """Refuse a new password that is short, blank, holds NUL, contains the email or its local
     part, or that zxcvbn scores below MIN_PASSWORD_SCORE."""
     if len(password) < MIN_PASSWORD_LENGTH:
-        raise WeakPasswordError(
-            field, "too_short", f"use at least {MIN_PASSWORD_LENGTH} characters"
-        )
+        raise WeakPasswordError.too_short(field, min_length=MIN_PASSWORD_LENGTH)
     if "\x00" in password:
         raise WeakPasswordError(field, "nul", "must not contain NUL characters")
     if not password.strip():
@@ -59,4 +44,4 @@ def check_new_password(password: str, *, email: str, field: str) -> None:
     result = zxcvbn(password[:_SCORED_LENGTH], user_inputs=[email, local_part])
     if result["score"] < MIN_PASSWORD_SCORE:
         hint = result["feedback"]["warning"] or "add more unusual words or characters"
-        raise WeakPasswordError(field, "too_weak", f"too easy to guess ({hint})")
+        raise WeakPasswordError.too_weak(field, hint=hint)

@@ -3,15 +3,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Annotated, Literal
 
-from pydantic import BaseModel, Field
+from pydantic import AliasPath, BaseModel, Field
 
 from ordergate.auth.policy import MIN_PASSWORD_LENGTH
-from ordergate.schemas import NO_NUL, WHITESPACE_CLASS, Flag, Schema, Text
+from ordergate.schemas import NO_NUL, WHITESPACE_CLASS, Flag, Page, Schema, Text
 
 # The shape the schema can state; email-validator checks the rest (422 INVALID_EMAIL).
 _PART = rf"[^@\x00{WHITESPACE_CLASS}]+"
 EMAIL_SHAPE = rf"^{_PART}@{_PART}\.{_PART}$"
 
+# MemberRole's values (a test keeps them equal) as a Literal: pydantic's error then reads
+# "Input should be 'owner' or 'staff'", as it always has.
 Role = Literal["owner", "staff"]
 NewPassword = Annotated[
     str,
@@ -39,8 +41,8 @@ class TokenResponse(BaseModel):
 
 class MembershipOut(Schema):
     vendor_id: int
-    vendor_code: str
-    vendor_name: str
+    vendor_code: str = Field(validation_alias=AliasPath("vendor", "code"))
+    vendor_name: str = Field(validation_alias=AliasPath("vendor", "name"))
     role: str
 
 
@@ -53,7 +55,7 @@ class UserOut(Schema):
     memberships: list[MembershipOut]
 
 
-class MeResponse(BaseModel):
+class MeResponse(Schema):
     user: UserOut
     vendor: MembershipOut | None = Field(description="The vendor this token acts for, if any")
 
@@ -98,23 +100,19 @@ class MemberCreate(BaseModel):
     )
 
 
-class MemberOut(BaseModel):
+class MemberOut(Schema):
+    """A membership with its user's email and state."""
+
     user_id: int
-    email: str
+    email: str = Field(validation_alias=AliasPath("user", "email"))
     role: str
-    is_active: bool
+    is_active: bool = Field(validation_alias=AliasPath("user", "is_active"))
     created_at: datetime = Field(description="When the user joined the vendor")
 
 
-class MemberList(BaseModel):
+class MemberList(Page):
     members: list[MemberOut]
-    total: int
-    skip: int
-    limit: int
 
 
-class UserList(BaseModel):
+class UserList(Page):
     users: list[UserOut]
-    total: int
-    skip: int
-    limit: int

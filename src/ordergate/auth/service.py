@@ -4,10 +4,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
+from ordergate.auth import repository
+from ordergate.auth.errors import (
+    EmailTakenError,
+    LastAdminError,
+    NotAMemberError,
+    PasswordRequiredError,
+    UserNotFoundError,
+    VendorChoiceRequiredError,
+    WrongCurrentPasswordError,
+)
 from ordergate.auth.members import (
     add_membership,
     change_role,
@@ -16,46 +24,15 @@ from ordergate.auth.members import (
     revoke_tokens,
     role_for_new_member,
 )
-from ordergate.auth.models import User, VendorMembership
+from ordergate.auth.models import MemberRole, User, VendorMembership
 from ordergate.auth.policy import check_new_password, checked_email
 from ordergate.auth.throttle import LoginThrottle
-from ordergate.errors import (
-    AppError,
-    AuthenticationError,
-    ConflictError,
-    NotFoundError,
-    PermissionDeniedError,
-    ValidationFailedError,
-)
+from ordergate.db import PageRequest
+from ordergate.errors import AuthenticationError, conflict_as
+from ordergate.scope import VendorScope
 from ordergate.security import create_access_token, hash_password, verify_password
 from ordergate.vendors.models import Vendor
 from ordergate.vendors.service import get_vendor, get_vendor_by_code
-
-
-class EmailTakenError(ConflictError):
-    code = "EMAIL_TAKEN"
-
-
-class VendorChoiceRequiredError(AppError):
-    status_code = 400
-    code = "VENDOR_CODE_REQUIRED"
-
-
-class UserNotFoundError(NotFoundError):
-    code = "USER_NOT_FOUND"
-
-
-class LastAdminError(ConflictError):
-    code = "LAST_ADMIN"
-
-
-class WrongCurrentPasswordError(AppError):
-    status_code = 400
-    code = "WRONG_CURRENT_PASSWORD"
-
-
-class PasswordRequiredError(ValidationFailedError):
-    code = "PASSWORD_REQUIRED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,7 +82,7 @@ def login(
 ) -> IssuedToken:
     account = f"email:{normalize_email(email)}"
     throttle.check(account=account, address=address)
-    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    user = repository.find_user_by_email(session, email=normalize_email(email))
     # Same answer whether the email is unknown, the password wrong or the user inactive.
     if not verify_password(user.password_hash if user else None, password) or user is None:
         throttle.record_failure(account=account, address=address)
@@ -122,16 +99,12 @@ def _vendor_for_login(user: User, vendor_code: str | None) -> Vendor | None:
     if vendor_code is not None:
         chosen = next((m for m in active if m.vendor.code == vendor_code), None)
         if chosen is None:
-            raise PermissionDeniedError(f"You are not a member of vendor '{vendor_code}'")
+            raise NotAMemberError(vendor_code)
         return chosen.vendor
     if len(active) == 1:
         return active[0].vendor
     if len(active) > 1 and not user.is_admin:
-        codes = sorted(m.vendor.code for m in active)
-        raise VendorChoiceRequiredError(
-            "You belong to several vendors; name one with vendor_code",
-            details={"vendor_codes": codes},
-        )
+        raise VendorChoiceRequiredError(sorted(m.vendor.code for m in active))
     return None
 
 
@@ -142,63 +115,59 @@ def create_user(
     password: str,
     is_admin: bool,
     vendor_codes: list[str],
-    role: str = "staff",
+    role: str = MemberRole.STAFF,
 ) -> User:
-    """A new user; in a vendor without members they become its owner whatever `role` says."""
+    """A new user; in a vendor without members they become its owner whatever `role` says.
+    The email is unique (409 EMAIL_TAKEN, checked before the vendors are looked up)."""
     email = checked_email(email)
     check_new_password(password, email=email, field="password")
-    if session.scalar(select(func.count()).select_from(User).where(User.email == email)):
-        raise EmailTakenError(f"A user with email '{email}' already exists")
-    vendors = [get_vendor_by_code(session, code=code) for code in dict.fromkeys(vendor_codes)]
     user = User(
         email=email, password_hash=hash_password(password), is_admin=is_admin, is_active=True
     )
-    user.memberships = [
-        VendorMembership(
-            vendor=v, vendor_id=v.id, role=role_for_new_member(session, vendor_id=v.id, role=role)
+    user.memberships = []
+    with conflict_as(session, EmailTakenError(email)):
+        repository.add(session, user)
+    for code in dict.fromkeys(vendor_codes):
+        vendor = get_vendor_by_code(session, code=code)
+        first_role = role_for_new_member(session, vendor_id=vendor.id, role=role)
+        user.memberships.append(
+            VendorMembership(vendor=vendor, vendor_id=vendor.id, role=first_role)
         )
-        for v in vendors
-    ]
-    session.add(user)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:  # a concurrent create with the same email won the race
-        raise EmailTakenError(f"A user with email '{email}' already exists") from exc
+    session.flush()
     return user
 
 
 def add_member(
-    session: Session, *, vendor: Vendor, email: str, role: str, password: str | None
+    session: Session, *, scope: VendorScope, email: str, role: str, password: str | None
 ) -> VendorMembership:
     """Add a user to the vendor: an existing one by email (no password), or a new one."""
+    vendor = get_vendor(session, vendor_id=scope.vendor_id)
     email = checked_email(email)
-    user = session.scalar(select(User).where(User.email == email))
+    user = repository.find_user_by_email(session, email=email)
     if user is None:
         if password is None:
-            raise PasswordRequiredError(
-                f"password: no user has email '{email}'; give a password to create one",
-                details={"field": "password"},
-            )
+            raise PasswordRequiredError(email)
         user = create_user(session, email=email, password=password, is_admin=False, vendor_codes=[])
     elif password is not None:
-        raise EmailTakenError(
-            f"A user with email '{user.email}' already exists; add them without a password"
-        )
+        raise EmailTakenError(user.email, adding_member=True)
     return add_membership(session, user=user, vendor=vendor, role=role)
 
 
 def get_user(session: Session, *, user_id: int) -> User:
-    user = session.get(User, user_id)
+    user = repository.find_user(session, user_id=user_id)
     if user is None:
-        raise UserNotFoundError(f"User {user_id} not found", details={"user_id": user_id})
+        raise UserNotFoundError.for_id(user_id)
     return user
 
 
+def find_user_by_email(session: Session, *, email: str) -> User | None:
+    return repository.find_user_by_email(session, email=normalize_email(email))
+
+
 def get_user_by_email(session: Session, *, email: str) -> User:
-    user = session.scalar(select(User).where(User.email == normalize_email(email)))
+    user = repository.find_user_by_email(session, email=normalize_email(email))
     if user is None:
-        raise UserNotFoundError(f"No user has email '{normalize_email(email)}'")
+        raise UserNotFoundError.for_email(normalize_email(email))
     return user
 
 
@@ -225,9 +194,7 @@ def change_own_password(
     throttle.check(account=account, address=address)
     if not verify_password(user.password_hash, current_password):
         throttle.record_failure(account=account, address=address)
-        raise WrongCurrentPasswordError(
-            "current_password is not your password", details={"field": "current_password"}
-        )
+        raise WrongCurrentPasswordError()
     set_password(session, user=user, new_password=new_password, field="new_password")
     return issue_token(user, vendor, tokens)
 
@@ -253,20 +220,14 @@ def update_user(
 
 def _ensure_another_admin(session: Session, user: User) -> None:
     # Locks every active admin's row so two admins revoking each other cannot both succeed.
-    admins = session.scalars(
-        select(User.id).where(User.is_admin.is_(True), User.is_active.is_(True)).with_for_update()
-    ).all()
+    admins = repository.lock_active_admin_ids(session)
     if not set(admins) - {user.id}:
-        raise LastAdminError(
-            f"User {user.id} is the last active admin; make another admin first",
-            details={"user_id": user.id},
-        )
+        raise LastAdminError(user.id)
 
 
-def list_users(session: Session, *, skip: int, limit: int) -> tuple[list[User], int]:
-    total = session.scalar(select(func.count()).select_from(User)) or 0
-    users = session.scalars(select(User).order_by(User.id).offset(skip).limit(limit)).all()
-    return list(users), total
+def list_users(session: Session, *, page: PageRequest) -> tuple[list[User], int]:
+    """Users by id, and their total."""
+    return repository.users_page(session, page=page)
 
 
 def log_out_everywhere(session: Session, *, user: User) -> None:
@@ -292,11 +253,13 @@ def remove_user_membership(session: Session, *, user_id: int, vendor_id: int) ->
 
 
 def change_member_role(
-    session: Session, *, vendor: Vendor, user_id: int, role: str
+    session: Session, *, scope: VendorScope, user_id: int, role: str
 ) -> VendorMembership:
+    vendor = get_vendor(session, vendor_id=scope.vendor_id)
     membership = get_membership(session, vendor=vendor, user_id=user_id)
     return change_role(session, membership=membership, role=role)
 
 
-def remove_member(session: Session, *, vendor: Vendor, user_id: int) -> None:
+def remove_member(session: Session, *, scope: VendorScope, user_id: int) -> None:
+    vendor = get_vendor(session, vendor_id=scope.vendor_id)
     remove_membership(session, membership=get_membership(session, vendor=vendor, user_id=user_id))

@@ -12,20 +12,8 @@ from limits import RateLimitItem, parse_many
 from limits.storage import storage_from_string
 from limits.strategies import MovingWindowRateLimiter
 
+from ordergate.auth.errors import TooManyLoginAttemptsError
 from ordergate.config import ConfigError, Settings
-from ordergate.errors import AppError
-
-
-class TooManyLoginAttemptsError(AppError):
-    status_code = 429
-    code = "TOO_MANY_LOGIN_ATTEMPTS"
-
-    def __init__(self, retry_after: int) -> None:
-        super().__init__(
-            f"Too many failed attempts; retry in {retry_after} seconds",
-            details={"retry_after": retry_after},
-        )
-        self.headers = {"Retry-After": str(retry_after)}
 
 
 class LoginThrottle:

@@ -19,7 +19,12 @@ from typing import IO, Any
 
 from stdnum import ean
 
-from ordergate.errors import AppError
+from ordergate.catalog.errors import (
+    FeedEmptyError,
+    FeedEncodingError,
+    FeedHeaderError,
+    FeedMalformedError,
+)
 from ordergate.gtin import normalize_gtin
 
 # Column -> (model field, max length); every other non-empty column goes into ``attributes``.
@@ -43,29 +48,6 @@ _PRICE_RE = re.compile(
 )
 _PLAIN_PRICE_RE = re.compile(r"^(?P<units>[0-9]{1,9})\.(?P<cents>[0-9]{2}) (?P<currency>[A-Z]{3})$")
 _GTIN_TYPES = {8: "gtin8", 12: "gtin12", 13: "gtin13", 14: "gtin14", 10: "isbn10"}
-
-
-class FeedFormatError(AppError):
-    """The file as a whole cannot be read as a product feed."""
-
-    status_code = 400
-    code = "CSV_INVALID"
-
-
-class FeedEmptyError(FeedFormatError):
-    code = "CSV_EMPTY"
-
-
-class FeedEncodingError(FeedFormatError):
-    code = "CSV_NOT_UTF8"
-
-
-class FeedHeaderError(FeedFormatError):
-    code = "CSV_HEADER_INVALID"
-
-
-class FeedMalformedError(FeedFormatError):
-    code = "CSV_MALFORMED"
 
 
 @dataclass(frozen=True, slots=True)
@@ -184,20 +166,14 @@ def _records(stream: IO[bytes]) -> Iterator[tuple[int, list[str], list[str]]]:
                 _check_header(columns)
                 break
         else:
-            raise FeedEmptyError("The file is empty; expected a tab-separated product feed")
+            raise FeedEmptyError()
         for row, record in records:
             if "".join(record).strip():  # not a blank line
                 yield row, columns, record
     except UnicodeDecodeError as exc:
-        raise FeedEncodingError(
-            f"The file is not UTF-8 text (undecodable bytes near row {row + 1}); save it as UTF-8",
-            details={"row": row + 1},
-        ) from exc
+        raise FeedEncodingError(row=row + 1) from exc
     except csv.Error as exc:
-        raise FeedMalformedError(
-            f"Row {row + 1} cannot be read as tab-separated values: {exc}",
-            details={"row": row + 1},
-        ) from exc
+        raise FeedMalformedError(row=row + 1, reason=str(exc)) from exc
     finally:
         # The caller owns the binary stream: hand it back instead of closing it with the wrapper.
         text.detach()
@@ -205,20 +181,13 @@ def _records(stream: IO[bytes]) -> Iterator[tuple[int, list[str], list[str]]]:
 
 def _check_header(columns: list[str]) -> None:
     if any(_NUL in c for c in columns):
-        raise FeedHeaderError("The header contains a NUL character")
+        raise FeedHeaderError.nul()
     missing = [c for c in _REQUIRED_COLUMNS if c not in columns]
     if missing:
-        raise FeedHeaderError(
-            f"The header lacks the column(s) {', '.join(missing)}; expected a tab-separated "
-            "feed with at least 'id' and 'title'",
-            details={"missing_columns": missing, "found_columns": columns[:20]},
-        )
+        raise FeedHeaderError.missing(missing, found=columns)
     duplicates = sorted({c for c in columns if c and columns.count(c) > 1})
     if duplicates:
-        raise FeedHeaderError(
-            f"The header repeats the column(s) {', '.join(duplicates)}",
-            details={"duplicate_columns": duplicates},
-        )
+        raise FeedHeaderError.repeated(duplicates)
 
 
 def _parse_record(row: int, columns: list[str], record: list[str]) -> FeedProduct | FeedRowError:

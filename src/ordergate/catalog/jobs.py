@@ -27,16 +27,19 @@ from typing import BinaryIO
 from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.catalog import service
+from ordergate.catalog.errors import FeedFormatError
 from ordergate.catalog.feed import (
-    FeedFormatError,
     FeedProduct,
     FeedRowError,
     FeedRowWarning,
     check_feed,
     read_feed,
 )
-from ordergate.item_exceptions.matching import CHUNK_SIZE, match_gtins, pending_gtins
+from ordergate.catalog.models import ImportRunStatus
+from ordergate.catalog.ports import GtinMatching
+from ordergate.scope import VendorScope
 
+SessionFactory = sessionmaker[Session]
 MAX_CHANGES = 100  # first changes a dry run reports
 _SPOOL_CHUNK = 1 << 20
 
@@ -44,7 +47,7 @@ logger = logging.getLogger(__name__)
 
 
 def run_feed_import(
-    session_factory: sessionmaker[Session],
+    session_factory: SessionFactory,
     *,
     run_id: int,
     path: Path,
@@ -69,13 +72,19 @@ def run_feed_import(
                 if on_progress is not None:
                     on_progress(summary)
     except FeedFormatError as exc:
-        _finish(session_factory, summary, status="failed", error=f"{exc.code}: {exc.message}")
+        _finish(session_factory, summary, ImportRunStatus.FAILED, f"{exc.code}: {exc.message}")
         raise
     except Exception as exc:
         # Never leave a run "running": record the failure, then let the error surface.
-        _finish(session_factory, summary, "failed", f"internal error: {type(exc).__name__}")
+        _finish(
+            session_factory,
+            summary,
+            ImportRunStatus.FAILED,
+            f"internal error: {type(exc).__name__}",
+        )
         raise
-    _finish(session_factory, summary, status="partial" if summary.failed_count else "succeeded")
+    done = ImportRunStatus.PARTIAL if summary.failed_count else ImportRunStatus.SUCCEEDED
+    _finish(session_factory, summary, done)
     return summary
 
 
@@ -111,7 +120,7 @@ def _sort_out(
 
 
 def _write_batch(
-    session_factory: sessionmaker[Session],
+    session_factory: SessionFactory,
     summary: service.ImportSummary,
     marketplace: str,
     products: list[FeedProduct],
@@ -129,9 +138,9 @@ def _write_batch(
 
 
 def _finish(
-    session_factory: sessionmaker[Session],
+    session_factory: SessionFactory,
     summary: service.ImportSummary,
-    status: str,
+    status: ImportRunStatus,
     error: str | None = None,
 ) -> None:
     summary.status = status
@@ -201,42 +210,42 @@ def run_in_background(job: Callable[[], object], *, remove_after: Path) -> None:
 
 
 def run_copy_to_catalog(
-    session_factory: sessionmaker[Session],
+    session_factory: SessionFactory,
     *,
-    vendor_id: int,
+    scope: VendorScope,
     marketplace_product_ids: Sequence[int],
     batch_rows: int,
+    matching: GtinMatching,
 ) -> service.CopySummary:
     """Copy marketplace products into a vendor's catalog ``batch_rows`` at a time, then
-    auto-match its pending exceptions ``batch_rows`` GTINs at a time, each batch committed.
-    Unknown ids fail before anything is written; a re-run skips what was copied and finishes
-    the matching."""
+    auto-match its pending exceptions ``matching.batch_size`` GTINs at a time, each batch
+    committed. Unknown ids fail before anything is written; a re-run skips what was copied and
+    finishes the matching."""
     with session_factory() as session:
         ids = service.checked_copy_ids(
-            session, vendor_id=vendor_id, marketplace_product_ids=marketplace_product_ids
+            session, scope=scope, marketplace_product_ids=marketplace_product_ids
         )
         session.rollback()
     created, gtins = 0, set()
     for start in range(0, len(ids), batch_rows):
         with session_factory() as session:
             copied = service.copy_products(
-                session,
-                vendor_id=vendor_id,
-                marketplace_product_ids=ids[start : start + batch_rows],
+                session, scope=scope, marketplace_product_ids=ids[start : start + batch_rows]
             )
             session.commit()
         created += copied.created
         gtins |= copied.gtins
     with session_factory() as session:
-        ordered = sorted(gtins & pending_gtins(session, vendor_id=vendor_id))
+        ordered = sorted(gtins & matching.pending(session, vendor_id=scope.vendor_id))
         session.rollback()
     auto_matched = 0
-    # GTINs some exception waits for, CHUNK_SIZE a batch: each batch finds its exceptions
+    # Only GTINs some exception waits for, a batch at a time: each batch finds its exceptions
     # through an IN list on the index instead of reading all the vendor's pending exceptions.
-    for start in range(0, len(ordered), CHUNK_SIZE):
+    size = matching.batch_size
+    for start in range(0, len(ordered), size):
         with session_factory() as session:
-            outcome = match_gtins(
-                session, vendor_id=vendor_id, gtins=ordered[start : start + CHUNK_SIZE]
+            outcome = matching.match(
+                session, vendor_id=scope.vendor_id, gtins=ordered[start : start + size]
             )
             session.commit()
         auto_matched += outcome.resolved

@@ -1,11 +1,11 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
     Boolean,
-    CheckConstraint,
     ForeignKey,
     Index,
     Integer,
@@ -16,7 +16,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from ordergate.db import Base, JSONType, UTCDateTime, utcnow
+from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
 
 PLACEHOLDER_GTIN = "0000000000000"
 PLACEHOLDER_GTIN_TYPE = "placeholder"
@@ -97,22 +97,30 @@ class GtinMapping(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
 
 
+class ImportRunStatus(StrEnum):
+    RUNNING = "running"  # a job is importing it (or died: read as abandoned after the lease)
+    SUCCEEDED = "succeeded"  # every row imported
+    PARTIAL = "partial"  # finished; some rows failed and are listed
+    FAILED = "failed"  # stopped by a file-level or internal error (see `error`)
+    ABANDONED = "abandoned"  # its process died (no heartbeat within the lease)
+
+    @classmethod
+    def finished(cls) -> tuple[ImportRunStatus, ...]:
+        return (cls.SUCCEEDED, cls.PARTIAL, cls.FAILED, cls.ABANDONED)
+
+
 class CatalogImportRun(Base):
     """One marketplace feed upload, processed as a job in committed batches: its progress,
     counts and the first row errors and warnings (the totals count them all)."""
 
     __tablename__ = "catalog_import_runs"
-    __table_args__ = (
-        CheckConstraint(
-            "status IN ('running', 'succeeded', 'partial', 'failed', 'abandoned')", name="status"
-        ),
-    )
+    __table_args__ = (check_in("status", ImportRunStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     marketplace: Mapped[str] = mapped_column(String(50))
     filename: Mapped[str | None] = mapped_column(String(255))
     dry_run: Mapped[bool] = mapped_column(Boolean, default=False)
-    status: Mapped[str] = mapped_column(String(20), default="running")
+    status: Mapped[str] = mapped_column(String(20), default=ImportRunStatus.RUNNING)
     rows_seen: Mapped[int] = mapped_column(Integer, default=0)
     rows_created: Mapped[int] = mapped_column(Integer, default=0)
     rows_updated: Mapped[int] = mapped_column(Integer, default=0)

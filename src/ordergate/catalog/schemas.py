@@ -3,20 +3,21 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
+from ordergate.catalog.models import ImportRunStatus
 from ordergate.catalog.service import MAX_COPY_IDS
-from ordergate.schemas import Cents, Flag, Id, Schema, Text
+from ordergate.schemas import Cents, Flag, Id, Page, Schema, Text
 
 MARKETPLACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"
 
 
-class ImportRowError(BaseModel):
+class ImportRowError(Schema):
     row: int = Field(description="Row in the file as a spreadsheet shows it (header = row 1)")
     error: str
 
 
-class ImportRowWarning(BaseModel):
+class ImportRowWarning(Schema):
     row: int = Field(description="Row in the file as a spreadsheet shows it (header = row 1)")
     warning: str
 
@@ -27,15 +28,26 @@ class FieldChange(BaseModel):
     from_: Any = Field(alias="from", description="Stored value")
     to: Any = Field(description="Value from the feed")
 
+    @model_validator(mode="before")
+    @classmethod
+    def _from_pair(cls, value: Any) -> Any:
+        """A change as the import reports it: the pair (stored, new)."""
+        if isinstance(value, tuple):
+            stored, new = value
+            return {"from": stored, "to": new}
+        return value
 
-class ImportChange(BaseModel):
+
+class ImportChange(Schema):
     row: int
-    id: str = Field(description="The row's marketplace product id")
+    id: str = Field(
+        validation_alias=AliasChoices("id", "key"), description="The row's marketplace product id"
+    )
     action: Literal["create", "update"]
     fields: dict[str, FieldChange] = Field(description="Changed columns of an update")
 
 
-class ImportResult(BaseModel):
+class ImportResult(Schema):
     run_id: int = Field(description="The run recorded for this import (see import-runs)")
     dry_run: bool = Field(description="Nothing was written; the counts say what would change")
     created: int
@@ -55,7 +67,9 @@ class ImportResult(BaseModel):
 
 class ImportRunAccepted(BaseModel):
     run_id: int
-    status: str = Field(description="`running`; follow it at GET …/import-runs/{run_id}")
+    status: ImportRunStatus = Field(
+        description="`running`; follow it at GET …/import-runs/{run_id}"
+    )
 
 
 class ImportRunSummary(Schema):
@@ -63,7 +77,7 @@ class ImportRunSummary(Schema):
     marketplace: str
     filename: str | None
     dry_run: bool
-    status: Literal["running", "succeeded", "partial", "failed", "abandoned"] = Field(
+    status: ImportRunStatus = Field(
         description="`abandoned`: the job's process died (no heartbeat within the lease)"
     )
     rows_seen: int
@@ -84,11 +98,8 @@ class ImportRunOut(ImportRunSummary):
     warnings: list[ImportRowWarning] = Field(description="The first warnings")
 
 
-class ImportRunList(BaseModel):
+class ImportRunList(Page):
     runs: list[ImportRunSummary]
-    total: int
-    skip: int
-    limit: int
 
 
 class MarketplaceProductOut(Schema):
@@ -110,11 +121,8 @@ class MarketplaceProductOut(Schema):
     updated_at: datetime
 
 
-class MarketplaceProductList(BaseModel):
+class MarketplaceProductList(Page):
     marketplace_products: list[MarketplaceProductOut]
-    total: int
-    skip: int
-    limit: int
 
 
 class CopyToCatalogRequest(BaseModel):
@@ -125,7 +133,7 @@ class CopyToCatalogRequest(BaseModel):
     )
 
 
-class CopyToCatalogResult(BaseModel):
+class CopyToCatalogResult(Schema):
     created: int
     skipped: int = Field(description="Already in the vendor's catalog")
     auto_matched: int = Field(description="Pending exceptions resolved by the new products")
@@ -158,13 +166,10 @@ class ProductOut(Schema):
     updated_at: datetime
 
 
-class ProductCreated(BaseModel):
+class ProductCreated(Schema):
     product: ProductOut
     auto_matched: int = Field(description="Pending exceptions resolved by this product")
 
 
-class ProductList(BaseModel):
+class ProductList(Page):
     products: list[ProductOut]
-    total: int
-    skip: int
-    limit: int

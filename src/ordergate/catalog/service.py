@@ -1,5 +1,6 @@
 """Catalog use cases: marketplace feed import, copy to a vendor catalog, direct product creation,
-listing. Every path that adds products to a vendor catalog auto-matches pending exceptions."""
+listing. Every path that adds products to a vendor catalog resolves the exceptions waiting for
+them, through the interfaces in ``catalog/ports.py`` its caller passes in."""
 
 from __future__ import annotations
 
@@ -8,45 +9,25 @@ from dataclasses import dataclass, field
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import (
-    ColumnElement,
-    Select,
-    Text,
-    bindparam,
-    cast,
-    column,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    update,
-)
-from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Session
 
+from ordergate.catalog import repository
+from ordergate.catalog.errors import (
+    CatalogImportRunNotFoundError,
+    InvalidGtinError,
+    MarketplaceProductsNotFoundError,
+    TooManyCopyIdsError,
+)
 from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
-from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct, Product
-from ordergate.db import in_list, in_list_batches, json_dumps, lease_expired, upsert_insert, utcnow
-from ordergate.errors import NotFoundError, ValidationFailedError
-from ordergate.gtin import canonical_gtin, normalize_gtin
-from ordergate.item_exceptions.matching import auto_match_products
+from ordergate.catalog.models import CatalogImportRun, ImportRunStatus, MarketplaceProduct, Product
+from ordergate.catalog.ports import ProductsAdded
+from ordergate.db import PageRequest, utcnow
+from ordergate.gtin import normalize_gtin
+from ordergate.scope import VendorScope
 from ordergate.vendors.service import get_vendor
 
 DEFAULT_MARKETPLACE = "letzshop"
-# Rows per copy statement; ids per lookup statement (bound parameters stay well below limits).
-COPY_BATCH_SIZE = 900
 MAX_COPY_IDS = 100_000
-# How many missing ids an error lists; the count is always exact.
-MAX_IDS_REPORTED = 100
-
-
-class MarketplaceProductsNotFoundError(NotFoundError):
-    code = "MARKETPLACE_PRODUCTS_NOT_FOUND"
-
-
-class InvalidGtinError(ValidationFailedError):
-    code = "INVALID_GTIN"
 
 
 @dataclass(frozen=True, slots=True)
@@ -86,13 +67,6 @@ _COMPARED = (
     "attributes",
 )
 _GTIN_FIELDS = ("gtin", "gtin_normalized", "gtin_type")
-# One value for every row of a batch: bound once, not sent per row.
-_SAME_FOR_BATCH = ("marketplace", "created_at", "updated_at")
-RUN_STATUSES_DONE = ("succeeded", "partial", "failed", "abandoned")
-
-
-class CatalogImportRunNotFoundError(NotFoundError):
-    code = "CATALOG_IMPORT_RUN_NOT_FOUND"
 
 
 @dataclass(frozen=True, slots=True)
@@ -118,7 +92,7 @@ class ImportSummary:
     run_id: int
     dry_run: bool = False
     max_listed: int = 1000
-    status: str = "running"
+    status: ImportRunStatus = ImportRunStatus.RUNNING
     total_rows: int = 0
     created: int = 0
     updated: int = 0
@@ -155,7 +129,9 @@ def apply_feed_batch(
     feed leaves empty keeps the stored value; an invalid GTIN never replaces a valid stored one.
     Rows equal to what is stored are not written. ``dry_run`` only compares."""
     ordered = sorted(products, key=lambda p: p.key)  # one lock order for concurrent imports
-    stored = _stored_rows(session, marketplace=marketplace, keys=[p.key for p in ordered])
+    stored = repository.stored_marketplace_rows(
+        session, marketplace=marketplace, keys=[p.key for p in ordered], columns=_COMPARED
+    )
     outcome = BatchOutcome()
     rows: list[dict[str, Any]] = []
     now = utcnow()
@@ -175,24 +151,8 @@ def apply_feed_batch(
             outcome.changes.append(FeedChange(product.row, product.key, "update", changed))
         rows.append({**values, "marketplace": marketplace, "created_at": now, "updated_at": now})
     if rows and not dry_run:
-        _upsert(session, rows)
+        repository.upsert_marketplace_products(session, rows)
     return outcome
-
-
-def _stored_rows(
-    session: Session, *, marketplace: str, keys: list[str]
-) -> dict[str, dict[str, Any]]:
-    columns = [MarketplaceProduct.marketplace_product_id] + [
-        getattr(MarketplaceProduct, c) for c in _COMPARED
-    ]
-    query = select(*columns).where(
-        MarketplaceProduct.marketplace == marketplace,
-        MarketplaceProduct.marketplace_product_id.in_(keys),
-    )
-    if session.get_bind().dialect.name == "postgresql":
-        # Held to the batch's commit, so a concurrent import cannot update between read and write.
-        query = query.with_for_update()
-    return {row[0]: dict(zip(_COMPARED, row[1:], strict=True)) for row in session.execute(query)}
 
 
 def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
@@ -206,49 +166,6 @@ def _merged(old: dict[str, Any], new: dict[str, Any]) -> dict[str, Any]:
     return values
 
 
-def _upsert(session: Session, rows: list[dict[str, Any]]) -> None:
-    table = MarketplaceProduct.__table__
-    # A Core insert of the table: the ORM's bulk path cost as much again per row.
-    insert = upsert_insert(session)(table)
-    postgres = session.get_bind().dialect.name == "postgresql"
-    if postgres:
-        insert = insert.from_select(list(rows[0]), _unnested(rows))
-    # coalesce: a row inserted by a concurrent import between our read and write keeps its values.
-    statement = insert.on_conflict_do_update(
-        index_elements=["marketplace", "marketplace_product_id"],
-        set_={
-            c: insert.excluded[c]
-            if c in ("attributes", "updated_at")
-            else func.coalesce(insert.excluded[c], table.c[c])
-            for c in rows[0]
-            if c not in ("marketplace", "marketplace_product_id", "created_at")
-        },
-    )
-    session.execute(statement) if postgres else session.execute(statement, rows)
-
-
-def _unnested(rows: list[dict[str, Any]]) -> Select[Any]:
-    """The rows as one SELECT over ``jsonb_to_recordset`` of one JSON parameter: PostgreSQL
-    plans one statement per batch, where executemany had it parse and plan one per row
-    (nothing is prepared, see db.py), and orjson encodes the batch at once, where arrays per
-    column went through psycopg's element-by-element adaptation."""
-    table = MarketplaceProduct.__table__
-    per_row = [c for c in rows[0] if c not in _SAME_FOR_BATCH]
-    payload = json_dumps([{c: row[c] for c in per_row} for row in rows])
-    records = (
-        func.jsonb_to_recordset(cast(bindparam("rows", payload, type_=Text), JSONB))
-        .table_valued(*(column(c, table.c[c].type) for c in per_row))
-        .render_derived(with_types=True)
-    )
-    first = rows[0]
-    return select(
-        *(
-            literal(first[c], table.c[c].type).label(c) if c in _SAME_FOR_BATCH else records.c[c]
-            for c in first
-        )
-    )
-
-
 def start_import_run(
     session: Session,
     *,
@@ -260,16 +177,12 @@ def start_import_run(
 ) -> CatalogImportRun:
     """Record a new run (and, first, earlier runs whose process died as abandoned)."""
     now = utcnow()
-    session.execute(
-        update(CatalogImportRun)
-        .where(*lease_expired(CatalogImportRun, lease_seconds=lease_seconds))
-        .values(status="abandoned", finished_at=now)
-    )
+    repository.abandon_expired_runs(session, lease_seconds=lease_seconds, now=now)
     run = CatalogImportRun(
         marketplace=marketplace,
         filename=(filename or None) and filename[:255],
         dry_run=dry_run,
-        status="running",
+        status=ImportRunStatus.RUNNING,
         triggered_by=triggered_by,
         errors=[],
         warnings=[],
@@ -301,37 +214,30 @@ def save_import_run(
         values["warnings"] = [{"row": w.row, "warning": w.warning} for w in summary.warnings]
     if error is not None:
         values["error"] = error
-    if summary.status in RUN_STATUSES_DONE:
+    if summary.status in ImportRunStatus.finished():
         values["finished_at"] = now
-    session.execute(
-        update(CatalogImportRun).where(CatalogImportRun.id == summary.run_id).values(**values)
-    )
+    repository.update_import_run(session, run_id=summary.run_id, values=values)
 
 
 def reported_status(run: CatalogImportRun, *, lease_seconds: int) -> str:
     """``abandoned`` for a running run whose heartbeat is older than the lease: its process
     died (a live job beats once per batch)."""
     beat = run.heartbeat_at or run.started_at
-    if run.status == "running" and beat < utcnow() - timedelta(seconds=lease_seconds):
-        return "abandoned"
-    return run.status
+    if run.status == ImportRunStatus.RUNNING and beat < utcnow() - timedelta(seconds=lease_seconds):
+        return ImportRunStatus.ABANDONED
+    return ImportRunStatus(run.status)
 
 
 def get_import_run(session: Session, *, run_id: int) -> CatalogImportRun:
-    run = session.get(CatalogImportRun, run_id)
+    run = repository.find_import_run(session, run_id=run_id)
     if run is None:
-        raise CatalogImportRunNotFoundError(f"Catalog import run {run_id} not found")
+        raise CatalogImportRunNotFoundError(run_id)
     return run
 
 
-def list_import_runs(
-    session: Session, *, skip: int = 0, limit: int = 50
-) -> tuple[list[CatalogImportRun], int]:
-    total = session.scalar(select(func.count()).select_from(CatalogImportRun))
-    runs = session.scalars(
-        select(CatalogImportRun).order_by(CatalogImportRun.id.desc()).offset(skip).limit(limit)
-    ).all()
-    return list(runs), total or 0
+def list_import_runs(session: Session, *, page: PageRequest) -> tuple[list[CatalogImportRun], int]:
+    """Feed import runs, newest first, and their total."""
+    return repository.import_runs_page(session, page=page)
 
 
 def list_marketplace_products(
@@ -339,140 +245,66 @@ def list_marketplace_products(
     *,
     search: str | None = None,
     marketplace: str | None = None,
-    skip: int = 0,
-    limit: int = 50,
+    page: PageRequest,
 ) -> tuple[list[MarketplaceProduct], int]:
-    conditions: list[ColumnElement[bool]] = []
-    if marketplace:
-        conditions.append(MarketplaceProduct.marketplace == marketplace)
-    if search and search.strip():
-        term = search.strip()
-        matches = [
-            MarketplaceProduct.marketplace_product_id == term,
-            MarketplaceProduct.gtin == term,
-            MarketplaceProduct.title.icontains(term, autoescape=True),
-        ]
-        canonical = canonical_gtin(term)
-        if canonical is not None:
-            matches.append(MarketplaceProduct.gtin_normalized == canonical)
-        conditions.append(or_(*matches))
-    total = session.scalar(select(func.count()).select_from(MarketplaceProduct).where(*conditions))
-    rows = session.scalars(
-        select(MarketplaceProduct)
-        .where(*conditions)
-        .order_by(MarketplaceProduct.id)
-        .offset(skip)
-        .limit(limit)
-    ).all()
-    return list(rows), total or 0
+    return repository.marketplace_products_page(
+        session, search=_term(search), marketplace=marketplace, page=page
+    )
+
+
+def _term(search: str | None) -> str | None:
+    return search.strip() if search and search.strip() else None
 
 
 # --- Vendor catalog ---------------------------------------------------------------------------
 
 
 def checked_copy_ids(
-    session: Session, *, vendor_id: int, marketplace_product_ids: Sequence[int]
+    session: Session, *, scope: VendorScope, marketplace_product_ids: Sequence[int]
 ) -> list[int]:
     """The distinct ids to copy into the vendor's catalog, in order; any unknown id fails the
     whole copy before anything is written."""
-    get_vendor(session, vendor_id=vendor_id)
+    get_vendor(session, vendor_id=scope.vendor_id)
     ids = sorted(set(marketplace_product_ids))
     if len(ids) > MAX_COPY_IDS:
-        raise ValidationFailedError(
-            f"At most {MAX_COPY_IDS} marketplace products per request; got {len(ids)}",
-            details={"field": "marketplace_product_ids", "max": MAX_COPY_IDS},
-        )
-    _ensure_marketplace_products_exist(session, ids=ids)
+        raise TooManyCopyIdsError(given=len(ids), limit=MAX_COPY_IDS)
+    missing = repository.missing_marketplace_ids(session, ids)
+    if missing:
+        raise MarketplaceProductsNotFoundError(missing)
     return ids
 
 
 def copy_products(
-    session: Session, *, vendor_id: int, marketplace_product_ids: Sequence[int]
+    session: Session, *, scope: VendorScope, marketplace_product_ids: Sequence[int]
 ) -> CopiedBatch:
     """Copy one batch of (existing) marketplace products into the vendor's catalog, skipping
     those already copied. Returns how many were new and the canonical GTINs of the batch's
-    active products in the catalog, new or not, for ``match_gtins``: matching after every batch
-    is copied sees all candidates of a GTIN, and a re-run finishes an interrupted match."""
-    now = utcnow()
-    insert = upsert_insert(session)
-    created = 0
-    gtins: set[str] = set()
-    for chunk in in_list_batches(session, marketplace_product_ids, COPY_BATCH_SIZE):
-        source = select(
-            literal(vendor_id),
-            MarketplaceProduct.id,
-            MarketplaceProduct.sku,
-            MarketplaceProduct.gtin,
-            MarketplaceProduct.gtin_normalized,
-            MarketplaceProduct.gtin_type,
-            MarketplaceProduct.title,
-            MarketplaceProduct.brand,
-            MarketplaceProduct.price_cents,
-            func.coalesce(MarketplaceProduct.currency, "EUR"),
-            literal(True),
-            literal(False),
-            literal(now, Product.created_at.type),
-            literal(now, Product.updated_at.type),
-        ).where(in_list(session, MarketplaceProduct.id, chunk))
-        statement = (
-            insert(Product)
-            .from_select(
-                [
-                    "vendor_id",
-                    "marketplace_product_id",
-                    "sku",
-                    "gtin",
-                    "gtin_normalized",
-                    "gtin_type",
-                    "title",
-                    "brand",
-                    "price_cents",
-                    "currency",
-                    "is_active",
-                    "is_placeholder",
-                    "created_at",
-                    "updated_at",
-                ],
-                source,
-            )
-            .on_conflict_do_nothing(index_elements=["vendor_id", "marketplace_product_id"])
-            .returning(Product.id)
-        )
-        created += len(session.scalars(statement).all())
-        gtins.update(
-            session.scalars(
-                select(Product.gtin_normalized).where(
-                    Product.vendor_id == vendor_id,
-                    in_list(session, Product.marketplace_product_id, chunk),
-                    Product.is_active.is_(True),
-                    Product.gtin_normalized.is_not(None),
-                )
-            )
-        )
+    active products in the catalog, new or not, for the matching step: matching after every
+    batch is copied sees all candidates of a GTIN, and a re-run finishes an interrupted match."""
+    created, gtins = repository.copy_marketplace_products(
+        session, vendor_id=scope.vendor_id, ids=marketplace_product_ids, now=utcnow()
+    )
     return CopiedBatch(created=created, gtins=gtins)
 
 
-def _ensure_marketplace_products_exist(session: Session, *, ids: list[int]) -> None:
-    missing: list[int] = []
-    for chunk in in_list_batches(session, ids, COPY_BATCH_SIZE):
-        found = set(
-            session.scalars(
-                select(MarketplaceProduct.id).where(in_list(session, MarketplaceProduct.id, chunk))
-            )
-        )
-        missing.extend(i for i in chunk if i not in found)
-    if missing:
-        shown = ", ".join(str(i) for i in missing[:20]) + (" ..." if len(missing) > 20 else "")
-        raise MarketplaceProductsNotFoundError(
-            f"{len(missing)} marketplace product(s) not found: {shown}",
-            details={"missing_ids": missing[:MAX_IDS_REPORTED], "missing_count": len(missing)},
-        )
+@dataclass(frozen=True, slots=True)
+class NewProduct:
+    title: str
+    gtin: str | None = None
+    # The type the GTIN's source labels it with (e.g. Letzshop's "isbn13"); by default the
+    # type its length gives.
+    gtin_type: str | None = None
+    sku: str | None = None
+    brand: str | None = None
+    price_cents: int | None = None
+    currency: str = "EUR"
+    is_active: bool = True
 
 
 def create_product(
     session: Session,
     *,
-    vendor_id: int,
+    scope: VendorScope,
     title: str,
     gtin: str | None = None,
     sku: str | None = None,
@@ -480,63 +312,77 @@ def create_product(
     price_cents: int | None = None,
     currency: str = "EUR",
     is_active: bool = True,
+    after_products_added: ProductsAdded,
 ) -> CreatedProduct:
     """Add one product to the vendor's catalog and auto-match pending exceptions to it."""
-    get_vendor(session, vendor_id=vendor_id)
-    gtin = gtin.strip() if gtin and gtin.strip() else None
-    if gtin is not None and normalize_gtin(gtin).canonical is None:
-        raise InvalidGtinError(
-            f"gtin '{gtin}' is not a valid GTIN-8/12/13/14 (length or check digit)",
-            details={"field": "gtin", "value": gtin},
-        )
-    product = Product(
-        vendor_id=vendor_id,
+    new = NewProduct(
         title=title,
+        gtin=gtin,
         sku=sku,
         brand=brand,
         price_cents=price_cents,
         currency=currency,
         is_active=is_active,
-        is_placeholder=False,
-        **gtin_fields(gtin),
     )
-    session.add(product)
-    session.flush()
-    auto_matched = auto_match_products(session, vendor_id=vendor_id, product_ids=[product.id])
+    (product,), auto_matched = add_products(
+        session, scope=scope, products=[new], after_products_added=after_products_added
+    )
     return CreatedProduct(product=product, auto_matched=auto_matched)
+
+
+def add_products(
+    session: Session,
+    *,
+    scope: VendorScope,
+    products: Sequence[NewProduct],
+    after_products_added: ProductsAdded,
+) -> tuple[list[Product], int]:
+    """Add products to the vendor's catalog (every GTIN checked first, so one invalid GTIN
+    adds none) and auto-match pending exceptions to them. Returns the products and how many
+    exceptions they resolved."""
+    get_vendor(session, vendor_id=scope.vendor_id)
+    rows = [_product(scope.vendor_id, new) for new in products]
+    added = repository.insert_products(session, rows)
+    auto_matched = after_products_added(
+        session, vendor_id=scope.vendor_id, product_ids=[p.id for p in added]
+    )
+    return added, auto_matched
+
+
+def _product(vendor_id: int, new: NewProduct) -> Product:
+    gtin = new.gtin.strip() if new.gtin and new.gtin.strip() else None
+    if gtin is not None and normalize_gtin(gtin).canonical is None:
+        raise InvalidGtinError(gtin)
+    gtin_columns = gtin_fields(gtin)
+    if gtin is not None and new.gtin_type is not None:
+        gtin_columns["gtin_type"] = new.gtin_type
+    return Product(
+        vendor_id=vendor_id,
+        title=new.title,
+        sku=new.sku,
+        brand=new.brand,
+        price_cents=new.price_cents,
+        currency=new.currency,
+        is_active=new.is_active,
+        is_placeholder=False,
+        **gtin_columns,
+    )
+
+
+def has_products(session: Session, *, scope: VendorScope) -> bool:
+    return repository.vendor_has_products(session, vendor_id=scope.vendor_id)
 
 
 def list_products(
     session: Session,
     *,
-    vendor_id: int,
+    scope: VendorScope,
     search: str | None = None,
     is_active: bool | None = None,
-    skip: int = 0,
-    limit: int = 50,
+    page: PageRequest,
 ) -> tuple[list[Product], int]:
     """The vendor's catalog; the placeholder never appears. ``search`` matches a GTIN (raw or
     canonical, so 04006381333931 finds 4006381333931), part of the SKU or part of the title."""
-    get_vendor(session, vendor_id=vendor_id)
-    conditions: list[ColumnElement[bool]] = [
-        Product.vendor_id == vendor_id,
-        Product.is_placeholder == false(),
-    ]
-    if is_active is not None:
-        conditions.append(Product.is_active.is_(is_active))
-    if search and search.strip():
-        term = search.strip()
-        matches = [
-            Product.gtin == term,
-            Product.sku.icontains(term, autoescape=True),
-            Product.title.icontains(term, autoescape=True),
-        ]
-        canonical = canonical_gtin(term)
-        if canonical is not None:
-            matches.append(Product.gtin_normalized == canonical)
-        conditions.append(or_(*matches))
-    total = session.scalar(select(func.count()).select_from(Product).where(*conditions))
-    rows = session.scalars(
-        select(Product).where(*conditions).order_by(Product.id).offset(skip).limit(limit)
-    ).all()
-    return list(rows), total or 0
+    return repository.products_page(
+        session, scope=scope, search=_term(search), is_active=is_active, page=page
+    )

@@ -1,10 +1,12 @@
+"""Vendors over HTTP: the admin tree only (a vendor sees itself through /api/v1/me)."""
+
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from ordergate.deps import AdminDep, SessionDep
+from ordergate.deps import AdminDep, PageQuery, SessionDep
 from ordergate.routing import CommittingRoute
-from ordergate.schemas import ERROR_RESPONSES, Limit, Skip
+from ordergate.schemas import ERROR_RESPONSES
 from ordergate.vendors import service
 from ordergate.vendors.schemas import VendorCreate, VendorList, VendorOut
 
@@ -23,9 +25,7 @@ def create_vendor(body: VendorCreate, session: SessionDep, _: AdminDep) -> Vendo
 
 
 @router.get("", response_model=VendorList)
-def list_vendors(session: SessionDep, _: AdminDep, skip: Skip = 0, limit: Limit = 50) -> VendorList:
+def list_vendors(session: SessionDep, _: AdminDep, page: PageQuery) -> VendorList:
     """All vendors."""
-    vendors, total = service.list_vendors(session, skip=skip, limit=limit)
-    return VendorList(
-        vendors=[VendorOut.model_validate(v) for v in vendors], total=total, skip=skip, limit=limit
-    )
+    vendors, total = service.list_vendors(session, page=page)
+    return VendorList.of(vendors, total, page)

@@ -4,7 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, Field
 
-from ordergate.schemas import Schema, Text
+from ordergate.schemas import Page, Schema, Text
 
 # Lower-case letters, digits and dashes: codes appear in URLs, logins and order numbers.
 VENDOR_CODE_PATTERN = r"^[a-z0-9-]{2,32}$"
@@ -23,8 +23,5 @@ class VendorOut(Schema):
     created_at: datetime
 
 
-class VendorList(BaseModel):
+class VendorList(Page):
     vendors: list[VendorOut]
-    total: int
-    skip: int
-    limit: int

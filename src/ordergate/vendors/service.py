@@ -2,50 +2,41 @@
 
 from __future__ import annotations
 
-from sqlalchemy import func, select
-from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from ordergate.errors import ConflictError, NotFoundError
+from ordergate.db import PageRequest
+from ordergate.errors import conflict_as
+from ordergate.vendors import repository
+from ordergate.vendors.errors import VendorCodeTakenError, VendorNotFoundError
 from ordergate.vendors.models import Vendor
 
 
-class VendorNotFoundError(NotFoundError):
-    code = "VENDOR_NOT_FOUND"
-
-
-class VendorCodeTakenError(ConflictError):
-    code = "VENDOR_CODE_TAKEN"
-
-
 def get_vendor(session: Session, *, vendor_id: int) -> Vendor:
-    vendor = session.get(Vendor, vendor_id)
+    vendor = repository.find_vendor(session, vendor_id=vendor_id)
     if vendor is None:
-        raise VendorNotFoundError(f"Vendor {vendor_id} not found", details={"vendor_id": vendor_id})
+        raise VendorNotFoundError.for_id(vendor_id)
     return vendor
 
 
+def find_vendor_by_code(session: Session, *, code: str) -> Vendor | None:
+    return repository.find_vendor_by_code(session, code=code)
+
+
 def get_vendor_by_code(session: Session, *, code: str) -> Vendor:
-    vendor = session.scalar(select(Vendor).where(Vendor.code == code))
+    vendor = repository.find_vendor_by_code(session, code=code)
     if vendor is None:
-        raise VendorNotFoundError(f"Vendor '{code}' not found", details={"vendor_code": code})
+        raise VendorNotFoundError.for_code(code)
     return vendor
 
 
 def create_vendor(session: Session, *, code: str, name: str) -> Vendor:
-    if session.scalar(select(func.count()).select_from(Vendor).where(Vendor.code == code)):
-        raise VendorCodeTakenError(f"Vendor code '{code}' is already taken")
+    """A new active vendor; its code is unique (409 VENDOR_CODE_TAKEN)."""
     vendor = Vendor(code=code, name=name, is_active=True)
-    session.add(vendor)
-    try:
-        with session.begin_nested():
-            session.flush()
-    except IntegrityError as exc:
-        raise VendorCodeTakenError(f"Vendor code '{code}' is already taken") from exc
+    with conflict_as(session, VendorCodeTakenError(code)):
+        repository.add_vendor(session, vendor)
     return vendor
 
 
-def list_vendors(session: Session, *, skip: int, limit: int) -> tuple[list[Vendor], int]:
-    total = session.scalar(select(func.count()).select_from(Vendor)) or 0
-    vendors = session.scalars(select(Vendor).order_by(Vendor.id).offset(skip).limit(limit)).all()
-    return list(vendors), total
+def list_vendors(session: Session, *, page: PageRequest) -> tuple[list[Vendor], int]:
+    """Vendors by id, and their total."""
+    return repository.vendors_page(session, page=page)
