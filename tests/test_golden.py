@@ -60,6 +60,7 @@ G_LATER = gtin13("500000000004")  # product_not_found, auto-matched by create-pr
 G_BULK = gtin13("500000000005")  # product_not_found on two orders, bulk-resolved
 G_PENDING = gtin13("500000000006")  # product_not_found, left pending
 G_B = gtin13("500000000007")  # vendor B's known GTIN
+G_TWIN = gtin13("500000000008")  # two feed rows copied at once: marked duplicate_gtin
 
 
 def _normalise(raw: str, sandbox_url: str = "") -> str:
@@ -271,6 +272,8 @@ def _build_scenario(rec: Recorder, db: Session, control: httpx.Client, sandbox_u
         ],
         ["mp-other", "Other mug", "", "https://x.test/2", "3.00 EUR", "Acme", "", "", ""],
         ["mp-bad", "", "", "", "", "", "", "", ""],
+        ["mp-twin1", "Twin 1", "", "", "1.00 EUR", "", G_TWIN, "", ""],
+        ["mp-twin2", "Twin 2", "", "", "2.00 EUR", "", G_TWIN, "", ""],
     ]
     feed = ("\n".join("\t".join(r) for r in [header, *rows]) + "\n").encode()
     rec.call(
@@ -380,6 +383,8 @@ def _build_scenario(rec: Recorder, db: Session, control: httpx.Client, sandbox_u
                 unit("a7u3", "pe", G_PENDING, name="Pending"),
             ],
         ),
+        shipment("A8", [unit("a8u1", "tw", G_TWIN, name="Twin")]),
+        shipment("A9", [unit("a9u1", "k", G_KNOWN, name="Robot")]),
     )
     put(
         KEY_B,
@@ -420,7 +425,7 @@ def _build_scenario(rec: Recorder, db: Session, control: httpx.Client, sandbox_u
         "owner_a",
         "POST",
         "/api/v1/vendor/order-exceptions/bulk-resolve",
-        json={"gtin": G_BULK, "product_id": p_known, "notes": "bulk"},
+        json={"gtin": G_BULK, "product_id": p_known, "notes": "bulk", "remember": True},
     )
     rec.call(
         "admin",
@@ -459,6 +464,16 @@ def _build_scenario(rec: Recorder, db: Session, control: httpx.Client, sandbox_u
         expect=201,
         json={"title": "Later toy", "gtin": G_LATER},
     )
+    twins = [m["id"] for m in marketplace if m["marketplace_product_id"].startswith("mp-twin")]
+    rec.call(
+        "admin",
+        "POST",
+        f"/api/v1/admin/vendors/{a}/marketplace-products/copy-to-catalog",
+        json={"marketplace_product_ids": twins},
+    )
+    mappings = rec.get("owner_a", "/api/v1/vendor/gtin-mappings")["mappings"]
+    bulk_mapping = next(m["id"] for m in mappings if m["gtin_key"].endswith(G_BULK))
+    rec.call("admin", "DELETE", f"/api/v1/admin/gtin-mappings/{bulk_mapping}", expect=204)
 
     orders = {
         o["external_shipment_id"]: o
@@ -476,6 +491,18 @@ def _build_scenario(rec: Recorder, db: Session, control: httpx.Client, sandbox_u
         f"/api/v1/admin/letzshop/vendors/{a}/orders/{orders['A7']['id']}"
         f"/items/{a7_known['id']}/decline",
     )
+    # A7's other matched line confirmed alone (its pending line is another item).
+    a7_first = next(i for i in orders["A7"]["items"] if i["external_item_id"] == "k")
+    rec.call(
+        "owner_a",
+        "POST",
+        f"/api/v1/vendor/letzshop/orders/{orders['A7']['id']}/items/{a7_first['id']}/confirm",
+        expect=None,
+    )
+    # A9 (no exception) rejected whole.
+    rec.call(
+        "admin", "POST", f"/api/v1/admin/letzshop/vendors/{a}/orders/{orders['A9']['id']}/reject"
+    )
     # A2 keeps an ignored exception: its confirm is refused.
     rec.call(
         "owner_a",
@@ -483,6 +510,16 @@ def _build_scenario(rec: Recorder, db: Session, control: httpx.Client, sandbox_u
         f"/api/v1/vendor/letzshop/orders/{orders['A2']['id']}/confirm",
         expect=400,
     )
+    # A second sync: a new shipment whose GTIN the remembered mapping (G_UNKNOWN → Plain box)
+    # matches, and the confirmed/declined units reconciled.
+    control.post(
+        "/control/shipments",
+        json={
+            "api_key": KEY_A,
+            "shipments": [shipment("A10", [unit("a10u1", "unk", G_UNKNOWN, name="Mystery")])],
+        },
+    ).raise_for_status()
+    rec.call("admin", "POST", f"/api/v1/admin/letzshop/vendors/{a}/sync", json={"state": "all"})
 
 
 def _record_reads(rec: Recorder, a: int, b: int) -> None:
