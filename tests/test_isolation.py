@@ -7,9 +7,9 @@ this file:
 - vendor tree (`/api/v1/vendor/...`): every operation with a path id, and every operation whose
   JSON body carries an id (`*_id`, `*_ids`). Vendor A's owner calls it with one id of vendor B
   at a time (the other ids A's own), and with all path ids B's;
-- admin tree: every `{vendor_id}` path with an unknown vendor id (404 VENDOR_NOT_FOUND, the
-  rest A's valid ids); the same paths with vendor A and one of B's order/item/run ids; every
-  operation whose body carries an id, with B's.
+- admin tree: every `{vendor_id}` path (and required `?vendor_id`) with an unknown vendor id
+  (404 VENDOR_NOT_FOUND, the rest A's valid ids); the same paths with vendor A and one of B's
+  order/item/run ids; every operation whose body carries an id, with B's.
 
 Each parameter name is filled from the tables below; a name missing from them fails the test
 (it is never skipped). The database is compared whole (every table of `Base.metadata`, rows
@@ -167,7 +167,7 @@ def _cases() -> list[Case]:
             for name in op.body_ids:
                 cases.append(Case(op, (name,)))
         elif op.path.startswith("/api/v1/admin/"):
-            if "vendor_id" in op.path_params:
+            if "vendor_id" in (*op.path_params, *op.required_query):
                 cases.append(Case(op, ("vendor_id",)))
                 for name in op.path_params:
                     if name not in ("vendor_id", *ADMIN_GLOBAL):
