@@ -7,9 +7,10 @@ this file:
 - vendor tree (`/api/v1/vendor/...`): every operation with a path id, and every operation whose
   JSON body carries an id (`*_id`, `*_ids`). Vendor A's owner calls it with one id of vendor B
   at a time (the other ids A's own), and with all path ids B's;
-- admin tree: every `{vendor_id}` path (and required `?vendor_id`) with an unknown vendor id
-  (404 VENDOR_NOT_FOUND, the rest A's valid ids); the same paths with vendor A and one of B's
-  order/item/run ids; every operation whose body carries an id, with B's.
+- admin tree: every `{vendor_id}` path and `?vendor_id` query (required, or a list's filter)
+  with an unknown vendor id (404 VENDOR_NOT_FOUND, issue 8's rule; the rest A's valid ids);
+  the same paths with vendor A and one of B's order/item/run ids; every operation whose body
+  carries an id, with B's.
 
 Each parameter name is filled from the tables below; a name missing from them fails the test
 (it is never skipped). The database is compared whole (every table of `Base.metadata`, rows
@@ -104,6 +105,7 @@ class Operation:
     path: str
     path_params: tuple[str, ...]
     required_query: tuple[str, ...]
+    vendor_filter: bool  # an optional `?vendor_id` (an admin list's filter)
     body_fields: tuple[str, ...]  # required fields of a JSON body, plus every id field
     has_body: bool
 
@@ -149,6 +151,10 @@ def _operations() -> list[Operation]:
                     required_query=tuple(
                         p["name"] for p in params if p["in"] == "query" and p.get("required")
                     ),
+                    vendor_filter=any(
+                        p["in"] == "query" and p["name"] == "vendor_id" and not p.get("required")
+                        for p in params
+                    ),
                     body_fields=body_fields,
                     has_body="requestBody" in op,
                 )
@@ -167,7 +173,7 @@ def _cases() -> list[Case]:
             for name in op.body_ids:
                 cases.append(Case(op, (name,)))
         elif op.path.startswith("/api/v1/admin/"):
-            if "vendor_id" in (*op.path_params, *op.required_query):
+            if "vendor_id" in (*op.path_params, *op.required_query) or op.vendor_filter:
                 cases.append(Case(op, ("vendor_id",)))
                 for name in op.path_params:
                     if name not in ("vendor_id", *ADMIN_GLOBAL):
@@ -356,7 +362,8 @@ def _request(case: Case, world: World) -> dict[str, Any]:
     path = op.path
     for name in op.path_params:
         path = path.replace(f"{{{name}}}", str(_value(name, case, world)))
-    params = {name: _value(name, case, world) for name in op.required_query}
+    query = (*op.required_query, *(("vendor_id",) if op.vendor_filter else ()))
+    params = {name: _value(name, case, world) for name in query}
     body: dict[str, Any] | None = None
     if op.has_body:
         body = {}
