@@ -24,9 +24,9 @@ from ordergate.errors import AppError, ConflictError, NotFoundError
 from ordergate.events.models import EventAction
 from ordergate.events.service import record_events
 from ordergate.orders import events
+from ordergate.orders.errors import OrderNotFoundError
 from ordergate.orders.guard import ensure_confirmable
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit, UnitState
-from ordergate.orders.errors import OrderNotFoundError
 from ordergate.orders.status import next_order_status
 from ordergate.scope import VendorScope, scoped
 
