@@ -17,7 +17,7 @@ Both databases:
 
 The import inserts a batch's units before its exceptions, so a new unit's trigger finds no
 exception and costs one index probe (SQLite: in the WHEN clause; PostgreSQL allows no subquery
-there, so its function runs and its UPDATE matches nothing). No table is rebuilt (0003's
+there, so its function probes first and returns). No table is rebuilt (0003's
 triggers name ``orders`` and ``order_item_exceptions``, and a SQLite batch rebuild would drop
 them). The downgrade restores 0003's triggers and its meaning of ``blocking``.
 
@@ -156,19 +156,25 @@ $$
 """
 
 
+# The early exit keeps a fresh import's units (no exception on their line yet) to one probe.
 POSTGRESQL_UNIT_FUNCTION = f"""
 CREATE FUNCTION order_item_unit_blocking_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     item_id integer;
+    line_exception_id integer;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         item_id := OLD.order_item_id;
     ELSE
         item_id := NEW.order_item_id;
     END IF;
-    UPDATE {CONTEXT_TABLE} AS c SET blocking = {_BLOCKING.format(e="e")}
+    SELECT id INTO line_exception_id FROM order_item_exceptions WHERE order_item_id = item_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    UPDATE {CONTEXT_TABLE} AS c SET blocking = NOT c.blocking
     FROM order_item_exceptions AS e
-    WHERE e.order_item_id = item_id AND c.exception_id = e.id
+    WHERE c.exception_id = line_exception_id AND e.id = line_exception_id
         AND c.blocking IS DISTINCT FROM {_BLOCKING.format(e="e")};
     RETURN NULL;
 END
