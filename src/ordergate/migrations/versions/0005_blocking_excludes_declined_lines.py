@@ -11,13 +11,15 @@ Both databases:
   triggers are re-created with the same names; PostgreSQL: the trigger function is replaced);
 - new triggers on ``order_item_units`` recompute it for the line's exception when a unit that is
   not declined is inserted or deleted, or when a unit's state crosses ``confirmed_unavailable``
-  (the WHEN clauses skip every other row, e.g. the declined units of a fresh import);
+  (the WHEN clauses skip every other row, e.g. the declined units of a fresh import), and write
+  the row only when its value changes;
 - existing rows are backfilled.
 
 The import inserts a batch's units before its exceptions, so a new unit's trigger finds no
-exception and costs one index probe. No table is rebuilt (0003's triggers name ``orders`` and
-``order_item_exceptions``, and a SQLite batch rebuild would drop them). The downgrade restores
-0003's triggers and its meaning of ``blocking``.
+exception and costs one index probe (SQLite: in the WHEN clause; PostgreSQL allows no subquery
+there, so its function probes first and returns). No table is rebuilt (0003's
+triggers name ``orders`` and ``order_item_exceptions``, and a SQLite batch rebuild would drop
+them). The downgrade restores 0003's triggers and its meaning of ``blocking``.
 
 Revision ID: 0005
 Revises: 0004
@@ -87,18 +89,26 @@ def _sqlite_exception_triggers(blocking: str) -> tuple[str, ...]:
 
 
 def _sqlite_recompute(unit: str) -> str:
-    """Recompute the context row of the exception on `unit`'s line (old or new)."""
+    """Flip the context row of the exception on `unit`'s line (old or new) where the rule now
+    says otherwise; an unchanged row is not written (nor are its two indexes)."""
     return (
-        f"UPDATE {CONTEXT_TABLE} SET blocking = (SELECT {_BLOCKING.format(e='e')} "
-        f"FROM order_item_exceptions AS e WHERE e.id = {CONTEXT_TABLE}.exception_id) "
-        "WHERE exception_id IN (SELECT id FROM order_item_exceptions "
-        f"WHERE order_item_id = {unit}.order_item_id);"
+        f"UPDATE {CONTEXT_TABLE} SET blocking = NOT blocking "
+        "WHERE exception_id = (SELECT id FROM order_item_exceptions "
+        f"WHERE order_item_id = {unit}.order_item_id) "
+        f"AND blocking IS NOT (SELECT {_BLOCKING.format(e='e')} "
+        f"FROM order_item_exceptions AS e WHERE e.id = {CONTEXT_TABLE}.exception_id);"
     )
 
 
+# A line's exception: the import inserts units before exceptions, so for a fresh line this
+# probe fails and the trigger does nothing more.
+_HAS_EXCEPTION = (
+    "EXISTS (SELECT 1 FROM order_item_exceptions WHERE order_item_id = {u}.order_item_id)"
+)
 SQLITE_UNIT_TRIGGERS = {
     "order_item_unit_blocking_insert": (
-        f"AFTER INSERT ON order_item_units WHEN new.state <> {DECLINED}",
+        f"AFTER INSERT ON order_item_units WHEN new.state <> {DECLINED} "
+        f"AND {_HAS_EXCEPTION.format(u='new')}",
         _sqlite_recompute("new"),
     ),
     "order_item_unit_blocking_update": (
@@ -146,19 +156,25 @@ $$
 """
 
 
+# The early exit keeps a fresh import's units (no exception on their line yet) to one probe.
 POSTGRESQL_UNIT_FUNCTION = f"""
 CREATE FUNCTION order_item_unit_blocking_sync() RETURNS trigger LANGUAGE plpgsql AS $$
 DECLARE
     item_id integer;
+    line_exception_id integer;
 BEGIN
     IF TG_OP = 'DELETE' THEN
         item_id := OLD.order_item_id;
     ELSE
         item_id := NEW.order_item_id;
     END IF;
-    UPDATE {CONTEXT_TABLE} AS c SET blocking = {_BLOCKING.format(e="e")}
+    SELECT id INTO line_exception_id FROM order_item_exceptions WHERE order_item_id = item_id;
+    IF NOT FOUND THEN
+        RETURN NULL;
+    END IF;
+    UPDATE {CONTEXT_TABLE} AS c SET blocking = NOT c.blocking
     FROM order_item_exceptions AS e
-    WHERE e.order_item_id = item_id AND c.exception_id = e.id
+    WHERE c.exception_id = line_exception_id AND e.id = line_exception_id
         AND c.blocking IS DISTINCT FROM {_BLOCKING.format(e="e")};
     RETURN NULL;
 END
