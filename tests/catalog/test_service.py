@@ -16,7 +16,7 @@ from ordergate.catalog.errors import (
     MarketplaceProductsNotFoundError,
     TooManyCopyIdsError,
 )
-from ordergate.catalog.models import Product
+from ordergate.catalog.models import MAX_COPY_IDS, Product
 from ordergate.catalog.ports import GtinMatching
 from ordergate.db import make_session_factory
 from ordergate.scope import VendorScope
@@ -117,7 +117,7 @@ def test_copy_refuses_more_ids_than_one_request_takes(db: Session) -> None:
         service.checked_copy_ids(
             db,
             scope=scope_of(vendor.id),
-            marketplace_product_ids=range(1, service.MAX_COPY_IDS + 2),
+            marketplace_product_ids=range(1, MAX_COPY_IDS + 2),
         )
     assert refused.value.details == {"field": "marketplace_product_ids", "max": 100_000}
     assert refused.value.code == "VALIDATION_ERROR"

@@ -18,6 +18,8 @@ from sqlalchemy.orm import Mapped, mapped_column
 
 from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
 
+# Distinct marketplace product ids one copy-to-catalog takes (the request schema and the use case).
+MAX_COPY_IDS = 100_000
 PLACEHOLDER_GTIN = "0000000000000"
 PLACEHOLDER_GTIN_TYPE = "placeholder"
 

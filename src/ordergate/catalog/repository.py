@@ -192,23 +192,6 @@ def import_runs_page(session: Session, *, page: PageRequest) -> tuple[list[Catal
 
 # --- vendor products ----------------------------------------------------------------------
 
-_COPIED_COLUMNS = (
-    "vendor_id",
-    "marketplace_product_id",
-    "sku",
-    "gtin",
-    "gtin_normalized",
-    "gtin_type",
-    "title",
-    "brand",
-    "price_cents",
-    "currency",
-    "is_active",
-    "is_placeholder",
-    "created_at",
-    "updated_at",
-)
-
 
 def copy_marketplace_products(
     session: Session, *, vendor_id: int, ids: Sequence[int], now: datetime
@@ -219,26 +202,28 @@ def copy_marketplace_products(
     insert = upsert_insert(session)
     created = 0
     gtins: set[str] = set()
+    # Each catalog column and the value a copy gives it.
+    copied: dict[str, Any] = {
+        "vendor_id": literal(vendor_id),
+        "marketplace_product_id": MarketplaceProduct.id,
+        "sku": MarketplaceProduct.sku,
+        "gtin": MarketplaceProduct.gtin,
+        "gtin_normalized": MarketplaceProduct.gtin_normalized,
+        "gtin_type": MarketplaceProduct.gtin_type,
+        "title": MarketplaceProduct.title,
+        "brand": MarketplaceProduct.brand,
+        "price_cents": MarketplaceProduct.price_cents,
+        "currency": func.coalesce(MarketplaceProduct.currency, "EUR"),
+        "is_active": literal(True),
+        "is_placeholder": literal(False),
+        "created_at": literal(now, Product.created_at.type),
+        "updated_at": literal(now, Product.updated_at.type),
+    }
     for chunk in in_list_batches(session, ids, ID_BATCH_SIZE):
-        source = select(
-            literal(vendor_id),
-            MarketplaceProduct.id,
-            MarketplaceProduct.sku,
-            MarketplaceProduct.gtin,
-            MarketplaceProduct.gtin_normalized,
-            MarketplaceProduct.gtin_type,
-            MarketplaceProduct.title,
-            MarketplaceProduct.brand,
-            MarketplaceProduct.price_cents,
-            func.coalesce(MarketplaceProduct.currency, "EUR"),
-            literal(True),
-            literal(False),
-            literal(now, Product.created_at.type),
-            literal(now, Product.updated_at.type),
-        ).where(in_list(session, MarketplaceProduct.id, chunk))
+        source = select(*copied.values()).where(in_list(session, MarketplaceProduct.id, chunk))
         statement = (
             insert(Product)
-            .from_select(list(_COPIED_COLUMNS), source)
+            .from_select(list(copied), source)
             .on_conflict_do_nothing(index_elements=["vendor_id", "marketplace_product_id"])
             .returning(Product.id)
         )
@@ -246,14 +231,14 @@ def copy_marketplace_products(
         # NULLs are dropped here, not in SQL: with "gtin_normalized IS NOT NULL" SQLite's planner
         # range-scans the vendor's whole (vendor_id, gtin_normalized) index for every chunk,
         # which made copying quadratic in the catalog's size.
-        copied = session.scalars(
+        in_catalog = session.scalars(
             select(Product.gtin_normalized).where(
                 Product.vendor_id == vendor_id,
                 in_list(session, Product.marketplace_product_id, chunk),
                 Product.is_active.is_(True),
             )
         )
-        gtins.update(gtin for gtin in copied if gtin is not None)
+        gtins.update(gtin for gtin in in_catalog if gtin is not None)
     return created, gtins
 
 

@@ -5,8 +5,7 @@ from typing import Any, Literal
 
 from pydantic import AliasChoices, BaseModel, ConfigDict, Field, model_validator
 
-from ordergate.catalog.models import ImportRunStatus
-from ordergate.catalog.service import MAX_COPY_IDS
+from ordergate.catalog.models import MAX_COPY_IDS, ImportRunStatus
 from ordergate.schemas import Cents, Flag, Id, Page, Schema, Text
 
 MARKETPLACE_PATTERN = r"^[a-z0-9][a-z0-9_-]{0,49}$"

@@ -19,7 +19,13 @@ from ordergate.catalog.errors import (
     TooManyCopyIdsError,
 )
 from ordergate.catalog.feed import FeedProduct, FeedRowError, FeedRowWarning, gtin_fields
-from ordergate.catalog.models import CatalogImportRun, ImportRunStatus, MarketplaceProduct, Product
+from ordergate.catalog.models import (
+    MAX_COPY_IDS,
+    CatalogImportRun,
+    ImportRunStatus,
+    MarketplaceProduct,
+    Product,
+)
 from ordergate.catalog.ports import ProductsAdded
 from ordergate.db import PageRequest, utcnow
 from ordergate.gtin import normalize_gtin
@@ -27,7 +33,6 @@ from ordergate.scope import VendorScope
 from ordergate.vendors.service import get_vendor
 
 DEFAULT_MARKETPLACE = "letzshop"
-MAX_COPY_IDS = 100_000
 
 
 @dataclass(frozen=True, slots=True)
