@@ -1,13 +1,18 @@
 """Golden responses and events: one fixed scenario built through the public HTTP API (and the
-Letzshop sandbox over real HTTP), then every GET list/detail route of both trees and the
-`events` table compared with files recorded from the code before the architecture refactor
-(commit 37f9d5a), so the refactor provably changed no body, status or event.
+Letzshop sandbox over real HTTP); the answers of its writes, then of every GET list/detail
+route of both trees (filters, pages, not-found answers), and the `events` table are compared
+with files recorded from the code before the architecture refactor (commit 37f9d5a), so the
+refactor provably changed no body, status or event. The scenario declines only a line without
+an exception (issue 8 lets blocking change for a declined line that has one).
 
-Bodies are compared byte for byte after one normalisation: timestamps the clock wrote become
-`<ts>`. Key order counts (`json.loads(..., object_pairs_hook=list)` and the compact re-dump).
-Nothing else is nondeterministic in the scenario (ids restart per test on both databases; the
-sandbox's shipments are given here). PostgreSQL stores JSON columns as JSONB, which reorders
-the keys of addresses and payloads, so each database has its own golden file.
+Bodies are compared byte for byte after normalising what is not deterministic: timestamps the
+clock wrote become `<ts>`, the sandbox's address (a free port) `<sandbox>`. Key order counts
+(`json.loads(..., object_pairs_hook=list)`, then the text against the golden body re-dumped
+compactly). Nothing else varies (ids restart per test on both databases; the shipments are
+given here; no token or duration appears in a recorded body). PostgreSQL stores JSON columns
+as JSONB, which reorders the keys of addresses, and its sequences skip an id after a refused
+insert, so each database has its own golden file. Events' before/after are compared as
+dicts (their stored key order is the database's, not the API's).
 
 `ORDERGATE_WRITE_GOLDEN=1` writes the files instead of comparing.
 
