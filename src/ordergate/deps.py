@@ -2,24 +2,29 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Annotated, Any
+from typing import Annotated, Any, cast
 
 from fastapi import APIRouter, Depends, Query, Request
 from fastapi.routing import APIRoute
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.utils import generate_unique_id
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.auth.errors import OwnerRequiredError
 from ordergate.auth.models import User
 from ordergate.auth.service import active_membership
+from ordergate.catalog.ports import GtinMatching, ProductsAdded
+from ordergate.config import Settings
 from ordergate.db import PageRequest
 from ordergate.errors import AuthenticationError, PermissionDeniedError
-from ordergate.routing import CommittingRoute, request_session
+from ordergate.item_exceptions import matching
+from ordergate.routing import CommittingRoute, end_request_transaction, request_session
 from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip
 from ordergate.scope import Scope, VendorScope
-from ordergate.security import decode_access_token
+from ordergate.security import SecretBox, decode_access_token
 from ordergate.vendors.models import Vendor
 from ordergate.vendors.service import get_vendor
 
@@ -201,16 +206,6 @@ TREES = (ADMIN_TREE, VENDOR_TREE)
 
 
 # --- job runners started by a request ----------------------------------------------------------
-# (imports here so this section merges as an append; hoist them when convenient)
-import functools  # noqa: E402
-from collections.abc import Callable  # noqa: E402
-from typing import cast  # noqa: E402
-
-from sqlalchemy.orm import sessionmaker  # noqa: E402
-
-from ordergate.config import Settings  # noqa: E402
-from ordergate.routing import end_request_transaction  # noqa: E402
-from ordergate.security import SecretBox  # noqa: E402
 
 
 def _nothing_to_end() -> None:
@@ -256,3 +251,13 @@ def _secret_box(request: Request) -> SecretBox:
 
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SecretBoxDep = Annotated[SecretBox, Depends(_secret_box)]
+
+
+# --- what the catalog is handed: the QC workflow's matching (catalog/ports.py) -----------------
+# The composition root: catalog sits below item_exceptions in the domain graph, so its write
+# use cases take the matching as arguments, and the web layer passes these.
+
+AUTO_MATCH: ProductsAdded = matching.auto_match_products
+GTIN_MATCHING = GtinMatching(
+    pending=matching.pending_gtins, match=matching.match_gtins, batch_size=matching.CHUNK_SIZE
+)

@@ -7,17 +7,15 @@ matching (``catalog/ports.py``)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from functools import partial
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, File, Form, Query, Request, UploadFile
+from fastapi import APIRouter, File, Form, Query, UploadFile
 from fastapi.responses import JSONResponse
 from fastapi.utils import generate_unique_id
 
 from ordergate.catalog import jobs, service
 from ordergate.catalog.models import CatalogImportRun, ImportRunStatus
-from ordergate.catalog.ports import GtinMatching
 from ordergate.catalog.schemas import (
     MARKETPLACE_PATTERN,
     CopyToCatalogRequest,
@@ -32,10 +30,7 @@ from ordergate.catalog.schemas import (
     ProductCreated,
     ProductList,
 )
-from ordergate.config import Settings
-from ordergate.deps import AdminDep, PageQuery, SessionDep, Tree
-from ordergate.item_exceptions import matching
-from ordergate.routing import end_request_transaction
+from ordergate.deps import AUTO_MATCH, GTIN_MATCHING, AdminDep, JobDep, PageQuery, SessionDep, Tree
 from ordergate.schemas import IdParam, QueryFlag, Text
 from ordergate.scope import VendorScope
 
@@ -51,27 +46,6 @@ MarketplaceQuery = Annotated[
     Query(pattern=MARKETPLACE_PATTERN, max_length=50, description="Only this marketplace"),
 ]
 
-# Copy-to-catalog matches the GTINs waiting for the copied products, a batch per transaction.
-GTIN_MATCHING = GtinMatching(
-    pending=matching.pending_gtins, match=matching.match_gtins, batch_size=matching.CHUNK_SIZE
-)
-
-
-@dataclass(frozen=True, slots=True)
-class JobContext:
-    """What a route that hands work to a job runner needs: sessions of its own, and settings."""
-
-    session_factory: jobs.SessionFactory
-    settings: Settings
-
-
-def _job_context(request: Request) -> JobContext:
-    state = request.app.state
-    return JobContext(session_factory=state.session_factory, settings=state.settings)
-
-
-JobContextDep = Annotated[JobContext, Depends(_job_context)]
-
 
 def mount(tree: Tree) -> APIRouter:
     router = tree.router(prefix=tree.prefix)
@@ -84,13 +58,12 @@ def mount(tree: Tree) -> APIRouter:
     )
     def copy_to_catalog(
         body: CopyToCatalogRequest,
-        request: Request,
-        context: JobContextDep,
+        context: JobDep,
         scope: VendorScope = tree.vendor_in_path,
     ) -> CopyToCatalogResult:
         """Copy marketplace products into the vendor's catalog and auto-match its pending
         exceptions (committed in batches; a re-run skips what was copied)."""
-        end_request_transaction(request)
+        context.hand_off()
         summary = jobs.run_copy_to_catalog(
             context.session_factory,
             scope=scope,
@@ -109,7 +82,7 @@ def mount(tree: Tree) -> APIRouter:
             session,
             scope=scope,
             **body.model_dump(),
-            after_products_added=matching.auto_match_products,
+            after_products_added=AUTO_MATCH,
         )
         return ProductCreated.model_validate(created)
 
@@ -141,10 +114,9 @@ def _marketplace_routes(router: APIRouter) -> None:
         responses={202: {"model": ImportRunAccepted, "description": "Started in the background"}},
     )
     def import_marketplace_products(
-        request: Request,
         session: SessionDep,
         admin: AdminDep,
-        context: JobContextDep,
+        context: JobDep,
         file: Annotated[
             UploadFile, File(description="Tab-separated Letzshop/Google-Shopping feed")
         ],
@@ -182,7 +154,7 @@ def _marketplace_routes(router: APIRouter) -> None:
                 triggered_by=admin.id,
                 lease_seconds=settings.catalog_import_lease_seconds,
             )
-            end_request_transaction(request)
+            context.hand_off()
             job = partial(
                 jobs.run_feed_import,
                 context.session_factory,
@@ -205,7 +177,7 @@ def _marketplace_routes(router: APIRouter) -> None:
 
     @route("/marketplace-products/import-runs", methods=["GET"], response_model=ImportRunList)
     def list_import_runs(
-        session: SessionDep, _: AdminDep, context: JobContextDep, page: PageQuery
+        session: SessionDep, _: AdminDep, context: JobDep, page: PageQuery
     ) -> ImportRunList:
         """Feed import runs, newest first, with their progress."""
         runs, total = service.list_import_runs(session, page=page)
@@ -216,7 +188,7 @@ def _marketplace_routes(router: APIRouter) -> None:
         "/marketplace-products/import-runs/{run_id}", methods=["GET"], response_model=ImportRunOut
     )
     def get_import_run(
-        run_id: IdParam, session: SessionDep, _: AdminDep, context: JobContextDep
+        run_id: IdParam, session: SessionDep, _: AdminDep, context: JobDep
     ) -> ImportRunOut:
         """One feed import run: progress, counts and its first row errors and warnings."""
         run = service.get_import_run(session, run_id=run_id)

@@ -128,7 +128,7 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
         point_lines_at(
             session,
             item_ids=[row.order_item_id for row in resolved],
-            product_id=repository.resolved_product_of_line(),  # type: ignore[arg-type]
+            product_id=repository.resolved_product_of_line(),
             at=now,
         )
         record_events(

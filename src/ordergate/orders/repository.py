@@ -118,9 +118,14 @@ def get_order(session: Session, *, scope: Scope, order_id: int) -> Order | None:
 
 
 def point_lines_at(
-    session: Session, *, item_ids: Sequence[int], product_id: int, at: datetime
+    session: Session,
+    *,
+    item_ids: Sequence[int],
+    product_id: int | ColumnElement[Any],
+    at: datetime,
 ) -> None:
     """Point the lines at the product, matched; marketplace ids and units stay as they are.
+    `product_id` may be a per-line expression (auto-match: each line to its own product).
 
     The one writer of a line's product after import: resolve, bulk resolve and auto-match."""
     for chunk in in_list_batches(session, item_ids, IN_CHUNK):
