@@ -20,7 +20,7 @@ from sqlalchemy.orm import Session
 from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.errors import is_database_busy
-from tests.item_exceptions.factories import (
+from tests.factories import (
     exception_state,
     make_actors,
     make_product,

@@ -26,13 +26,14 @@ from ordergate.config import Settings
 from ordergate.schemas import NON_BLANK, NOTES_MAX_LENGTH, WHITESPACE, RequiredNotes
 from ordergate.vendors.models import Vendor
 from tests.conftest import TEST_SECRET
-from tests.factories import admin_headers, vendor_headers
-from tests.item_exceptions.factories import (
+from tests.factories import (
+    admin_headers,
     event_count,
     exception_state,
     make_actors,
     make_product,
     make_unmatched_line,
+    vendor_headers,
 )
 from tests.test_openapi_contract import SPEC
 

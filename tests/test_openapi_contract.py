@@ -25,8 +25,7 @@ from ordergate.models import Base
 from ordergate.orders.models import OrderItem
 from ordergate.schemas import NO_NUL, NON_BLANK
 from tests.conftest import PASSWORD
-from tests.factories import login, make_product, make_user, make_vendor
-from tests.item_exceptions.factories import make_unmatched_line
+from tests.factories import login, make_product, make_unmatched_line, make_user, make_vendor
 
 # Values for fields whose content has a rule beyond their type (shape, check digit).
 EXAMPLES: dict[str, Any] = {

@@ -18,8 +18,7 @@ from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.orders.models import Order
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
-from tests.factories import make_product
-from tests.item_exceptions.factories import exception_state, make_actors, make_unmatched_line
+from tests.factories import exception_state, make_actors, make_product, make_unmatched_line
 from tests.letzshop.conftest import shipment, unit
 
 KEY = "sandbox-key-1"

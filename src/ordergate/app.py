@@ -77,13 +77,9 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(vendors_router)
-    for module in DOMAIN_ENDPOINTS:
-        if hasattr(module, "mount"):  # one declaration per operation, mounted in both trees
-            for tree in TREES:
-                app.include_router(module.mount(tree))
-        else:
-            app.include_router(module.admin_router)
-            app.include_router(module.vendor_router)
+    for module in DOMAIN_ENDPOINTS:  # each operation declared once, mounted in both trees
+        for tree in TREES:
+            app.include_router(module.mount(tree))
 
     @app.get("/health", tags=["health"])
     def health() -> JSONResponse:

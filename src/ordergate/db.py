@@ -100,12 +100,13 @@ def utcnow() -> datetime:
     return datetime.now(UTC)
 
 
-def lease_expired(run: Any, *, lease_seconds: float) -> list[ColumnElement[bool]]:
+def lease_expired(run: Any, *, running: StrEnum, lease_seconds: float) -> list[ColumnElement[bool]]:
     """Conditions for a job run (a model with ``status``, ``heartbeat_at`` and ``started_at``)
-    still ``running`` whose last heartbeat is older than the lease: its process died. A run
-    without a heartbeat (recorded before leases existed) counts from its start."""
+    still ``running`` (its vocabulary's value) whose last heartbeat is older than the lease: its
+    process died. A run without a heartbeat (recorded before leases existed) counts from its
+    start."""
     beat = func.coalesce(run.heartbeat_at, run.started_at)
-    return [run.status == "running", beat < utcnow() - timedelta(seconds=lease_seconds)]
+    return [run.status == running, beat < utcnow() - timedelta(seconds=lease_seconds)]
 
 
 class Base(DeclarativeBase):

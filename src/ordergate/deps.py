@@ -15,7 +15,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.auth.errors import OwnerRequiredError
 from ordergate.auth.models import User
-from ordergate.auth.service import active_membership
+from ordergate.auth.service import TokenSettings, active_membership
+from ordergate.auth.throttle import LoginThrottle
 from ordergate.catalog.ports import GtinMatching, ProductsAdded
 from ordergate.config import Settings
 from ordergate.db import PageRequest
@@ -249,8 +250,21 @@ def _secret_box(request: Request) -> SecretBox:
     return cast(SecretBox, request.app.state.secret_box)
 
 
+def _tokens(request: Request) -> TokenSettings:
+    state = request.app.state
+    return TokenSettings(
+        secret=state.secret_key, lifetime_minutes=state.settings.token_lifetime_minutes
+    )
+
+
+def _throttle(request: Request) -> LoginThrottle:
+    return cast(LoginThrottle, request.app.state.login_throttle)
+
+
 SettingsDep = Annotated[Settings, Depends(_settings)]
 SecretBoxDep = Annotated[SecretBox, Depends(_secret_box)]
+TokensDep = Annotated[TokenSettings, Depends(_tokens)]
+ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
 
 
 # --- what the catalog is handed: the QC workflow's matching (catalog/ports.py) -----------------

@@ -12,8 +12,7 @@ from ordergate.events.models import Event
 from ordergate.item_exceptions import matching
 from ordergate.item_exceptions.matching import auto_match_products, sweep_vendor
 from ordergate.orders.models import OrderItem, OrderItemException
-from tests.catalog.factories import gtin13, make_pending_exception, make_product, row_count
-from tests.factories import make_vendor
+from tests.factories import gtin13, make_pending_exception, make_product, make_vendor, row_count
 
 GTIN = "4006381333931"
 OTHER_GTIN = "5901234123457"

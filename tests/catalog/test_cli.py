@@ -14,8 +14,14 @@ from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct
 from ordergate.cli import app
 from ordergate.config import get_settings
 from ordergate.orders.models import OrderItemException
-from tests.catalog.factories import make_pending_exception, make_product, reload, row_count, tsv
-from tests.factories import make_vendor
+from tests.factories import (
+    make_pending_exception,
+    make_product,
+    make_vendor,
+    reload,
+    row_count,
+    tsv,
+)
 
 GTIN = "4006381333931"
 runner = CliRunner()

@@ -8,15 +8,15 @@ from sqlalchemy.orm import Session
 from ordergate.catalog.models import Product
 from ordergate.orders.models import OrderItemException
 from tests.catalog.conftest import SMALL_BATCH
-from tests.catalog.factories import (
+from tests.factories import (
     gtin13,
     make_marketplace_product,
     make_pending_exception,
     make_product,
     reload,
     row_count,
+    vendor_headers,
 )
-from tests.factories import vendor_headers
 
 VENDOR_COPY = "/api/v1/vendor/marketplace-products/copy-to-catalog"
 GTIN = gtin13("400638133393")

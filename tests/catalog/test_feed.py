@@ -23,7 +23,7 @@ from ordergate.catalog.feed import (
     parse_price,
     read_feed,
 )
-from tests.catalog.factories import tsv
+from tests.factories import tsv
 
 HEADER = ["id", "title", "price", "gtin"]
 

@@ -10,8 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import MarketplaceProduct
-from tests.catalog.factories import row_count, tsv
-from tests.factories import admin_headers
+from tests.factories import admin_headers, row_count, tsv
 
 IMPORT = "/api/v1/admin/marketplace-products/import"
 HEADER = ["id", "title", "price", "gtin", "brand"]

@@ -9,8 +9,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import MarketplaceProduct
-from tests.catalog.factories import make_marketplace_product, row_count, tsv
-from tests.factories import admin_headers, vendor_headers
+from tests.factories import admin_headers, make_marketplace_product, row_count, tsv, vendor_headers
 
 IMPORT = "/api/v1/admin/marketplace-products/import"
 LIST = "/api/v1/admin/marketplace-products"

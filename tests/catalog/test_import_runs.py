@@ -18,8 +18,7 @@ from ordergate.catalog.errors import FeedEncodingError
 from ordergate.catalog.models import CatalogImportRun, MarketplaceProduct
 from ordergate.config import Settings
 from ordergate.db import make_session_factory, utcnow
-from tests.catalog.factories import reload, row_count, tsv
-from tests.factories import admin_headers
+from tests.factories import admin_headers, reload, row_count, tsv
 
 IMPORT = "/api/v1/admin/marketplace-products/import"
 RUNS = "/api/v1/admin/marketplace-products/import-runs"

@@ -21,8 +21,7 @@ from ordergate.catalog.ports import GtinMatching
 from ordergate.db import make_session_factory
 from ordergate.scope import VendorScope
 from ordergate.vendors.errors import VendorNotFoundError
-from tests.catalog.factories import make_marketplace_product, make_pending_exception, row_count
-from tests.factories import make_vendor
+from tests.factories import make_marketplace_product, make_pending_exception, make_vendor, row_count
 
 GTIN = "4006381333931"
 OTHER_GTIN = "5901234123457"

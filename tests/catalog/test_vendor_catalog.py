@@ -10,14 +10,17 @@ from ordergate.catalog.models import Product
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.events.models import Event
 from ordergate.orders.models import OrderItem, OrderItemException
-from tests.catalog.factories import (
+from tests.factories import (
+    Caller,
+    admin_headers,
     make_marketplace_product,
     make_pending_exception,
     make_product,
+    make_vendor,
     reload,
     row_count,
+    vendor_headers,
 )
-from tests.factories import Caller, admin_headers, make_vendor, vendor_headers
 
 GTIN = "4006381333931"
 OTHER_GTIN = "5901234123457"

@@ -6,7 +6,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordergate.events.models import Event, EventAction, EventSubject
-from ordergate.events.service import record_events
+from ordergate.events.repository import record_events
 from ordergate.item_exceptions import events as qc_events
 from ordergate.orders import events as order_events
 from tests.factories import make_user, make_vendor

@@ -5,8 +5,8 @@ from httpx import Response
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
-from tests.factories import Caller
-from tests.item_exceptions.factories import (
+from tests.factories import (
+    Caller,
     caller_user_id,
     event_count,
     events_of,

@@ -14,7 +14,7 @@ from ordergate.db import make_engine, make_session_factory
 from ordergate.item_exceptions import service
 from ordergate.item_exceptions.errors import ExceptionAlreadyResolvedError
 from ordergate.scope import VendorScope
-from tests.item_exceptions.factories import (
+from tests.factories import (
     exception_state,
     make_actors,
     make_product,

@@ -4,8 +4,8 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
-from tests.factories import Caller
-from tests.item_exceptions.factories import (
+from tests.factories import (
+    Caller,
     caller_user_id,
     event_count,
     events_of,

@@ -4,9 +4,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.orders.models import OrderItemException
-from tests.factories import Caller
-from tests.item_exceptions.factories import (
+from tests.factories import (
     Actors,
+    Caller,
     make_actors,
     make_order,
     make_unmatched_line,

@@ -12,8 +12,7 @@ from ordergate.item_exceptions import repository, service
 from ordergate.item_exceptions.side_tables import SEARCH_TABLE, TRIGRAM_INDEXES
 from ordergate.orders.models import ExceptionStatus, Order, OrderItem, OrderItemException
 from ordergate.scope import Scope
-from tests.factories import make_vendor
-from tests.item_exceptions.factories import make_order, make_unmatched_line, minutes
+from tests.factories import make_order, make_unmatched_line, make_vendor, minutes
 
 # (GTIN, product name, SKU, order number) per line; None leaves the field empty.
 TRICKY_LINES = [

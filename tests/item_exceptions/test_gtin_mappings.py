@@ -4,8 +4,9 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
-from tests.factories import Caller, admin_headers
-from tests.item_exceptions.factories import (
+from tests.factories import (
+    Caller,
+    admin_headers,
     caller_user_id,
     exception_state,
     make_actors,

@@ -18,8 +18,7 @@ from ordergate.item_exceptions import matching, service
 from ordergate.item_exceptions.errors import ExceptionAlreadyResolvedError
 from ordergate.orders.models import OrderItem, OrderItemException
 from ordergate.scope import VendorScope
-from tests.factories import make_product, make_user, make_vendor
-from tests.item_exceptions.factories import make_unmatched_line
+from tests.factories import make_product, make_unmatched_line, make_user, make_vendor
 
 GTIN = "4006381333931"
 RESOLUTION_COLUMNS = {

@@ -23,8 +23,7 @@ from ordergate.orders.models import (
     UnitState,
 )
 from ordergate.scope import Scope
-from tests.factories import Caller, make_product, make_vendor
-from tests.item_exceptions.factories import make_exception, make_item, make_order
+from tests.factories import Caller, make_exception, make_item, make_order, make_product, make_vendor
 from tests.letzshop.conftest import shipment, unit
 
 KNOWN = "4006381333931"

@@ -8,7 +8,7 @@ from sqlalchemy import event
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
-from tests.item_exceptions.factories import (
+from tests.factories import (
     BASE_TIME,
     Actors,
     make_actors,

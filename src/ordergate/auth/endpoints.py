@@ -20,9 +20,16 @@ from ordergate.auth.schemas import (
     UserOut,
     UserUpdate,
 )
-from ordergate.auth.service import IssuedToken, TokenSettings
-from ordergate.auth.throttle import LoginThrottle
-from ordergate.deps import VENDOR_TREE, AdminDep, PageQuery, PrincipalDep, SessionDep
+from ordergate.auth.service import IssuedToken
+from ordergate.deps import (
+    VENDOR_TREE,
+    AdminDep,
+    PageQuery,
+    PrincipalDep,
+    SessionDep,
+    ThrottleDep,
+    TokensDep,
+)
 from ordergate.routing import CommittingRoute
 from ordergate.schemas import ERROR_RESPONSES, ErrorResponse, IdParam
 from ordergate.scope import VendorScope
@@ -35,25 +42,11 @@ USER = "/api/v1/admin/users/{user_id}"
 MEMBER = "/api/v1/vendor/members/{user_id}"
 
 
-def _tokens(request: Request) -> TokenSettings:
-    state = request.app.state
-    return TokenSettings(
-        secret=state.secret_key, lifetime_minutes=state.settings.token_lifetime_minutes
-    )
-
-
-def _throttle(request: Request) -> LoginThrottle:
-    throttle: LoginThrottle = request.app.state.login_throttle
-    return throttle
-
-
 def _address(request: Request) -> str:
     # The peer address; behind a proxy, run uvicorn with --proxy-headers so it is the client's.
     return request.client.host if request.client else "unknown"
 
 
-TokensDep = Annotated[TokenSettings, Depends(_tokens)]
-ThrottleDep = Annotated[LoginThrottle, Depends(_throttle)]
 AddressDep = Annotated[str, Depends(_address)]
 OwnVendor = VENDOR_TREE.all
 OwnVendorAsOwner = VENDOR_TREE.owner_in_path

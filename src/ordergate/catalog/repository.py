@@ -172,7 +172,11 @@ def abandon_expired_runs(session: Session, *, lease_seconds: int, now: datetime)
     """Mark running runs whose process died (no heartbeat within the lease) abandoned."""
     session.execute(
         update(CatalogImportRun)
-        .where(*lease_expired(CatalogImportRun, lease_seconds=lease_seconds))
+        .where(
+            *lease_expired(
+                CatalogImportRun, running=ImportRunStatus.RUNNING, lease_seconds=lease_seconds
+            )
+        )
         .values(status=ImportRunStatus.ABANDONED, finished_at=now)
     )
 

@@ -61,8 +61,8 @@ def mount(tree: Tree) -> APIRouter:
 
     @router.get("/order-exceptions/stats", response_model=ExceptionStats)
     def exception_stats(session: SessionDep, scope: Scope = tree.filtered) -> ExceptionStats:
-        """Counts by status; `orders_with_exceptions` counts orders a pending or ignored
-        exception blocks."""
+        """Counts by status; `orders_with_exceptions` counts the orders the confirmation gate
+        blocks (a pending or ignored exception on a line that is not declined)."""
         return ExceptionStats.model_validate(service.exception_stats(session, scope=scope))
 
     @router.post("/order-exceptions/bulk-resolve", response_model=BulkResolveResponse)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ordergate.events.models import EventAction, EventSubject
-from ordergate.events.service import EventRow
+from ordergate.events.repository import EventRow
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 
 

@@ -18,7 +18,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from ordergate.db import in_list_batches, utcnow
-from ordergate.events.service import record_events
+from ordergate.events.repository import record_events
 from ordergate.item_exceptions import events, repository
 from ordergate.orders.models import ExceptionType
 from ordergate.orders.repository import point_lines_at

@@ -46,7 +46,8 @@ class ExceptionStats(Schema):
     ignored: int
     total: int
     orders_with_exceptions: int = Field(
-        description="Distinct orders with at least one pending or ignored exception"
+        description="Distinct orders with at least one blocking exception: pending or ignored, "
+        "on a line that is not declined (the confirmation gate's rule)"
     )
 
 

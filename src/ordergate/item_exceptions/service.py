@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from ordergate.catalog.models import Product
 from ordergate.db import PageRequest, utcnow
 from ordergate.errors import ValidationFailedError
-from ordergate.events.service import record_events
+from ordergate.events.repository import record_events
 from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions import events, matching, repository
 from ordergate.item_exceptions.errors import (

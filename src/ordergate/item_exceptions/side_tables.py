@@ -1,9 +1,11 @@
 """Tables derived from ``order_item_exceptions`` by triggers (migration 0003), outside the ORM.
 
 - ``order_item_exception_context`` (both databases): per exception its vendor, order, order
-  number and whether it blocks (pending or ignored), written in the exception's own
-  transaction. The blocked-order count reads it from one index; PostgreSQL searches order
-  numbers in it (pg_trgm) without joining through each matching order's lines.
+  number and whether it blocks (the gate's rule, ``orders/guard.is_blocking``: pending or
+  ignored on a line that is not declined; migration 0005), written in the transaction that
+  changes the exception or one of its line's units. The blocked-order count reads it from one
+  index; PostgreSQL searches order numbers in it (pg_trgm) without joining through each
+  matching order's lines.
 - ``order_item_exception_search`` (SQLite): an FTS5 table, case-sensitive trigram tokenizer,
   holding ``lower()`` of GTIN, product name, SKU and order number per exception (rowid =
   exception id).

@@ -82,7 +82,7 @@ def find_run(session: Session, scope: Scope, run_id: int) -> SyncRun | None:
 
 def stale_run_ids(session: Session, scope: Scope, *, lease_seconds: float) -> list[int]:
     """Running runs whose heartbeat is older than the lease."""
-    stale = lease_expired(SyncRun, lease_seconds=lease_seconds)
+    stale = lease_expired(SyncRun, running=SyncRunStatus.RUNNING, lease_seconds=lease_seconds)
     return list(session.scalars(scoped(select(SyncRun.id), scope, SyncRun.vendor_id).where(*stale)))
 
 
@@ -95,7 +95,7 @@ def abandon_runs(
     run_ids: Sequence[int] | None = None,
 ) -> int:
     """Mark running runs past their lease abandoned (of the vendor, or these ones); how many."""
-    conditions = lease_expired(SyncRun, lease_seconds=lease_seconds)
+    conditions = lease_expired(SyncRun, running=SyncRunStatus.RUNNING, lease_seconds=lease_seconds)
     if vendor_id is not None:
         conditions.append(SyncRun.vendor_id == vendor_id)
     if run_ids is not None:

@@ -7,14 +7,16 @@ Specification name -> class -> code:
   400 ``ORDER_HAS_UNRESOLVED_EXCEPTIONS`` (the confirmation gate, ``guard.py``)
 
 Not in the specification: ``OrderNotFoundError`` (404 ``ORDER_NOT_FOUND``, also for another
-vendor's order).
+vendor's order), and fulfilment's ``OrderItemNotFoundError`` (404 ``ORDER_ITEM_NOT_FOUND``),
+``NoUnconfirmedUnitsError`` (400 ``NO_UNCONFIRMED_UNITS``) and ``FulfilmentInProgressError``
+(409 ``FULFILMENT_IN_PROGRESS``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-from ordergate.errors import AppError, NotFoundError
+from ordergate.errors import AppError, ConflictError, NotFoundError
 
 
 class OrderNotFoundError(NotFoundError):
@@ -37,4 +39,37 @@ class OrderHasUnresolvedExceptionsError(AppError):
             f"{scope} cannot be confirmed: {count} unresolved product exception(s) "
             f"on order {order_id} (resolve them, or decline the lines)",
             details={"order_id": order_id, "count": count, "exception_ids": list(exception_ids)},
+        )
+
+
+class OrderItemNotFoundError(NotFoundError):
+    code = "ORDER_ITEM_NOT_FOUND"
+
+    def __init__(self, *, order_id: int, item_id: int) -> None:
+        super().__init__(
+            f"Order item {item_id} not found in order {order_id}",
+            details={"order_id": order_id, "item_id": item_id},
+        )
+
+
+class NoUnconfirmedUnitsError(AppError):
+    status_code = 400
+    code = "NO_UNCONFIRMED_UNITS"
+
+    def __init__(self, *, order_id: int, verdict: str, item_id: int | None) -> None:
+        where = "" if item_id is None else f" in item {item_id}"
+        super().__init__(
+            f"Order {order_id} has no unconfirmed units to {verdict}{where}",
+            details={"order_id": order_id, "item_ids": [] if item_id is None else [item_id]},
+        )
+
+
+class FulfilmentInProgressError(ConflictError):
+    code = "FULFILMENT_IN_PROGRESS"
+
+    def __init__(self, order_id: int) -> None:
+        super().__init__(
+            f"Order {order_id} is being confirmed or declined by another request; "
+            "retry when it has finished",
+            details={"order_id": order_id},
         )

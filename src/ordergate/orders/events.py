@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from ordergate.events.models import EventAction, EventSubject
-from ordergate.events.service import EventRow
+from ordergate.events.repository import EventRow
 from ordergate.orders.models import ExceptionStatus
 
 

@@ -16,19 +16,22 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from enum import StrEnum
 
-from sqlalchemy import or_, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.db import utcnow
-from ordergate.errors import AppError, ConflictError, NotFoundError
 from ordergate.events.models import EventAction
-from ordergate.events.service import record_events
-from ordergate.orders import events
-from ordergate.orders.errors import OrderNotFoundError
+from ordergate.events.repository import record_events
+from ordergate.orders import events, repository
+from ordergate.orders.errors import (
+    FulfilmentInProgressError,
+    NoUnconfirmedUnitsError,
+    OrderItemNotFoundError,
+    OrderNotFoundError,
+)
 from ordergate.orders.guard import ensure_confirmable
-from ordergate.orders.models import Order, OrderItem, OrderItemUnit, UnitState
+from ordergate.orders.models import Order, OrderItemUnit, UnitState
 from ordergate.orders.status import next_order_status
-from ordergate.scope import VendorScope, scoped
+from ordergate.scope import VendorScope
 
 
 class Verdict(StrEnum):
@@ -54,39 +57,6 @@ class UnitDecision:
     @property
     def event_action(self) -> EventAction:
         return EventAction.CONFIRMED if self.available else EventAction.DECLINED
-
-
-class OrderItemNotFoundError(NotFoundError):
-    code = "ORDER_ITEM_NOT_FOUND"
-
-    def __init__(self, *, order_id: int, item_id: int) -> None:
-        super().__init__(
-            f"Order item {item_id} not found in order {order_id}",
-            details={"order_id": order_id, "item_id": item_id},
-        )
-
-
-class NoUnconfirmedUnitsError(AppError):
-    status_code = 400
-    code = "NO_UNCONFIRMED_UNITS"
-
-    def __init__(self, *, order_id: int, decision: UnitDecision) -> None:
-        where = "" if decision.item_id is None else f" in item {decision.item_id}"
-        super().__init__(
-            f"Order {order_id} has no unconfirmed units to {decision.verdict.value}{where}",
-            details={"order_id": order_id, "item_ids": decision.item_ids or []},
-        )
-
-
-class FulfilmentInProgressError(ConflictError):
-    code = "FULFILMENT_IN_PROGRESS"
-
-    def __init__(self, order_id: int) -> None:
-        super().__init__(
-            f"Order {order_id} is being confirmed or declined by another request; "
-            "retry when it has finished",
-            details={"order_id": order_id},
-        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -126,9 +96,7 @@ class PlannedDecision:
 
 def get_order(session: Session, *, scope: VendorScope, order_id: int) -> Order:
     """The scope's vendor's order; 404 ``ORDER_NOT_FOUND`` (also for another vendor's)."""
-    order = session.scalar(
-        scoped(select(Order), scope, Order.vendor_id).where(Order.id == order_id)
-    )
+    order = repository.find_order(session, scope=scope, order_id=order_id)
     if order is None:
         raise OrderNotFoundError(order_id)
     return order
@@ -151,9 +119,11 @@ def start_decision(
         _ensure_items_of_order(session, order_id, item_ids)
     if decision.available:
         ensure_confirmable(session, order_id=order_id, item_ids=item_ids)
-    units = _unconfirmed_units(session, order_id, item_ids)
+    units = repository.unconfirmed_units(session, order_id=order_id, item_ids=item_ids)
     if not units:
-        raise NoUnconfirmedUnitsError(order_id=order_id, decision=decision)
+        raise NoUnconfirmedUnitsError(
+            order_id=order_id, verdict=decision.verdict, item_id=decision.item_id
+        )
     lease_until = _take_lease(session, order_id, lease_seconds)
     return PlannedDecision(
         scope=scope,
@@ -170,27 +140,15 @@ def _take_lease(session: Session, order_id: int, lease_seconds: int) -> datetime
     an expired lease (its sender died) is taken over."""
     now = utcnow()
     until = now + timedelta(seconds=lease_seconds)
-    taken = session.execute(
-        update(Order)
-        .where(
-            Order.id == order_id,
-            or_(Order.fulfilment_lease_until.is_(None), Order.fulfilment_lease_until < now),
-        )
-        .values(fulfilment_lease_until=until)
-        .execution_options(synchronize_session=False)
-    )
-    if not taken.rowcount:  # type: ignore[attr-defined]
+    if not repository.take_fulfilment_lease(session, order_id=order_id, now=now, until=until):
         raise FulfilmentInProgressError(order_id)
     return until
 
 
 def release_lease(session: Session, plan: PlannedDecision) -> None:
     """Give the order back, unless the lease expired and another sender holds it now."""
-    session.execute(
-        update(Order)
-        .where(Order.id == plan.order_id, Order.fulfilment_lease_until == plan.lease_until)
-        .values(fulfilment_lease_until=None)
-        .execution_options(synchronize_session=False)
+    repository.release_fulfilment_lease(
+        session, order_id=plan.order_id, lease_until=plan.lease_until
     )
 
 
@@ -204,40 +162,17 @@ def finish_decision(
     units; the lease ends."""
     order = get_order(session, scope=plan.scope, order_id=plan.order_id)
     sent = [unit_id for unit_id, _ in plan.decisions]
-    units = session.scalars(
-        select(OrderItemUnit)
-        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
-        .where(OrderItem.order_id == order.id, OrderItemUnit.external_unit_id.in_(sent))
-        .order_by(OrderItemUnit.id)
-    ).all()
-    _apply(session, order, list(units), answer, plan.scope.actor_user_id, plan.action)
+    units = repository.units_of_order(session, order_id=order.id, external_unit_ids=sent)
+    _apply(session, order, units, answer, plan.scope.actor_user_id, plan.action)
     release_lease(session, plan)
     return FulfilmentResult(order.id, order.status, answer.accepted, answer.refused)
 
 
 def _ensure_items_of_order(session: Session, order_id: int, item_ids: Sequence[int]) -> None:
-    found = set(
-        session.scalars(
-            select(OrderItem.id).where(OrderItem.order_id == order_id, OrderItem.id.in_(item_ids))
-        )
-    )
+    found = repository.item_ids_of_order(session, order_id=order_id, item_ids=item_ids)
     missing = [i for i in item_ids if i not in found]
     if missing:
         raise OrderItemNotFoundError(order_id=order_id, item_id=missing[0])
-
-
-def _unconfirmed_units(
-    session: Session, order_id: int, item_ids: Sequence[int] | None
-) -> list[OrderItemUnit]:
-    query = (
-        select(OrderItemUnit)
-        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
-        .where(OrderItem.order_id == order_id, OrderItemUnit.state == UnitState.UNCONFIRMED)
-        .order_by(OrderItemUnit.id)
-    )
-    if item_ids is not None:
-        query = query.where(OrderItem.id.in_(item_ids))
-    return list(session.scalars(query))
 
 
 def _apply(
@@ -258,11 +193,7 @@ def _apply(
         unit.state = answer.accepted[unit.external_unit_id]
         unit.updated_at = now
     session.flush()
-    states = session.scalars(
-        select(OrderItemUnit.state)
-        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
-        .where(OrderItem.order_id == order.id)
-    ).all()
+    states = repository.unit_states_of_order(session, order_id=order.id)
     before = order.status
     order.status = next_order_status(before, states)
     if UnitState.CONFIRMED_AVAILABLE in states and order.confirmed_at is None:

@@ -24,7 +24,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import utcnow
-from ordergate.events.service import record_events
+from ordergate.events.repository import record_events
 from ordergate.gtin import Gtin, normalize_gtin
 from ordergate.orders import events, repository
 from ordergate.orders.intake import (

@@ -7,7 +7,17 @@ from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
 from typing import Any, cast
 
-from sqlalchemy import ColumnElement, Table, bindparam, exists, func, or_, select, update
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Table,
+    bindparam,
+    exists,
+    func,
+    or_,
+    select,
+    update,
+)
 from sqlalchemy.orm import Session, selectinload, with_expression
 from sqlalchemy.sql import Select
 
@@ -15,7 +25,13 @@ from ordergate.catalog.models import GtinMapping, Product
 from ordergate.catalog.repository import matchable
 from ordergate.db import PageRequest, in_list, in_list_batches, paginate, upsert_insert
 from ordergate.orders import guard
-from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
+from ordergate.orders.models import (
+    Order,
+    OrderItem,
+    OrderItemException,
+    OrderItemUnit,
+    UnitState,
+)
 from ordergate.scope import Scope, scoped
 
 IN_CHUNK = 900  # bound parameters per statement on SQLite
@@ -112,6 +128,83 @@ def list_orders(
 def get_order(session: Session, *, scope: Scope, order_id: int) -> Order | None:
     statement = scoped(select(Order).where(Order.id == order_id), scope, Order.vendor_id)
     return session.scalar(_with_lines(statement))
+
+
+def find_order(session: Session, *, scope: Scope, order_id: int) -> Order | None:
+    """The order alone (no lines), within the scope."""
+    return session.scalar(scoped(select(Order), scope, Order.vendor_id).where(Order.id == order_id))
+
+
+# --- Fulfilment -----------------------------------------------------------------------------------
+
+
+def take_fulfilment_lease(
+    session: Session, *, order_id: int, now: datetime, until: datetime
+) -> bool:
+    """One conditional UPDATE: the order's lease is free or expired, and now ours until `until`."""
+    taken = session.execute(
+        update(Order)
+        .where(
+            Order.id == order_id,
+            or_(Order.fulfilment_lease_until.is_(None), Order.fulfilment_lease_until < now),
+        )
+        .values(fulfilment_lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(cast(CursorResult[Any], taken).rowcount)
+
+
+def release_fulfilment_lease(session: Session, *, order_id: int, lease_until: datetime) -> None:
+    """Free the lease, unless it expired and another sender holds it now."""
+    session.execute(
+        update(Order)
+        .where(Order.id == order_id, Order.fulfilment_lease_until == lease_until)
+        .values(fulfilment_lease_until=None)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def _units_of_order(order_id: int) -> Select[OrderItemUnit]:
+    return (
+        select(OrderItemUnit)
+        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
+        .where(OrderItem.order_id == order_id)
+        .order_by(OrderItemUnit.id)
+    )
+
+
+def unconfirmed_units(
+    session: Session, *, order_id: int, item_ids: Sequence[int] | None
+) -> list[OrderItemUnit]:
+    statement = _units_of_order(order_id).where(OrderItemUnit.state == UnitState.UNCONFIRMED)
+    if item_ids is not None:
+        statement = statement.where(OrderItem.id.in_(item_ids))
+    return list(session.scalars(statement))
+
+
+def units_of_order(
+    session: Session, *, order_id: int, external_unit_ids: Sequence[str]
+) -> list[OrderItemUnit]:
+    statement = _units_of_order(order_id).where(
+        OrderItemUnit.external_unit_id.in_(external_unit_ids)
+    )
+    return list(session.scalars(statement))
+
+
+def unit_states_of_order(session: Session, *, order_id: int) -> list[str]:
+    statement = (
+        select(OrderItemUnit.state)
+        .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
+        .where(OrderItem.order_id == order_id)
+    )
+    return list(session.scalars(statement))
+
+
+def item_ids_of_order(session: Session, *, order_id: int, item_ids: Sequence[int]) -> set[int]:
+    statement = select(OrderItem.id).where(
+        OrderItem.order_id == order_id, OrderItem.id.in_(item_ids)
+    )
+    return set(session.scalars(statement))
 
 
 # --- Lines after import -------------------------------------------------------------------------
