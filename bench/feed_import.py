@@ -258,7 +258,7 @@ def login(api: str, email: str) -> str:
     return str(response.json()["access_token"])
 
 
-def percentile(values: list[float], q: float) -> float:
+def percentile(values: list[float], q: int) -> float:
     return (
         statistics.quantiles(values, n=100, method="inclusive")[q - 1]
         if len(values) > 1
@@ -274,7 +274,8 @@ def run(url: str, feed: Feed, workdir: Path) -> dict[str, Any]:
     api = f"http://127.0.0.1:{port}/api/v1"
     try:
         tokens = {"admin": login(api, "admin@bench.test"), "vendor": login(api, "staff@bench.test")}
-        stop, reads, resolves = threading.Event(), Reads(), []
+        stop, reads = threading.Event(), Reads()
+        resolves: list[tuple[float, int]] = []
         threads = [
             threading.Thread(target=read_loop, args=(api, tokens["vendor"], stop, reads)),
             threading.Thread(

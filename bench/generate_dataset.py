@@ -147,17 +147,17 @@ def generate(
         catalog[v] = []
         for n in range(products_per_vendor):
             product_id += 1
-            gtin = make_gtin(rng, "40")
+            product_gtin = make_gtin(rng, "40")
             title = f"{rng.choice(BRANDS)} {rng.choice(NOUNS)} {n}"
             sku = f"SKU-{v:02d}-{n:05d}"
-            catalog[v].append((product_id, gtin, title, sku))
+            catalog[v].append((product_id, product_gtin, title, sku))
             product_rows.append(
                 (
                     product_id,
                     v,
                     sku,
-                    gtin,
-                    gtin.zfill(14),
+                    product_gtin,
+                    product_gtin.zfill(14),
                     "ean13",
                     title,
                     "EUR",

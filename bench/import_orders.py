@@ -415,7 +415,9 @@ class RawWriter:
     def _max_id(self, table: str) -> int:
         cursor = self.connection.cursor()
         cursor.execute(f"SELECT COALESCE(MAX(id), 0) FROM {table}")
-        (value,) = cursor.fetchone()
+        row = cursor.fetchone()
+        assert row is not None  # COALESCE(MAX(id), 0) always answers one row
+        (value,) = row
         cursor.close()
         self.connection.commit()
         return int(value)
