@@ -140,9 +140,10 @@ def search_terms(session: Session, rng: random.Random, vendor_id: int | None) ->
     ).all()
     terms: list[str] = []
     for gtin, sku in rng.sample(sample, 20):
-        if len(gtin) == 13:
+        if gtin is not None and len(gtin) == 13:  # the query excludes NULL; mypy cannot tell
             terms += [gtin, gtin.zfill(14)]
-        terms.append(sku)
+        if sku is not None:
+            terms.append(sku)
     terms += ["funko pop", "lego classic", "puzzle", "LS-1-R0001", "R00012"]
     return terms
 

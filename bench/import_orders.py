@@ -61,6 +61,7 @@ from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import make_engine, make_session_factory, utcnow
 from ordergate.gtin import normalize_gtin
 from ordergate.letzshop.adapter import CHANNEL
+from ordergate.letzshop.models import SyncRunStatus
 from ordergate.letzshop.parse import parse_graphql_errors, parse_shipment_page
 from ordergate.letzshop.sync import SyncJob, SyncSummary
 from ordergate.letzshop.types import ShipmentPage
@@ -226,7 +227,7 @@ def seed_vendor(session_factory: sessionmaker[Session], catalog: list[Article]) 
             )
         ).all()
         session.commit()
-    ids: dict[str, int] = {gtin: product_id for gtin, product_id in products}
+    ids: dict[str, int] = {gtin: product_id for gtin, product_id in products if gtin is not None}
     lookup: dict[str, tuple[int | None, str | None]] = {}
     for article in catalog:
         if article.gtin13 in duplicates:
@@ -293,7 +294,7 @@ def import_pass(
         )
         session.add(run)
         session.commit()
-        summary = SyncSummary(run_id=run.id, status="running")
+        summary = SyncSummary(run_id=run.id, status=SyncRunStatus.RUNNING)
     job = SyncJob(session_factory, vendor_id, summary, None)
     seconds = cpu_seconds = 0.0
     for body in read_pages(pages):
