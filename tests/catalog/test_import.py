@@ -223,3 +223,28 @@ def test_list_paginates(client: TestClient, db: Session) -> None:
     body = client.get(LIST, headers=headers, params={"skip": 1, "limit": 2}).json()
     assert (body["total"], body["skip"], body["limit"]) == (5, 1, 2)
     assert [p["marketplace_product_id"] for p in body["marketplace_products"]] == ["p1", "p2"]
+
+
+VENDOR_LIST = "/api/v1/vendor/marketplace-products"
+
+
+def test_vendor_staff_list_and_search_marketplace_products(client: TestClient, db: Session) -> None:
+    # What copy-to-catalog copies from, so the vendor tree lists it too (issue 9, small gaps).
+    _, headers = vendor_headers(client, db)
+    make_marketplace_product(db, marketplace_product_id="a", gtin="4006381333931", title="Mug")
+    make_marketplace_product(db, marketplace_product_id="b", title="Tea towel")
+    db.commit()
+    everything = client.get(VENDOR_LIST, headers=headers).json()
+    assert everything["total"] == 2
+    found = client.get(VENDOR_LIST, headers=headers, params={"search": "04006381333931"}).json()
+    assert [p["marketplace_product_id"] for p in found["marketplace_products"]] == ["a"]
+    admin = client.get(LIST, headers=admin_headers(client, db)).json()
+    assert everything == admin  # one query, the same answer in both trees
+
+
+def test_the_vendor_tree_needs_a_vendor_token(client: TestClient, db: Session) -> None:
+    make_marketplace_product(db, marketplace_product_id="a")
+    db.commit()
+    assert client.get(VENDOR_LIST).status_code == 401
+    response = client.get(VENDOR_LIST, headers=admin_headers(client, db))
+    assert response.status_code == 403  # an admin token without a vendor acts for none

@@ -32,7 +32,7 @@ from ordergate.catalog.schemas import (
 )
 from ordergate.deps import AUTO_MATCH, GTIN_MATCHING, AdminDep, JobDep, PageQuery, SessionDep, Tree
 from ordergate.schemas import IdParam, QueryFlag, Text
-from ordergate.scope import VendorScope
+from ordergate.scope import Scope, VendorScope
 
 Search = Annotated[
     Text | None, Query(max_length=500, description="GTIN (any valid form), SKU or title text")
@@ -52,6 +52,26 @@ def mount(tree: Tree) -> APIRouter:
     if tree.is_admin:
         _marketplace_routes(router)
     vendor_path = tree.pick(admin="/vendors/{vendor_id}", vendor="")
+
+    # The admin tree's id keeps FastAPI's default form (this route was admin-only).
+    @router.get(
+        "/marketplace-products",
+        response_model=MarketplaceProductList,
+        generate_unique_id_function=generate_unique_id if tree.is_admin else tree.operation_id,
+    )
+    def list_marketplace_products(
+        session: SessionDep,
+        page: PageQuery,
+        search: Search = None,
+        marketplace: MarketplaceQuery = None,
+        _: Scope = tree.all,
+    ) -> MarketplaceProductList:
+        """Marketplace products, searchable by GTIN (any valid form), marketplace id or title.
+        Vendor staff see them too: they are what copy-to-catalog copies from."""
+        rows, total = service.list_marketplace_products(
+            session, search=search, marketplace=marketplace, page=page
+        )
+        return MarketplaceProductList.of(rows, total, page)
 
     @router.post(
         f"{vendor_path}/marketplace-products/copy-to-catalog", response_model=CopyToCatalogResult
@@ -193,20 +213,6 @@ def _marketplace_routes(router: APIRouter) -> None:
         """One feed import run: progress, counts and its first row errors and warnings."""
         run = service.get_import_run(session, run_id=run_id)
         return _run_out(ImportRunOut, run, context.settings.catalog_import_lease_seconds)
-
-    @route("/marketplace-products", methods=["GET"], response_model=MarketplaceProductList)
-    def list_marketplace_products(
-        session: SessionDep,
-        _: AdminDep,
-        page: PageQuery,
-        search: Search = None,
-        marketplace: MarketplaceQuery = None,
-    ) -> MarketplaceProductList:
-        """Marketplace products, searchable by GTIN (any valid form), marketplace id or title."""
-        rows, total = service.list_marketplace_products(
-            session, search=search, marketplace=marketplace, page=page
-        )
-        return MarketplaceProductList.of(rows, total, page)
 
 
 RunOut = TypeVar("RunOut", ImportRunSummary, ImportRunOut)
