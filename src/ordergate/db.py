@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
 import orjson
 from sqlalchemy import (
@@ -27,7 +27,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
-from sqlalchemy.engine import Dialect, make_url
+from sqlalchemy.engine import CursorResult, Dialect, Result, make_url
 from sqlalchemy.orm import DeclarativeBase, InstrumentedAttribute, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
@@ -284,6 +284,12 @@ def in_list(
         array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == any_(array)
     return column.in_(values)
+
+
+def rows_changed(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE changed (`Session.execute` types its result as the
+    generic `Result`; a DML statement's is a `CursorResult`)."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def _binds_arrays(session: Session) -> bool:

@@ -29,7 +29,15 @@ from sqlalchemy.orm import Bundle, Session, aliased, selectinload
 
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.catalog.repository import matchable
-from ordergate.db import PageRequest, in_list, in_list_batches, paginate, upsert_insert, utcnow
+from ordergate.db import (
+    PageRequest,
+    in_list,
+    in_list_batches,
+    paginate,
+    rows_changed,
+    upsert_insert,
+    utcnow,
+)
 from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
@@ -438,7 +446,7 @@ def mark_ignored(session: Session, *, exception_id: int, notes: str, at: datetim
         .values(status=ExceptionStatus.IGNORED, resolution_notes=notes, updated_at=at)
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_changed(result))
 
 
 # --- auto-match reads and the duplicate flag ------------------------------------------------
@@ -607,4 +615,4 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
         .where(GtinMapping.id == mapping_id, *vendor_filter(scope, GtinMapping.vendor_id))
         .execution_options(synchronize_session=False)
     )
-    return bool(result.rowcount)  # type: ignore[attr-defined]
+    return bool(rows_changed(result))

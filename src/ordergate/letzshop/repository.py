@@ -9,7 +9,7 @@ from typing import Any
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import Session
 
-from ordergate.db import PageRequest, lease_expired, paginate, upsert_insert, utcnow
+from ordergate.db import PageRequest, lease_expired, paginate, rows_changed, upsert_insert, utcnow
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun, SyncRunStatus
 from ordergate.orders.models import Order, OrderStatus
 from ordergate.scope import Scope, VendorScope, scoped
@@ -106,7 +106,7 @@ def abandon_runs(
         .values(status=SyncRunStatus.ABANDONED, finished_at=utcnow(), error=error)
         .execution_options(synchronize_session=False)
     )
-    return int(getattr(result, "rowcount", 0) or 0)
+    return rows_changed(result)
 
 
 def lock_vendor(session: Session, vendor_id: int) -> None:
@@ -140,7 +140,7 @@ def update_running_run(session: Session, run_id: int, values: dict[str, Any]) ->
         .where(SyncRun.id == run_id, SyncRun.status == SyncRunStatus.RUNNING)
         .values(**values)
     )
-    return bool(getattr(result, "rowcount", 0))
+    return bool(rows_changed(result))
 
 
 # --- orders a sync reconciles -------------------------------------------------------------------

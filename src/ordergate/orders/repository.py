@@ -9,7 +9,6 @@ from typing import Any, cast
 
 from sqlalchemy import (
     ColumnElement,
-    CursorResult,
     Table,
     bindparam,
     exists,
@@ -23,7 +22,14 @@ from sqlalchemy.sql import Select
 
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.catalog.repository import matchable
-from ordergate.db import PageRequest, in_list, in_list_batches, paginate, upsert_insert
+from ordergate.db import (
+    PageRequest,
+    in_list,
+    in_list_batches,
+    paginate,
+    rows_changed,
+    upsert_insert,
+)
 from ordergate.orders import guard
 from ordergate.orders.models import (
     Order,
@@ -151,7 +157,7 @@ def take_fulfilment_lease(
         .values(fulfilment_lease_until=until)
         .execution_options(synchronize_session=False)
     )
-    return bool(cast(CursorResult[Any], taken).rowcount)
+    return bool(rows_changed(taken))
 
 
 def release_fulfilment_lease(session: Session, *, order_id: int, lease_until: datetime) -> None:
