@@ -263,6 +263,7 @@ def paginate(session: Session, statement: Select[Any], page: PageRequest) -> tup
 # there, and often a scan per chunk), bound parameters in chunks on SQLite (whose limit is 32,766
 # per statement). Every long IN goes through these two.
 ARRAY_BATCH_SIZE = 10_000
+IN_LIST_SIZE = 900  # bound parameters per statement on SQLite, well below its limit
 
 
 def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
@@ -270,7 +271,9 @@ def chunks(items: Sequence[T], size: int) -> Iterator[list[T]]:
         yield list(items[start : start + size])
 
 
-def in_list_batches(session: Session, values: Sequence[T], size: int) -> Iterator[list[T]]:
+def in_list_batches(
+    session: Session, values: Sequence[T], size: int = IN_LIST_SIZE
+) -> Iterator[list[T]]:
     """`values` in lists for `in_list`: `size` at a time (one bound parameter per value), or
     `ARRAY_BATCH_SIZE` at a time on PostgreSQL (one array parameter)."""
     return chunks(values, ARRAY_BATCH_SIZE if _binds_arrays(session) else size)

@@ -47,7 +47,6 @@ from ordergate.scope import VendorScope, scoped
 
 # Ids per lookup and rows per copy statement on SQLite (bound parameters stay well below its
 # limit); PostgreSQL binds one array per statement instead (db.in_list).
-ID_BATCH_SIZE = 900
 
 
 def matchable(vendor_id: int) -> ColumnElement[bool]:
@@ -133,7 +132,7 @@ def _unnested(rows: list[dict[str, Any]]) -> Select[Any]:
 def missing_marketplace_ids(session: Session, ids: Sequence[int]) -> list[int]:
     """The ids (in their order) no marketplace product has."""
     missing: list[int] = []
-    for chunk in in_list_batches(session, ids, ID_BATCH_SIZE):
+    for chunk in in_list_batches(session, ids):
         found = set(
             session.scalars(
                 select(MarketplaceProduct.id).where(in_list(session, MarketplaceProduct.id, chunk))
@@ -223,7 +222,7 @@ def copy_marketplace_products(
         "created_at": literal(now, Product.created_at.type),
         "updated_at": literal(now, Product.updated_at.type),
     }
-    for chunk in in_list_batches(session, ids, ID_BATCH_SIZE):
+    for chunk in in_list_batches(session, ids):
         source = select(*copied.values()).where(in_list(session, MarketplaceProduct.id, chunk))
         statement = (
             insert(Product)

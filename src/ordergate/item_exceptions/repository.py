@@ -54,9 +54,6 @@ from ordergate.orders.models import (
 from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
 from ordergate.vendors.models import Vendor
 
-# Bound parameters per statement on SQLite (PostgreSQL takes one array: `db.in_list`).
-IN_CHUNK = 900
-
 # An exception's columns with its order's id, number and date, under the names of
 # `schemas.ExceptionOut` (a flat row the schema validates as it is).
 ExceptionRow = Row[Any]
@@ -275,7 +272,7 @@ def get_order_and_item(session: Session, *, item_id: int) -> tuple[Order, OrderI
 
 def item_product_ids(session: Session, *, item_ids: Sequence[int]) -> dict[int, int]:
     found: dict[int, int] = {}
-    for chunk in in_list_batches(session, item_ids, IN_CHUNK):
+    for chunk in in_list_batches(session, item_ids):
         statement = select(OrderItem.id, OrderItem.product_id).where(
             in_list(session, OrderItem.id, chunk)
         )

@@ -40,8 +40,6 @@ from ordergate.orders.models import (
 )
 from ordergate.scope import Scope, scoped
 
-IN_CHUNK = 900  # bound parameters per statement on SQLite
-
 # Core tables for the bulk statements (typed as Table: the ORM types them as FromClause).
 ORDERS = cast(Table, Order.__table__)
 ITEMS = cast(Table, OrderItem.__table__)
@@ -227,7 +225,7 @@ def point_lines_at(
     `product_id` may be a per-line expression (auto-match: each line to its own product).
 
     The one writer of a line's product after import: resolve, bulk resolve and auto-match."""
-    for chunk in in_list_batches(session, item_ids, IN_CHUNK):
+    for chunk in in_list_batches(session, item_ids):
         session.execute(
             update(OrderItem)
             .where(in_list(session, OrderItem.id, chunk))

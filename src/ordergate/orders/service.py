@@ -14,8 +14,6 @@ from ordergate.orders.errors import OrderNotFoundError
 from ordergate.orders.models import Order, OrderStatus
 from ordergate.scope import Scope
 
-__all__ = ["OrderNotFoundError", "get_order", "list_orders"]
-
 
 def list_orders(
     session: Session,
