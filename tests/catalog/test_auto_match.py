@@ -78,6 +78,7 @@ def test_auto_match_writes_one_event_with_before_and_after(db: Session) -> None:
         "resolved_product_id": product.id,
         "order_item_id": exception.order_item_id,
         "order_item_product_id": product.id,
+        "cause": "catalog",
     }
 
 
@@ -238,6 +239,8 @@ def test_sweep_resolves_what_no_import_matched(db: Session) -> None:
     product = make_product(db, vendor_id=vendor.id, gtin=GTIN)
     assert sweep_vendor(db, vendor_id=vendor.id) == 1
     assert _state(db, exception.id)[:3] == ("resolved", "product_not_found", product.id)
+    event_row = db.scalars(select(Event)).one()
+    assert (event_row.action, event_row.after["cause"]) == ("auto_matched", "sweep")
 
 
 def test_sweep_twice_changes_nothing_the_second_time(db: Session) -> None:

@@ -52,15 +52,22 @@ def test_a_bulk_resolution_names_its_gtin_and_a_single_one_does_not() -> None:
         "product_id": 5,
         "notes": None,
     }
-    single = qc_events.exception_resolved(**common)
-    bulk = qc_events.exception_resolved(**common, bulk_gtin="4006381333931")
+    single = qc_events.exception_resolved(**common, via=qc_events.ResolvedVia.ONE)
+    bulk = qc_events.exception_resolved(
+        **common, via=qc_events.ResolvedVia.GTIN, bulk_gtin="4006381333931"
+    )
     assert single["after"] == {
         "status": "resolved",
         "product_id": 5,
         "resolved_product_id": 5,
         "notes": None,
+        "via": "one",
     }
-    assert bulk["after"] == {**(single["after"] or {}), "bulk_gtin": "4006381333931"}
+    assert bulk["after"] == {
+        **(single["after"] or {}),
+        "via": "gtin",
+        "bulk_gtin": "4006381333931",
+    }
     assert single["before"] == {"status": "pending", "product_id": 4, "resolved_product_id": None}
 
 
@@ -79,6 +86,7 @@ def test_the_system_is_the_actor_of_import_and_auto_match_events() -> None:
         order_item_id=8,
         product_before=4,
         product_id=5,
+        cause=qc_events.MatchCause.CATALOG,
     )
     assert created["actor_user_id"] is None
     assert matched["actor_user_id"] is None

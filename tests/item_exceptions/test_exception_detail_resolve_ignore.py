@@ -176,6 +176,7 @@ def test_resolves_exception(client: TestClient, db: Session, caller: Caller) -> 
                 "product_id": product.id,
                 "resolved_product_id": product.id,
                 "notes": "Matched to correct product manually",
+                "via": "one",
             },
         }
     ]

@@ -19,6 +19,7 @@ class EventAction(StrEnum):
     CREATED = "created"  # an exception raised by the import
     RESOLVED = "resolved"  # a person assigned a product (one or by GTIN)
     IGNORED = "ignored"
+    REOPENED = "reopened"  # a person sent a resolved or ignored exception back to pending
     AUTO_MATCHED = "auto_matched"  # a new catalog product matched it
     MARKED_DUPLICATE = "marked_duplicate"  # a second product took its GTIN
     STATUS_CHANGED = "status_changed"  # an order's status, from its units at import

@@ -80,6 +80,12 @@ def mount(tree: Tree) -> APIRouter:
         )
         return BulkResolveResponse(resolved_count=count, gtin=body.gtin, product_id=body.product_id)
 
+    # -- merge point: queue (collection routes) --
+
+    # -- merge point: history (collection routes) --
+
+    # -- merge point: deadlines (collection routes) --
+
     @router.get("/order-exceptions/{exception_id}", response_model=ExceptionDetail)
     def get_exception(
         exception_id: IdParam, session: SessionDep, scope: Scope = tree.all
@@ -112,6 +118,12 @@ def mount(tree: Tree) -> APIRouter:
             session, scope=scope, exception_id=exception_id, notes=body.notes
         )
         return ExceptionOut.model_validate(row)
+
+    # -- merge point: suggestions (per-exception routes) --
+
+    # -- merge point: actions (per-exception routes) --
+
+    # -- merge point: history (per-exception routes) --
 
     @router.get("/gtin-mappings", response_model=GtinMappingList)
     def list_gtin_mappings(

@@ -95,3 +95,14 @@ class BulkGtinInvalidError(AppError):
             "carries it as its raw GTIN",
             details={"field": "gtin", "gtin": gtin},
         )
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --

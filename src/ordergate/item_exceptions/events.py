@@ -2,11 +2,30 @@
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Any
 
 from ordergate.events.models import EventAction, EventSubject
 from ordergate.events.repository import EventRow
 from ordergate.orders.models import ExceptionStatus, ExceptionType
+
+
+class ResolvedVia(StrEnum):
+    """How a person resolved an exception: `after.via` of a `resolved` event (the KPIs count
+    by it). Events written before it existed have no `via`: `bulk_gtin` present means GTIN,
+    else one."""
+
+    ONE = "one"  # POST …/{id}/resolve
+    GTIN = "gtin"  # POST …/bulk-resolve, every pending line with one GTIN
+    SELECTION = "selection"  # POST …/bulk/resolve, chosen ids
+    NEW_PRODUCT = "new_product"  # POST …/{id}/create-product
+
+
+class MatchCause(StrEnum):
+    """Why the system matched an exception: `after.cause` of an `auto_matched` event."""
+
+    CATALOG = "catalog"  # products entered the catalog (created, copied, imported)
+    SWEEP = "sweep"  # a sweep over the whole catalog (`ordergate exceptions sweep`)
 
 
 def _exception_event(
@@ -38,14 +57,16 @@ def exception_resolved(
     product_before: int,
     product_id: int,
     notes: str | None,
+    via: ResolvedVia,
     bulk_gtin: str | None = None,
 ) -> EventRow:
-    """A person assigned `product_id` to the line (one exception, or by GTIN: `bulk_gtin`)."""
+    """A person assigned `product_id` to the line (`via` says how; by GTIN: `bulk_gtin`)."""
     after: dict[str, Any] = {
         "status": ExceptionStatus.RESOLVED,
         "product_id": product_id,
         "resolved_product_id": product_id,
         "notes": notes,
+        "via": via,
     }
     if bulk_gtin is not None:
         after["bulk_gtin"] = bulk_gtin
@@ -85,8 +106,10 @@ def exception_auto_matched(
     order_item_id: int,
     product_before: int,
     product_id: int,
+    cause: MatchCause,
 ) -> EventRow:
-    """A product that entered the catalog matched the line (the system acted)."""
+    """The system matched the line to the vendor's one product with its GTIN (`cause`: why
+    it looked)."""
     return _exception_event(
         EventAction.AUTO_MATCHED,
         exception_id=exception_id,
@@ -105,6 +128,7 @@ def exception_auto_matched(
             "resolved_product_id": product_id,
             "order_item_id": order_item_id,
             "order_item_product_id": product_id,
+            "cause": cause,
         },
     )
 

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from ordergate.db import in_list_batches, utcnow
 from ordergate.events.repository import record_events
 from ordergate.item_exceptions import events, repository
+from ordergate.item_exceptions.events import MatchCause
 from ordergate.orders.models import ExceptionType
 from ordergate.orders.repository import point_lines_at
 
@@ -54,12 +55,18 @@ def auto_match_products(session: Session, *, vendor_id: int, product_ids: Sequen
 def sweep_vendor(session: Session, *, vendor_id: int) -> int:
     """Match every pending exception of the vendor against its whole active catalog, for
     anything an import missed. Returns the number of exceptions resolved."""
-    return match_gtins(session, vendor_id=vendor_id, gtins=None).resolved
+    return match_gtins(session, vendor_id=vendor_id, gtins=None, cause=MatchCause.SWEEP).resolved
 
 
-def match_gtins(session: Session, *, vendor_id: int, gtins: Iterable[str] | None) -> MatchOutcome:
+def match_gtins(
+    session: Session,
+    *,
+    vendor_id: int,
+    gtins: Iterable[str] | None,
+    cause: MatchCause = MatchCause.CATALOG,
+) -> MatchOutcome:
     """Resolve or flag the vendor's pending exceptions whose canonical GTIN is in ``gtins``
-    (all of them when ``gtins`` is None)."""
+    (all of them when ``gtins`` is None); ``cause`` goes into the events."""
     wanted = None if gtins is None else set(gtins)
     if wanted is not None and not wanted:
         return MatchOutcome()
@@ -80,7 +87,7 @@ def match_gtins(session: Session, *, vendor_id: int, gtins: Iterable[str] | None
         and p.exception_type != ExceptionType.DUPLICATE_GTIN
     ]
     return MatchOutcome(
-        resolved=_resolve(session, vendor_id=vendor_id, rows=to_resolve),
+        resolved=_resolve(session, vendor_id=vendor_id, rows=to_resolve, cause=cause),
         marked_duplicate=_flag_duplicates(
             session, vendor_id=vendor_id, rows=to_flag, candidates=candidates
         ),
@@ -105,7 +112,7 @@ def _pending(session: Session, *, vendor_id: int, gtins: set[str] | None) -> lis
     return [row for row in rows if row.gtin_normalized in gtins]
 
 
-def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
+def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any], cause: MatchCause) -> int:
     if not rows:
         return 0
     now = utcnow()
@@ -141,6 +148,7 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any]) -> int:
                     order_item_id=row.order_item_id,
                     product_before=before[row.exception_id].product_id,
                     product_id=row.product_id,
+                    cause=cause,
                 )
                 for row in resolved
             ],

@@ -129,3 +129,14 @@ class GtinMappingOut(Schema):
 
 class GtinMappingList(Page):
     mappings: list[GtinMappingOut]
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --

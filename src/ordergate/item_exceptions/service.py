@@ -177,6 +177,7 @@ def resolve_exception(
         status_before=status_before,
         notes=notes,
         at=now,
+        via=events.ResolvedVia.ONE,
     )
     if remember:
         assert gtin_key is not None
@@ -201,6 +202,7 @@ def _after_resolved(
     status_before: str,
     notes: str | None,
     at: datetime,
+    via: events.ResolvedVia,
     bulk_gtin: str | None = None,
 ) -> None:
     """A person's resolution, after `write_resolution`: the lines point at the product and
@@ -219,6 +221,7 @@ def _after_resolved(
                 product_before=product_before[row.order_item_id],
                 product_id=product_id,
                 notes=notes,
+                via=via,
                 bulk_gtin=bulk_gtin,
             )
             for row in resolved
@@ -304,6 +307,7 @@ def bulk_resolve_by_gtin(
         status_before=ExceptionStatus.PENDING,
         notes=notes,
         at=now,
+        via=events.ResolvedVia.GTIN,
         bulk_gtin=gtin,
     )
     if remember:
