@@ -473,3 +473,14 @@ def caller_user_id(db: Session, caller: Caller) -> int:
     db.commit()  # ends the read transaction without expiring loaded objects
     assert user_id is not None
     return user_id
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --

@@ -613,3 +613,14 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
         .execution_options(synchronize_session=False)
     )
     return bool(rows_changed(result))
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --

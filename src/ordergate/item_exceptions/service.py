@@ -343,3 +343,14 @@ def sweep(session: Session, *, vendor_code: str | None) -> Iterator[tuple[str, i
         vendors = repository.vendors_with_pending(session)
     for vendor in vendors:
         yield vendor.code, matching.sweep_vendor(session, vendor_id=vendor.id)
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --

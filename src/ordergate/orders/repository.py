@@ -410,3 +410,14 @@ def mark_confirmed(session: Session, order_ids: Collection[int], *, at: datetime
         .where(ORDERS.c.id.in_(sorted(order_ids)), ORDERS.c.confirmed_at.is_(None))
         .values(confirmed_at=at)
     )
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --

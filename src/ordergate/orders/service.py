@@ -44,3 +44,14 @@ def get_order(session: Session, *, scope: Scope, order_id: int) -> Order:
     if order is None:
         raise OrderNotFoundError(order_id)
     return order
+
+
+# -- merge point: suggestions --
+
+# -- merge point: actions --
+
+# -- merge point: queue --
+
+# -- merge point: history --
+
+# -- merge point: deadlines --
