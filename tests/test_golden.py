@@ -1,9 +1,11 @@
 """Golden responses and events: one fixed scenario built through the public HTTP API (and the
 Letzshop sandbox over real HTTP); the answers of its writes, then of every GET list/detail
 route of both trees (filters, pages, not-found answers), and the `events` table are compared
-with files recorded from the code before the architecture refactor (commit 37f9d5a), so the
+with files first recorded from the code before the architecture refactor (commit 37f9d5a), so the
 refactor provably changed no body, status or event. The scenario declines only a line without
-an exception (issue 8 lets blocking change for a declined line that has one).
+an exception (issue 8 lets blocking change for a declined line that has one). Since then the
+files are rewritten only for additions (new response fields, new event keys), each rewrite's
+diff read to hold nothing else; `git log -p tests/data/golden` is that record.
 
 Bodies are compared byte for byte after normalising what is not deterministic: timestamps the
 clock wrote become `<ts>`, the sandbox's address (a free port) `<sandbox>`. Key order counts
