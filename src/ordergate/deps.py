@@ -13,6 +13,7 @@ from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from fastapi.utils import generate_unique_id
 from sqlalchemy.orm import Session, sessionmaker
 
+from ordergate.auth import repository as auth_repository
 from ordergate.auth.errors import OwnerRequiredError
 from ordergate.auth.models import User
 from ordergate.auth.service import TokenSettings, active_membership
@@ -21,6 +22,7 @@ from ordergate.catalog.ports import GtinMatching, ProductsAdded
 from ordergate.config import Settings
 from ordergate.db import PageRequest
 from ordergate.errors import AuthenticationError, PermissionDeniedError
+from ordergate.events.timeline import UserEmails
 from ordergate.item_exceptions import matching
 from ordergate.routing import CommittingRoute, end_request_transaction, request_session
 from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip
@@ -275,3 +277,9 @@ AUTO_MATCH: ProductsAdded = matching.auto_match_products
 GTIN_MATCHING = GtinMatching(
     pending=matching.pending_gtins, match=matching.match_gtins, batch_size=matching.CHUNK_SIZE
 )
+
+
+# --- what timelines are handed: users' emails (events/timeline.py) ---------------------------
+# The events, orders and exceptions domains sit below the users' domain.
+
+USER_EMAILS: UserEmails = auth_repository.emails_of

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import functools
 import inspect
+import logging
 from collections.abc import AsyncIterator, Callable, Coroutine
 from contextlib import asynccontextmanager
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, TypeVar
 
 import anyio
 from fastapi import Request, Response
@@ -160,3 +161,46 @@ def end_request_transaction(request: Request) -> None:
         request.state.db_session = None
         session.commit()
         session.close()
+
+
+# --- responses streamed in batches -------------------------------------------------------------
+
+Cursor = TypeVar("Cursor")
+_log = logging.getLogger(__name__)
+
+
+async def stream_batches(
+    request: Request,
+    first: bytes,
+    after: Cursor | None,
+    batch: Callable[[Session, Cursor], tuple[bytes, Cursor | None]],
+) -> AsyncIterator[bytes]:
+    """A response body read batch by batch: `first` (computed by the endpoint, inside the
+    request), then `batch(session, after)` until it returns no next cursor.
+
+    The body is sent after the request's session is closed and its slot released (the route
+    ends them when the endpoint returns), so each batch takes a request slot, a worker thread
+    and a fresh read session of its own, for one short read: a slow client holds no
+    transaction, connection or thread between batches, and a batch waits for its slot like any
+    request. An error after the first bytes cannot become an error response any more: it is
+    logged and ends the body short, so the client sees an incomplete transfer, never a
+    complete-looking file."""
+    yield first
+    factory = request.app.state.read_session_factory
+    while after is not None:
+        async with _request_slot(request):
+            data, after = await run_in_threadpool(_read_batch, factory, batch, after)
+        yield data
+
+
+def _read_batch(
+    factory: Callable[[], Session],
+    batch: Callable[[Session, Cursor], tuple[bytes, Cursor | None]],
+    after: Cursor,
+) -> tuple[bytes, Cursor | None]:
+    try:
+        with factory() as session:
+            return batch(session, after)
+    except Exception:
+        _log.exception("a streamed response failed after its first batch")
+        raise

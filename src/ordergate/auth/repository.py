@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from collections.abc import Collection
+
 from sqlalchemy import exists, select
 from sqlalchemy.orm import Session
 
 from ordergate.auth.models import MemberRole, User, VendorMembership
-from ordergate.db import PageRequest, paginate
+from ordergate.db import PageRequest, in_list, in_list_batches, paginate
 from ordergate.scope import VendorScope, scoped
 
 
@@ -62,3 +64,12 @@ def lock_owner_ids(session: Session, *, vendor_id: int) -> list[int]:
         .with_for_update()
     )
     return list(session.scalars(statement))
+
+
+def emails_of(session: Session, *, user_ids: Collection[int]) -> dict[int, str]:
+    """Users' emails by id (the actors of timelines and exports); unknown ids are left out."""
+    found: dict[int, str] = {}
+    for chunk in in_list_batches(session, sorted(set(user_ids))):
+        rows = session.execute(select(User.id, User.email).where(in_list(session, User.id, chunk)))
+        found.update({row.id: row.email for row in rows})
+    return found

@@ -10,10 +10,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, TypedDict
 
-from sqlalchemy import insert
+from sqlalchemy import ColumnElement, Select, and_, insert, select
 from sqlalchemy.orm import Session
 
-from ordergate.db import utcnow
+from ordergate.db import PageRequest, paginate, utcnow
 from ordergate.events.models import Event, EventAction, EventSubject
 
 
@@ -33,3 +33,30 @@ def record_events(session: Session, rows: Sequence[EventRow]) -> None:
         return
     now = utcnow()
     session.execute(insert(Event), [{**row, "at": now} for row in rows])
+
+
+# --- reading: timelines ---------------------------------------------------------------------
+
+OLDEST_FIRST = (Event.at, Event.id)
+
+
+def subject_is(subject_type: EventSubject, subject_ids: Any) -> ColumnElement[bool]:
+    """Events of these subjects: one id, or a select of ids (through `ix_events_subject`)."""
+    ids = subject_ids if isinstance(subject_ids, Select) else [subject_ids]
+    return and_(Event.subject_type == subject_type, Event.subject_id.in_(ids))
+
+
+def timeline_page(
+    session: Session,
+    *,
+    vendor_id: int,
+    where: ColumnElement[bool],
+    page: PageRequest | None = None,
+) -> tuple[list[Event], int]:
+    """The vendor's events matching `where`, oldest first (time, then id: events written in one
+    transaction share their time); one page and the total, or all of them with `page` None."""
+    statement = select(Event).where(Event.vendor_id == vendor_id, where).order_by(*OLDEST_FIRST)
+    if page is None:
+        rows = list(session.scalars(statement))
+        return rows, len(rows)
+    return paginate(session, statement, page)

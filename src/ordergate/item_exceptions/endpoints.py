@@ -6,10 +6,12 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query, Response
+from fastapi import APIRouter, Query, Request, Response
+from fastapi.responses import StreamingResponse
 
-from ordergate.deps import PageQuery, SessionDep, Tree
-from ordergate.item_exceptions import service
+from ordergate.deps import USER_EMAILS, PageQuery, SessionDep, Tree
+from ordergate.events.schemas import EventList
+from ordergate.item_exceptions import export, history, service
 from ordergate.item_exceptions.schemas import (
     BulkResolveRequest,
     BulkResolveResponse,
@@ -22,7 +24,8 @@ from ordergate.item_exceptions.schemas import (
     ResolveRequest,
 )
 from ordergate.orders.models import ExceptionStatus, ExceptionType
-from ordergate.schemas import IdParam, Text
+from ordergate.routing import stream_batches
+from ordergate.schemas import IdParam, QueryFlag, Text
 from ordergate.scope import Scope, VendorScope
 
 StatusFilter = Annotated[ExceptionStatus | None, Query(description="pending, resolved, ignored")]
@@ -33,6 +36,10 @@ TypeFilter = Annotated[
 SearchFilter = Annotated[
     Text | None,
     Query(max_length=200, description="GTIN (raw or canonical), product name, SKU, order number"),
+]
+BomFlag = Annotated[
+    QueryFlag,
+    Query(description="true: start with a UTF-8 byte-order mark (for Excel); default false"),
 ]
 
 
@@ -84,15 +91,44 @@ def mount(tree: Tree) -> APIRouter:
 
     # -- merge point: history (collection routes) --
 
+    @router.get(
+        "/order-exceptions/export.csv",
+        response_class=StreamingResponse,
+        responses={200: {"content": {"text/csv": {}}, "description": "The CSV, streamed"}},
+    )
+    def export_exceptions(
+        request: Request,
+        session: SessionDep,
+        status: StatusFilter = None,
+        exception_type: TypeFilter = None,
+        search: SearchFilter = None,
+        bom: BomFlag = False,
+        scope: Scope = tree.filtered,
+    ) -> StreamingResponse:
+        """The list's rows as CSV (UTF-8, header row), newest first, every row matching the
+        filters; cells a spreadsheet would run as a formula start with an apostrophe."""
+        filters = export.ExportFilters(status=status, exception_type=exception_type, search=search)
+        first, job, after = history.start_export(
+            session, scope=scope, filters=filters, emails=USER_EMAILS, bom=bom
+        )
+        return StreamingResponse(
+            stream_batches(request, first, after, job.batch),
+            media_type=export.MEDIA_TYPE,
+            headers={"Content-Disposition": 'attachment; filename="order-exceptions.csv"'},
+        )
+
     # -- merge point: deadlines (collection routes) --
 
     @router.get("/order-exceptions/{exception_id}", response_model=ExceptionDetail)
     def get_exception(
         exception_id: IdParam, session: SessionDep, scope: Scope = tree.all
     ) -> ExceptionDetail:
-        """The exception with its order and line; candidates for duplicate GTINs."""
-        detail = service.get_exception_detail(session, scope=scope, exception_id=exception_id)
-        return ExceptionDetail.model_validate(detail.attributes())
+        """The exception with its order and line, candidates for duplicate GTINs, and its
+        timeline."""
+        detail = history.exception_detail(
+            session, scope=scope, exception_id=exception_id, emails=USER_EMAILS
+        )
+        return ExceptionDetail.model_validate(detail)
 
     @router.post("/order-exceptions/{exception_id}/resolve", response_model=ExceptionOut)
     def resolve_exception(
@@ -124,6 +160,17 @@ def mount(tree: Tree) -> APIRouter:
     # -- merge point: actions (per-exception routes) --
 
     # -- merge point: history (per-exception routes) --
+
+    @router.get("/order-exceptions/{exception_id}/events", response_model=EventList)
+    def exception_events(
+        exception_id: IdParam, session: SessionDep, page: PageQuery, scope: Scope = tree.all
+    ) -> EventList:
+        """The exception's timeline, oldest first: action, actor (a user's email, or the
+        system with its cause), before/after, notes, time."""
+        rows, total = history.exception_events(
+            session, scope=scope, exception_id=exception_id, page=page, emails=USER_EMAILS
+        )
+        return EventList.of(rows, total, page)
 
     @router.get("/gtin-mappings", response_model=GtinMappingList)
     def list_gtin_mappings(

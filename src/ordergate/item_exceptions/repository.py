@@ -22,6 +22,7 @@ from sqlalchemy import (
     or_,
     select,
     text,
+    tuple_,
     union,
     update,
 )
@@ -38,6 +39,8 @@ from ordergate.db import (
     upsert_insert,
     utcnow,
 )
+from ordergate.events.models import Event, EventSubject
+from ordergate.events.repository import subject_is, timeline_page
 from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
@@ -622,5 +625,86 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 # -- merge point: queue --
 
 # -- merge point: history --
+
+
+def exception_timeline(
+    session: Session, *, vendor_id: int, exception_id: int, page: PageRequest | None
+) -> tuple[list[Event], int]:
+    """The exception's events, oldest first (all of them with `page` None)."""
+    return timeline_page(
+        session,
+        vendor_id=vendor_id,
+        where=subject_is(EventSubject.EXCEPTION, exception_id),
+        page=page,
+    )
+
+
+class ExportKey(NamedTuple):
+    """Where an export's next batch starts: after this row, newest first."""
+
+    created_at: datetime
+    id: int
+
+
+resolved_product = aliased(Product, name="resolved_product")
+_EXPORT_ROW = (
+    OrderItemException.id,
+    OrderItemException.created_at,
+    Vendor.code.label("vendor_code"),
+    Order.order_number,
+    Order.order_date,
+    OrderItemException.original_gtin,
+    OrderItemException.original_sku,
+    OrderItemException.original_product_name,
+    OrderItem.quantity,
+    OrderItemException.exception_type,
+    OrderItemException.status,
+    OrderItemException.resolved_product_id,
+    resolved_product.sku.label("resolved_product_sku"),
+    resolved_product.title.label("resolved_product_title"),
+    OrderItemException.resolved_by,
+    OrderItemException.resolved_at,
+    OrderItemException.resolution_notes,
+)
+
+
+def export_batch(
+    session: Session,
+    *,
+    scope: Scope,
+    status: ExceptionStatus | None,
+    exception_type: ExceptionType | None,
+    search: str | None,
+    after: ExportKey | None,
+    limit: int,
+) -> Sequence[Any]:
+    """The next `limit` rows of the list's filters (the same conditions as `list_exceptions`),
+    newest first, after `after`: keyset pagination on (created_at, id), so every batch is an
+    index range whatever its depth, and a row is never read twice."""
+    conditions = _in_scope(scope)
+    if status is not None:
+        conditions.append(OrderItemException.status == status)
+    if exception_type is not None:
+        conditions.append(OrderItemException.exception_type == exception_type)
+    term = search.strip() if search else ""
+    if term:
+        dialect = session.get_bind().dialect.name
+        conditions.append(_search_condition(term, scope=scope, dialect=dialect))
+    if after is not None:
+        conditions.append(
+            tuple_(OrderItemException.created_at, OrderItemException.id)
+            < tuple_(literal(after.created_at, OrderItemException.created_at.type), after.id)
+        )
+    return session.execute(
+        select(*_EXPORT_ROW)
+        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
+        .join(Order, Order.id == OrderItem.order_id)
+        .join(Vendor, Vendor.id == OrderItemException.vendor_id)
+        .outerjoin(resolved_product, resolved_product.id == OrderItemException.resolved_product_id)
+        .where(*conditions)
+        .order_by(*NEWEST_FIRST)
+        .limit(limit)
+    ).all()
+
 
 # -- merge point: deadlines --

@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from ordergate.events.schemas import EventOut
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
 from ordergate.schemas import NON_BLANK, Flag, Id, Notes, Page, RequiredNotes, Schema, trim
 
@@ -86,6 +87,9 @@ class ExceptionDetail(ExceptionOut):
     item: ExceptionItemContext
     candidates: list[CandidateProduct] = Field(
         description="For duplicate_gtin: the vendor's active products with this GTIN; else empty"
+    )
+    events: list[EventOut] = Field(
+        description="The exception's timeline, oldest first (as GET …/{exception_id}/events)"
     )
 
 

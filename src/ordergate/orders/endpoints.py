@@ -7,7 +7,8 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from ordergate.deps import PageQuery, SessionDep, Tree
+from ordergate.deps import USER_EMAILS, PageQuery, SessionDep, Tree
+from ordergate.events.schemas import EventList
 from ordergate.orders import service
 from ordergate.orders.models import OrderStatus
 from ordergate.orders.schemas import OrderList, OrderOut
@@ -54,5 +55,15 @@ def mount(tree: Tree) -> APIRouter:
     def get_order(order_id: IdParam, session: SessionDep, scope: Scope = tree.all) -> OrderOut:
         """One order with its lines, units and exceptions."""
         return OrderOut.model_validate(service.get_order(session, order_id=order_id, scope=scope))
+
+    @router.get("/{order_id}/events", response_model=EventList)
+    def order_events(
+        order_id: IdParam, session: SessionDep, page: PageQuery, scope: Scope = tree.all
+    ) -> EventList:
+        """The order's timeline, oldest first: its own events and its exceptions'."""
+        rows, total = service.order_events(
+            session, scope=scope, order_id=order_id, page=page, emails=USER_EMAILS
+        )
+        return EventList.of(rows, total, page)
 
     return router

@@ -30,6 +30,8 @@ from ordergate.db import (
     rows_changed,
     upsert_insert,
 )
+from ordergate.events.models import Event, EventSubject
+from ordergate.events.repository import subject_is, timeline_page
 from ordergate.orders import guard
 from ordergate.orders.models import (
     Order,
@@ -419,5 +421,26 @@ def mark_confirmed(session: Session, order_ids: Collection[int], *, at: datetime
 # -- merge point: queue --
 
 # -- merge point: history --
+
+
+def order_timeline(
+    session: Session, *, vendor_id: int, order_id: int, page: PageRequest
+) -> tuple[list[Event], int]:
+    """The order's events and its lines' exceptions' events, oldest first."""
+    exception_ids = (
+        select(OrderItemException.id)
+        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
+        .where(OrderItem.order_id == order_id)
+    )
+    return timeline_page(
+        session,
+        vendor_id=vendor_id,
+        where=or_(
+            subject_is(EventSubject.ORDER, order_id),
+            subject_is(EventSubject.EXCEPTION, exception_ids),
+        ),
+        page=page,
+    )
+
 
 # -- merge point: deadlines --

@@ -9,6 +9,8 @@ from __future__ import annotations
 from sqlalchemy.orm import Session
 
 from ordergate.db import PageRequest
+from ordergate.events import timeline
+from ordergate.events.timeline import TimelineEntry, UserEmails
 from ordergate.orders import repository
 from ordergate.orders.errors import OrderNotFoundError
 from ordergate.orders.models import Order, OrderStatus
@@ -53,5 +55,20 @@ def get_order(session: Session, *, scope: Scope, order_id: int) -> Order:
 # -- merge point: queue --
 
 # -- merge point: history --
+
+
+def order_events(
+    session: Session, *, scope: Scope, order_id: int, page: PageRequest, emails: UserEmails
+) -> tuple[list[TimelineEntry], int]:
+    """The order's timeline, oldest first: its own events (re-import status changes,
+    confirmations, declines) and those of its lines' exceptions."""
+    order = repository.find_order(session, scope=scope, order_id=order_id)
+    if order is None:
+        raise OrderNotFoundError(order_id)
+    events, total = repository.order_timeline(
+        session, vendor_id=order.vendor_id, order_id=order.id, page=page
+    )
+    return timeline.entries(session, events, emails=emails), total
+
 
 # -- merge point: deadlines --
