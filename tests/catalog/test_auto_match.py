@@ -115,6 +115,7 @@ def test_marked_duplicate_event_lists_the_candidates(db: Session) -> None:
         "exception_type": "duplicate_gtin",
         "gtin_normalized": "0" + GTIN,
         "candidate_product_ids": [first.id, second.id],
+        "cause": "catalog",
     }
 
 

@@ -140,8 +140,10 @@ def exception_marked_duplicate(
     type_before: str,
     gtin_normalized: str,
     candidate_product_ids: list[int],
+    cause: MatchCause = MatchCause.CATALOG,
 ) -> EventRow:
-    """A second active product took the line's GTIN: the exception becomes `duplicate_gtin`."""
+    """A second active product took the line's GTIN: the exception becomes `duplicate_gtin`
+    (`cause`: why the system looked, as for `exception_auto_matched`)."""
     return _exception_event(
         EventAction.MARKED_DUPLICATE,
         exception_id=exception_id,
@@ -153,5 +155,6 @@ def exception_marked_duplicate(
             "exception_type": ExceptionType.DUPLICATE_GTIN,
             "gtin_normalized": gtin_normalized,
             "candidate_product_ids": candidate_product_ids,
+            "cause": cause,
         },
     )

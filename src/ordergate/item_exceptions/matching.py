@@ -89,7 +89,7 @@ def match_gtins(
     return MatchOutcome(
         resolved=_resolve(session, vendor_id=vendor_id, rows=to_resolve, cause=cause),
         marked_duplicate=_flag_duplicates(
-            session, vendor_id=vendor_id, rows=to_flag, candidates=candidates
+            session, vendor_id=vendor_id, rows=to_flag, candidates=candidates, cause=cause
         ),
     )
 
@@ -158,7 +158,12 @@ def _resolve(session: Session, *, vendor_id: int, rows: Sequence[Any], cause: Ma
 
 
 def _flag_duplicates(
-    session: Session, *, vendor_id: int, rows: Sequence[Any], candidates: dict[str, list[int]]
+    session: Session,
+    *,
+    vendor_id: int,
+    rows: Sequence[Any],
+    candidates: dict[str, list[int]],
+    cause: MatchCause,
 ) -> int:
     if not rows:
         return 0
@@ -175,6 +180,7 @@ def _flag_duplicates(
                 type_before=row.exception_type,
                 gtin_normalized=row.gtin_normalized,
                 candidate_product_ids=candidates[row.gtin_normalized],
+                cause=cause,
             )
             for row in rows
             if row.id in flagged
