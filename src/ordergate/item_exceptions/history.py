@@ -55,6 +55,6 @@ def start_export(
 ) -> tuple[bytes, export.Export, ExportKey | None]:
     """The header and the first batch (read in the caller's session, so a failure still
     answers an error), the export to continue, and where it continues (None: complete)."""
-    job = export.Export(scope=scope, filters=filters, emails=emails)
+    job = export.Export(scope=scope, filters=filters, emails=emails, batch_size=export.BATCH_SIZE)
     first, after = job.batch(session, None)
     return export.header(bom=bom) + first, job, after
