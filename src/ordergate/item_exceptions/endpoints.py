@@ -94,7 +94,12 @@ def mount(tree: Tree) -> APIRouter:
     @router.get(
         "/order-exceptions/export.csv",
         response_class=StreamingResponse,
-        responses={200: {"content": {"text/csv": {}}, "description": "The CSV, streamed"}},
+        responses={
+            200: {
+                "content": {"text/csv": {"schema": {"type": "string"}}},
+                "description": "The CSV, streamed",
+            }
+        },
     )
     def export_exceptions(
         request: Request,
