@@ -24,7 +24,6 @@ import argparse
 import csv
 import json
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -44,6 +43,7 @@ import uvicorn  # noqa: E402
 from sqlalchemy import func, select  # noqa: E402
 
 from ordergate.app import create_app  # noqa: E402
+from ordergate.auth.repository import emails_of  # noqa: E402
 from ordergate.config import Settings  # noqa: E402
 from ordergate.item_exceptions import export  # noqa: E402
 from ordergate.orders.models import OrderItemException  # noqa: E402
@@ -53,8 +53,23 @@ from ordergate.vendors.models import Vendor  # noqa: E402
 EXPECTED_TOTAL = 100_000
 
 
+def _status_mib(field: str) -> float:
+    """A memory figure of this process from /proc/self/status, in MiB."""
+    with open("/proc/self/status") as status:
+        for line in status:
+            if line.startswith(field + ":"):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f"{field} missing from /proc/self/status")
+
+
 def peak_rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # KiB on Linux
+    """This process's peak RSS (VmHWM). Not `ru_maxrss`: Linux keeps that across exec, so a
+    child of the parent that generated the dataset would report the parent's peak."""
+    return _status_mib("VmHWM")
+
+
+def rss_mib() -> float:
+    return _status_mib("VmRSS")
 
 
 def serve(url: str) -> tuple[uvicorn.Server, str, Any]:
@@ -142,6 +157,55 @@ def measure(url: str, tree: str) -> dict[str, Any]:
     }
 
 
+def measure_service(url: str) -> dict[str, Any]:
+    """Every vendor's export through `export.iter_csv` in this process, without HTTP: what the
+    rows cost to read and encode alone."""
+    app = create_app(
+        Settings(
+            env="test", database_url=url, secret_key="bench-secret-key-for-ordergate-benchmarks"
+        )
+    )
+    sessions = app.state.read_session_factory
+    with sessions() as session:
+        expected = session.scalar(select(func.count()).select_from(OrderItemException)) or 0
+    job = export.Export(
+        scope=exceptions_api.EVERY_VENDOR, filters=export.ExportFilters(), emails=emails_of
+    )
+    baseline = peak_rss_mib()
+    gaps: list[float] = []
+    size = 0
+    with tempfile.TemporaryFile() as sink:
+        started = last = time.perf_counter()
+        first_byte = 0.0
+        for index, chunk in enumerate(export.iter_csv(sessions, job)):
+            now = time.perf_counter()
+            if index == 1:
+                first_byte = now - started
+            elif index > 1:
+                gaps.append((now - last) * 1000)
+            last = now
+            size += len(chunk)
+            sink.write(chunk)
+        seconds = time.perf_counter() - started
+        peak = peak_rss_mib()
+        sink.seek(0)
+        rows, unique = check(sink)
+    return {
+        "tree": "service",
+        "rows": rows,
+        "expected": expected,
+        "unique": unique,
+        "seconds": seconds,
+        "bytes": size,
+        "first_byte_ms": first_byte * 1000,
+        "gap_p50_ms": statistics.median(gaps),
+        "gap_p95_ms": statistics.quantiles(gaps, n=100, method="inclusive")[94],
+        "chunks": len(gaps) + 2,
+        "baseline_rss_mib": baseline,
+        "peak_rss_mib": peak,
+    }
+
+
 def check(sink: Any) -> tuple[int, int]:
     """Rows and distinct ids of the CSV file, read back with the csv module."""
     text = (line.decode("utf-8") for line in sink)
@@ -160,17 +224,18 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--sqlite", type=Path, default=exceptions_api.DEFAULT_SQLITE)
     parser.add_argument("--database-url")
-    parser.add_argument("--measure", choices=("admin", "vendor"), help=argparse.SUPPRESS)
+    parser.add_argument("--measure", choices=("admin", "vendor", "service"), help=argparse.SUPPRESS)
     args = parser.parse_args()
     url = args.database_url or f"sqlite:///{args.sqlite}"
     if args.measure:
-        print(json.dumps(measure(url, args.measure)), flush=True)
+        result = measure_service(url) if args.measure == "service" else measure(url, args.measure)
+        print(json.dumps(result), flush=True)
         return
     load = os.getloadavg()[0]
     exceptions_api.prepare_dataset(url, regenerate=False, seed=generate_dataset.SEED)
     print(f"database: {url.split('@')[-1]}, batch size {export.BATCH_SIZE}, load {load:.2f}")
     failed = False
-    for tree in ("vendor", "admin"):
+    for tree in ("vendor", "admin", "service"):
         child = subprocess.run(
             [sys.executable, __file__, "--database-url", url, "--measure", tree],
             capture_output=True,

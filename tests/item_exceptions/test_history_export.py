@@ -419,3 +419,30 @@ def test_a_failure_after_the_first_batch_ends_the_body_short(
     with pytest.raises(httpx.RemoteProtocolError):
         received.extend(_lines(served, headers, {"vendor_id": vendor.id}))
     assert b"".join(received).count(b"\r\n") == 3  # the header and the first batch only
+
+
+def test_no_connection_is_held_between_batches(
+    app: Any,
+    client: TestClient,
+    db: Session,
+    caller: Caller,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Each later batch starts with none of the read pool's connections checked out: the
+    request's session was closed before the body streamed, and each batch's own session is
+    closed before the next."""
+    monkeypatch.setattr(export, "BATCH_SIZE", 2)
+    original = export.Export.batch
+    checked_out: list[int] = []
+
+    def counting(self: export.Export, session: Session, after: Any) -> Any:
+        if after is not None:
+            checked_out.append(app.state.read_engine.pool.checkedout())
+        return original(self, session, after)
+
+    monkeypatch.setattr(export.Export, "batch", counting)
+    for _ in range(7):
+        make_unmatched_line(db, vendor_id=caller.vendor.id)
+    db.commit()
+    assert len(_rows(_export(client, caller))) == 7
+    assert checked_out == [0, 0, 0]

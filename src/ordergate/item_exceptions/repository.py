@@ -647,6 +647,7 @@ class ExportKey(NamedTuple):
 
 
 resolved_product = aliased(Product, name="resolved_product")
+# In the order `export.csv_cells` unpacks them.
 _EXPORT_ROW = (
     OrderItemException.id,
     OrderItemException.created_at,
