@@ -51,6 +51,7 @@ from ordergate.security import use_cheap_password_hashing  # noqa: E402
 from ordergate.vendors.models import Vendor  # noqa: E402
 
 EXPECTED_TOTAL = 100_000
+EARLY_BYTES = 2 * 2**20  # about 12,000 rows: the RSS then is compared with the RSS at the end
 
 
 def _status_mib(field: str) -> float:
@@ -120,6 +121,7 @@ def measure(url: str, tree: str) -> dict[str, Any]:
         gaps: list[float] = []
         size = 0
         first_byte = 0.0
+        early_rss: float | None = None
         with tempfile.TemporaryFile() as sink:
             started = time.perf_counter()
             with http.stream("GET", path, headers=headers) as response:
@@ -134,8 +136,10 @@ def measure(url: str, tree: str) -> dict[str, Any]:
                     last = now
                     size += len(chunk)
                     sink.write(chunk)
+                    if early_rss is None and size >= EARLY_BYTES:
+                        early_rss = rss_mib()
             seconds = time.perf_counter() - started
-            peak = peak_rss_mib()
+            peak, end_rss = peak_rss_mib(), rss_mib()
             sink.seek(0)
             rows, unique = check(sink)
     server.should_exit = True
@@ -154,6 +158,8 @@ def measure(url: str, tree: str) -> dict[str, Any]:
         "chunks": len(gaps) + 1,
         "baseline_rss_mib": baseline,
         "peak_rss_mib": peak,
+        "early_rss_mib": early_rss,
+        "end_rss_mib": end_rss,
     }
 
 
@@ -177,6 +183,7 @@ def measure_service(url: str) -> dict[str, Any]:
     with tempfile.TemporaryFile() as sink:
         started = last = time.perf_counter()
         first_byte = 0.0
+        early_rss: float | None = None
         for index, chunk in enumerate(export.iter_csv(sessions, job)):
             now = time.perf_counter()
             if index == 1:
@@ -186,8 +193,10 @@ def measure_service(url: str) -> dict[str, Any]:
             last = now
             size += len(chunk)
             sink.write(chunk)
+            if early_rss is None and size >= EARLY_BYTES:
+                early_rss = rss_mib()
         seconds = time.perf_counter() - started
-        peak = peak_rss_mib()
+        peak, end_rss = peak_rss_mib(), rss_mib()
         sink.seek(0)
         rows, unique = check(sink)
     return {
@@ -203,6 +212,8 @@ def measure_service(url: str) -> dict[str, Any]:
         "chunks": len(gaps) + 2,
         "baseline_rss_mib": baseline,
         "peak_rss_mib": peak,
+        "early_rss_mib": early_rss,
+        "end_rss_mib": end_rss,
     }
 
 
@@ -260,7 +271,8 @@ def main() -> None:
             f"  chunk gap p50/p95 {r['gap_p50_ms']:.1f}/{r['gap_p95_ms']:.1f} ms"
             f" ({r['chunks']} chunks)"
             f"  peak RSS {r['baseline_rss_mib']:.0f} -> {r['peak_rss_mib']:.0f} MiB"
-            f" (+{growth:.1f})",
+            f" (+{growth:.1f}); RSS after 2 MB {r['early_rss_mib'] or 0:.0f}, at end"
+            f" {r['end_rss_mib']:.0f} MiB",
             flush=True,
         )
     print(f"load at end {os.getloadavg()[0]:.2f}")
