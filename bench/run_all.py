@@ -53,8 +53,11 @@ def main() -> None:
     if pg:
         run("auto_match.py", "--database-url", fresh_database(pg, "ordergate_bench_match"))
     run("exceptions_api.py", "--regenerate")
+    run("export_csv.py")  # on exceptions_api.py's dataset
     if pg:
-        run("exceptions_api.py", "--database-url", fresh_database(pg, "ordergate_bench_api"))
+        api_url = fresh_database(pg, "ordergate_bench_api")
+        run("exceptions_api.py", "--database-url", api_url)
+        run("export_csv.py", "--database-url", api_url)
     run("feed_import.py")
     if pg:
         run("feed_import.py", "--database-url", fresh_database(pg, "ordergate_bench_feed"))
