@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -39,6 +40,7 @@ from ordergate.db import (
     utcnow,
 )
 from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.queue_tables import group_members, groups
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
@@ -50,6 +52,7 @@ from ordergate.orders.models import (
     Order,
     OrderItem,
     OrderItemException,
+    OrderStatus,
 )
 from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
 from ordergate.vendors.models import Vendor
@@ -620,6 +623,253 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 # -- merge point: actions --
 
 # -- merge point: queue --
+# The grouped queue, bulk by selection, the bulk-resolve preview and stats by type (queue.py).
+
+
+class GroupSort(StrEnum):
+    """The groups' orders: each by its total, largest first, then the oldest order first."""
+
+    ORDERS = "orders"
+    LINES = "lines"
+    UNITS = "units"
+    VALUE = "value_cents"
+    OLDEST = "oldest_order_date"
+
+
+_GROUP_KEY_COLUMNS = ("vendor_id", "status", "exception_type", "key_kind", "group_key")
+_GROUP_TOTALS = (
+    "lines",
+    "orders",
+    "units",
+    "value_cents",
+    "oldest_order_date",
+    "sample_exception_id",
+)
+
+
+def _group_order(rows: Any, sort: GroupSort) -> list[Any]:
+    """ORDER BY for `rows` (the groups table or a subquery with its columns): the sort's
+    total descending (oldest: the date ascending), then the oldest order, then the key, so a
+    page is stable. The default matches the groups table's impact indexes."""
+    c = rows.c
+    first = [] if sort == GroupSort.OLDEST else [c[sort.value].desc()]
+    return [*first, c.oldest_order_date, *(c[name] for name in _GROUP_KEY_COLUMNS)]
+
+
+def _group_page(
+    session: Session, rows: Any, *, sort: GroupSort, page: PageRequest | None
+) -> list[Any]:
+    """The page of `rows` with the sample exception's GTIN, SKU and name."""
+    sample = OrderItemException
+    ordered = (
+        select(
+            *(rows.c[name] for name in (*_GROUP_KEY_COLUMNS, *_GROUP_TOTALS)),
+            sample.original_gtin.label("sample_gtin"),
+            sample.original_sku.label("sample_sku"),
+            sample.original_product_name.label("sample_product_name"),
+        )
+        .select_from(rows)
+        .join(sample, sample.id == rows.c.sample_exception_id)
+        .order_by(*_group_order(rows, sort))
+    )
+    if page is not None:
+        ordered = ordered.offset(page.skip).limit(page.limit)
+    return list(session.execute(ordered).all())
+
+
+def list_groups(
+    session: Session,
+    *,
+    scope: Scope,
+    status: ExceptionStatus,
+    exception_type: ExceptionType | None,
+    search: str | None,
+    sort: GroupSort,
+    page: PageRequest | None,
+) -> tuple[list[Any], int]:
+    """Groups of the exceptions the list shows for the same filters, and how many groups.
+
+    Without a search the trigger-maintained totals (`queue_tables.groups`) are read in the
+    order of their impact index; a search groups its matches' member rows on the fly (their
+    totals then count only the matching exceptions, as the list does). No page: every group
+    (the CSV)."""
+    term = search.strip() if search else ""
+    if term:
+        return _searched_groups(
+            session,
+            scope=scope,
+            status=status,
+            exception_type=exception_type,
+            term=term,
+            sort=sort,
+            page=page,
+        )
+    g = groups.c
+    conditions = [*vendor_filter(scope, g.vendor_id), g.status == status]
+    if exception_type is not None:
+        conditions.append(g.exception_type == exception_type)
+    filtered = select(groups).where(*conditions).subquery("g")
+    total = session.scalar(select(func.count()).select_from(groups).where(*conditions)) or 0
+    if total == 0:
+        return [], 0
+    return _group_page(session, filtered, sort=sort, page=page), total
+
+
+def _searched_groups(
+    session: Session,
+    *,
+    scope: Scope,
+    status: ExceptionStatus,
+    exception_type: ExceptionType | None,
+    term: str,
+    sort: GroupSort,
+    page: PageRequest | None,
+) -> tuple[list[Any], int]:
+    conditions = [*_in_scope(scope), OrderItemException.status == status]
+    if exception_type is not None:
+        conditions.append(OrderItemException.exception_type == exception_type)
+    dialect = session.get_bind().dialect.name
+    matching = select(OrderItemException.id).where(
+        *conditions, _search_condition(term, scope=scope, dialect=dialect)
+    )
+    m = group_members.c
+    totals = (
+        select(
+            *(m[name] for name in _GROUP_KEY_COLUMNS),
+            func.count().label("lines"),
+            func.count(m.order_id.distinct()).label("orders"),
+            func.sum(m.quantity).label("units"),
+            func.sum(m.value_cents).label("value_cents"),
+            func.min(m.order_date).label("oldest_order_date"),
+            func.min(m.exception_id).label("sample_exception_id"),
+        )
+        .where(m.exception_id.in_(matching))
+        .group_by(*(m[name] for name in _GROUP_KEY_COLUMNS))
+        .subquery("g")
+    )
+    total = session.scalar(select(func.count()).select_from(totals)) or 0
+    if total == 0:
+        return [], 0
+    return _group_page(session, totals, sort=sort, page=page), total
+
+
+def count_by_type_and_status(session: Session, *, scope: Scope) -> dict[tuple[str, str], int]:
+    """Exceptions per (type, status), from the (vendor_id, status, exception_type) index."""
+    rows = session.execute(
+        select(OrderItemException.exception_type, OrderItemException.status, func.count())
+        .where(*_in_scope(scope))
+        .group_by(OrderItemException.exception_type, OrderItemException.status)
+    ).all()
+    return {(kind, status): count for kind, status, count in rows}
+
+
+class SelectedException(NamedTuple):
+    id: int
+    status: str
+    order_item_id: int
+
+
+def lock_selected(
+    session: Session, *, scope: VendorScope, exception_ids: Sequence[int]
+) -> list[SelectedException]:
+    """The scope's vendor's exceptions among these ids, locked in id order (the order every
+    writer of exceptions locks them in); the others are another vendor's or missing."""
+    found: list[SelectedException] = []
+    for chunk in in_list_batches(session, exception_ids):
+        rows = session.execute(
+            select(
+                OrderItemException.id,
+                OrderItemException.status,
+                OrderItemException.order_item_id,
+            )
+            .where(in_list(session, OrderItemException.id, chunk), *_in_scope(scope))
+            .order_by(OrderItemException.id)
+            .with_for_update()
+        )
+        found.extend(SelectedException(row.id, row.status, row.order_item_id) for row in rows)
+    return sorted(found)
+
+
+def blocking_among(*, exception_ids: Sequence[int], product_id: int) -> Target:
+    """These exceptions (the caller's, locked), where still pending or ignored."""
+    return Target(
+        [
+            OrderItemException.id.in_(exception_ids),
+            OrderItemException.status.in_(ExceptionStatus.blocking()),
+        ],
+        product_id,
+    )
+
+
+def mark_many_ignored(
+    session: Session, *, exception_ids: Sequence[int], notes: str, at: datetime
+) -> set[int]:
+    """Set these exceptions aside where still pending; returns the ids it changed."""
+    changed: set[int] = set()
+    for chunk in in_list_batches(session, exception_ids):
+        changed.update(
+            session.scalars(
+                update(OrderItemException)
+                .where(
+                    in_list(session, OrderItemException.id, chunk),
+                    OrderItemException.status == ExceptionStatus.PENDING,
+                )
+                .values(status=ExceptionStatus.IGNORED, resolution_notes=notes, updated_at=at)
+                .returning(OrderItemException.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    return changed
+
+
+class GtinPreview(NamedTuple):
+    exceptions: int
+    orders: int
+    confirmable_orders: int
+
+
+def preview_gtin(
+    session: Session, *, scope: VendorScope, canonical_gtin: str | None, raw_gtin: str
+) -> GtinPreview:
+    """What `pending_with_gtin` would resolve, read without locks: its exceptions, their
+    orders, and those of the orders awaiting confirmation that nothing else would block
+    afterwards (every blocking exception of the order is among them, from the context
+    table)."""
+    matches_gtin: ColumnElement[bool]
+    if canonical_gtin is not None:
+        matches_gtin = OrderItemException.order_item_id.in_(
+            select(OrderItem.id).where(OrderItem.gtin_normalized == canonical_gtin)
+        )
+    else:
+        matches_gtin = func.trim(OrderItemException.original_gtin) == raw_gtin
+    matched = select(OrderItemException.id).where(
+        *_in_scope(scope), OrderItemException.status == ExceptionStatus.PENDING, matches_gtin
+    )
+    context = exception_context.c
+    exceptions = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
+    if exceptions == 0:
+        return GtinPreview(0, 0, 0)
+    orders = session.scalar(
+        select(func.count(context.order_id.distinct())).where(context.exception_id.in_(matched))
+    )
+    other = exception_context.alias("other")
+    confirmable = session.scalar(
+        select(func.count()).where(
+            Order.id.in_(
+                select(context.order_id).where(context.exception_id.in_(matched), context.blocking)
+            ),
+            Order.status == OrderStatus.PENDING,
+            ~exists(
+                select(other.c.exception_id).where(
+                    other.c.order_id == Order.id,
+                    other.c.blocking,
+                    other.c.exception_id.not_in(matched),
+                )
+            ),
+        )
+    )
+    return GtinPreview(exceptions, orders or 0, confirmable or 0)
+
 
 # -- merge point: history --
 
