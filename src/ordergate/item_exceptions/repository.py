@@ -657,24 +657,37 @@ def _group_order(rows: Any, sort: GroupSort) -> list[Any]:
 
 
 def _group_page(
-    session: Session, rows: Any, *, sort: GroupSort, page: PageRequest | None
-) -> list[Any]:
-    """The page of `rows` with the sample exception's GTIN, SKU and name."""
-    sample = OrderItemException
-    ordered = (
-        select(
-            *(rows.c[name] for name in (*_GROUP_KEY_COLUMNS, *_GROUP_TOTALS)),
-            sample.original_gtin.label("sample_gtin"),
-            sample.original_sku.label("sample_sku"),
-            sample.original_product_name.label("sample_product_name"),
-        )
-        .select_from(rows)
-        .join(sample, sample.id == rows.c.sample_exception_id)
-        .order_by(*_group_order(rows, sort))
-    )
+    session: Session,
+    rows: Any,
+    *,
+    sort: GroupSort,
+    page: PageRequest | None,
+    counted: bool = False,
+) -> tuple[list[Any], int | None]:
+    """The page of `rows` with the sample exception's GTIN, SKU and name: the page is chosen
+    first, then only its rows are joined to their samples. `counted`: the page's rows also
+    carry how many rows there are (a window count: a search's groups are computed once)."""
+    columns = [rows.c[name] for name in (*_GROUP_KEY_COLUMNS, *_GROUP_TOTALS)]
+    if counted:
+        columns.append(func.count().over().label("total_groups"))
+    ordered = select(*columns).order_by(*_group_order(rows, sort))
     if page is not None:
         ordered = ordered.offset(page.skip).limit(page.limit)
-    return list(session.execute(ordered).all())
+    chosen = ordered.subquery("page")
+    sample = OrderItemException
+    found = list(
+        session.execute(
+            select(
+                chosen,
+                sample.original_gtin.label("sample_gtin"),
+                sample.original_sku.label("sample_sku"),
+                sample.original_product_name.label("sample_product_name"),
+            )
+            .join(sample, sample.id == chosen.c.sample_exception_id)
+            .order_by(*_group_order(chosen, sort))
+        ).all()
+    )
+    return found, (found[0].total_groups if counted and found else None)
 
 
 def list_groups(
@@ -712,7 +725,8 @@ def list_groups(
     total = session.scalar(select(func.count()).select_from(groups).where(*conditions)) or 0
     if total == 0:
         return [], 0
-    return _group_page(session, filtered, sort=sort, page=page), total
+    found, _ = _group_page(session, filtered, sort=sort, page=page)
+    return found, total
 
 
 def _searched_groups(
@@ -743,14 +757,26 @@ def _searched_groups(
             func.min(m.order_date).label("oldest_order_date"),
             func.min(m.exception_id).label("sample_exception_id"),
         )
-        .where(m.exception_id.in_(matching))
+        .where(
+            # The members' own key columns first: their index narrows the rows to the scope's
+            # vendor and the status before each is looked up among the matches.
+            *vendor_filter(scope, m.vendor_id),
+            m.status == status,
+            *([] if exception_type is None else [m.exception_type == exception_type]),
+            m.exception_id.in_(matching),
+        )
         .group_by(*(m[name] for name in _GROUP_KEY_COLUMNS))
         .subquery("g")
     )
-    total = session.scalar(select(func.count()).select_from(totals)) or 0
-    if total == 0:
-        return [], 0
-    return _group_page(session, totals, sort=sort, page=page), total
+    found, total = _group_page(session, totals, sort=sort, page=page, counted=True)
+    if total is None:
+        # No row on this page (none at all, or past the last page) carries the count.
+        total = 0 if page is None or page.skip == 0 else _count(session, totals)
+    return found, total
+
+
+def _count(session: Session, rows: Any) -> int:
+    return session.scalar(select(func.count()).select_from(rows)) or 0
 
 
 def count_by_type_and_status(session: Session, *, scope: Scope) -> dict[tuple[str, str], int]:

@@ -131,10 +131,26 @@ def _create_tables() -> None:
         sa.PrimaryKeyConstraint(*KEY, name=f"pk_{GROUPS}"),
     )
     # The default order (orders desc, oldest first, then the key): every vendor, or one.
-    order = "orders DESC, oldest_order_date, vendor_id, exception_type, key_kind, group_key"
+    # The other totals follow, so a sort by another total reads the index alone.
+    order = (
+        "orders DESC, oldest_order_date, vendor_id, exception_type, key_kind, group_key, "
+        "lines, units, value_cents, sample_exception_id"
+    )
     op.execute(f"CREATE INDEX ix_{GROUPS}_status_impact ON {GROUPS} (status, {order})")
     op.execute(
         f"CREATE INDEX ix_{GROUPS}_vendor_id_status_impact ON {GROUPS} (vendor_id, status, {order})"
+    )
+    # Every vendor's groups by value or by age (a vendor's few thousand are sorted).
+    key = "vendor_id, exception_type, key_kind, group_key"
+    op.execute(
+        f"CREATE INDEX ix_{GROUPS}_status_value ON {GROUPS} "
+        f"(status, value_cents DESC, oldest_order_date, {key}, lines, orders, units, "
+        "sample_exception_id)"
+    )
+    op.execute(
+        f"CREATE INDEX ix_{GROUPS}_status_oldest ON {GROUPS} "
+        f"(status, oldest_order_date, {key}, lines, orders, units, value_cents, "
+        "sample_exception_id)"
     )
 
 
