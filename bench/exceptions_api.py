@@ -41,7 +41,7 @@ from ordergate.auth.service import create_user  # noqa: E402
 from ordergate.config import Settings  # noqa: E402
 from ordergate.db import PageRequest, make_engine  # noqa: E402
 from ordergate.item_exceptions import queue, service  # noqa: E402
-from ordergate.orders.models import OrderItemException  # noqa: E402
+from ordergate.orders.models import ExceptionStatus, OrderItemException  # noqa: E402
 from ordergate.scope import Scope  # noqa: E402
 from ordergate.security import use_cheap_password_hashing  # noqa: E402
 from ordergate.vendors.models import Vendor  # noqa: E402
@@ -164,7 +164,10 @@ def check_groups(sessions: Any, vendor_ids: list[int], pending: int) -> None:
             per_vendor[view["vendor_id"]] = per_vendor.get(view["vendor_id"], 0) + view["lines"]
         for vendor_id in vendor_ids:
             _, listed = service.list_exceptions(
-                session, scope=one_vendor(vendor_id), status="pending", page=PageRequest(limit=1)
+                session,
+                scope=one_vendor(vendor_id),
+                status=ExceptionStatus.PENDING,
+                page=PageRequest(limit=1),
             )
             if per_vendor.get(vendor_id, 0) != listed:
                 wrong.append((f"vendor {vendor_id}", per_vendor.get(vendor_id, 0), listed))
