@@ -780,13 +780,16 @@ def _count(session: Session, rows: Any) -> int:
 
 
 def count_by_type_and_status(session: Session, *, scope: Scope) -> dict[tuple[str, str], int]:
-    """Exceptions per (type, status), from the (vendor_id, status, exception_type) index."""
+    """Exceptions per (type, status): the lines of the groups (every exception is in exactly
+    one), a third of the rows the exceptions' own index would give, read in GROUP BY order
+    from the (status, exception_type, lines) index (a vendor's: from the primary key)."""
+    g = groups.c
     rows = session.execute(
-        select(OrderItemException.exception_type, OrderItemException.status, func.count())
-        .where(*_in_scope(scope))
-        .group_by(OrderItemException.exception_type, OrderItemException.status)
+        select(g.exception_type, g.status, func.sum(g.lines))
+        .where(*vendor_filter(scope, g.vendor_id))
+        .group_by(g.status, g.exception_type)
     ).all()
-    return {(kind, status): count for kind, status, count in rows}
+    return {(kind, status): int(count) for kind, status, count in rows}
 
 
 class SelectedException(NamedTuple):

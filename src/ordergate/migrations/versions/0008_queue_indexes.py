@@ -140,6 +140,12 @@ def _create_tables() -> None:
     op.execute(
         f"CREATE INDEX ix_{GROUPS}_vendor_id_status_impact ON {GROUPS} (vendor_id, status, {order})"
     )
+    # The stats' `by_type` of every vendor: a third of the rows of the exceptions' index, read
+    # in GROUP BY order (a vendor's come from the primary key).
+    op.execute(
+        f"CREATE INDEX ix_{GROUPS}_status_exception_type ON {GROUPS} "
+        "(status, exception_type, lines)"
+    )
     # Every vendor's groups by value or by age (a vendor's few thousand are sorted).
     key = "vendor_id, exception_type, key_kind, group_key"
     op.execute(
