@@ -10,7 +10,10 @@ generated and loaded when the database holds no exceptions, and reused otherwise
 one is migrated to the head revision first; --regenerate starts afresh). Statistics are refreshed
 (ANALYZE; VACUUM ANALYZE on PostgreSQL) before measuring.
 
-Targets: p95 <= 30 ms for the lists and searches, <= 50 ms for the stats.
+Targets: p95 <= 30 ms for the lists and searches, <= 50 ms for the stats and the grouped
+queue (`GET …/order-exceptions/groups`, issue 9 §4). Before measuring, the groups are checked
+against the list: their lines add up to the pending count, every vendor's and in total (exit 1
+otherwise).
 """
 
 from __future__ import annotations
@@ -37,8 +40,8 @@ from ordergate.auth.models import User  # noqa: E402
 from ordergate.auth.service import create_user  # noqa: E402
 from ordergate.config import Settings  # noqa: E402
 from ordergate.db import PageRequest, make_engine  # noqa: E402
-from ordergate.item_exceptions import service  # noqa: E402
-from ordergate.orders.models import OrderItemException  # noqa: E402
+from ordergate.item_exceptions import queue, service  # noqa: E402
+from ordergate.orders.models import ExceptionStatus, OrderItemException  # noqa: E402
 from ordergate.scope import Scope  # noqa: E402
 from ordergate.security import use_cheap_password_hashing  # noqa: E402
 from ordergate.vendors.models import Vendor  # noqa: E402
@@ -52,7 +55,7 @@ def one_vendor(vendor_id: int) -> Scope:
     return Scope(actor_user_id=None, vendor_id=vendor_id, is_admin=True)
 
 
-TARGETS_MS = {"list": 30.0, "search": 30.0, "stats": 50.0}
+TARGETS_MS = {"list": 30.0, "search": 30.0, "stats": 50.0, "groups": 50.0}
 
 
 def prepare_dataset(url: str, *, regenerate: bool, seed: int) -> None:
@@ -148,6 +151,31 @@ def search_terms(session: Session, rng: random.Random, vendor_id: int | None) ->
     return terms
 
 
+def check_groups(sessions: Any, vendor_ids: list[int], pending: int) -> None:
+    """The groups' lines add up to the list's pending count, in total and per vendor; exit 1
+    otherwise (the figures would measure the wrong thing)."""
+    with sessions() as session:
+        views, groups_total = queue.list_groups(session, scope=EVERY_VENDOR, page=None)
+        wrong = []
+        if sum(view["lines"] for view in views) != pending or groups_total != len(views):
+            wrong.append(("all vendors", sum(view["lines"] for view in views), pending))
+        per_vendor: dict[int, int] = {}
+        for view in views:
+            per_vendor[view["vendor_id"]] = per_vendor.get(view["vendor_id"], 0) + view["lines"]
+        for vendor_id in vendor_ids:
+            _, listed = service.list_exceptions(
+                session,
+                scope=one_vendor(vendor_id),
+                status=ExceptionStatus.PENDING,
+                page=PageRequest(limit=1),
+            )
+            if per_vendor.get(vendor_id, 0) != listed:
+                wrong.append((f"vendor {vendor_id}", per_vendor.get(vendor_id, 0), listed))
+    if wrong:
+        sys.exit(f"groups do not add up to the list's counts: {wrong}")
+    print(f"groups: {groups_total:,} pending groups; their lines equal the list's counts")
+
+
 def measure(call: Callable[[int], Any], requests: int, warmup: int = 10) -> list[float]:
     for i in range(warmup):
         call(i)
@@ -170,7 +198,8 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=200)
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
-        "--only", help="comma-separated query kinds to measure: list, search, stats (default all)"
+        "--only",
+        help="comma-separated query kinds to measure: list, search, stats, groups (default all)",
     )
     parser.add_argument(
         "--regenerate", action="store_true", help="generate the dataset even if one exists"
@@ -204,6 +233,8 @@ def main() -> None:
         counts = service.exception_stats(session, scope=EVERY_VENDOR)
     print(f"database: {url.split('@')[-1]}")
     print(f"exceptions: {counts.total:,} (pending {counts.pending:,}), vendor token: {vendor_code}")
+    if "groups" in kinds:
+        check_groups(sessions, vendor_ids, counts.pending)
 
     statuses = ["pending", "pending", "ignored", "resolved"]
     params = [
@@ -213,6 +244,9 @@ def main() -> None:
             "admin_term": rng.choice(admin_terms),
             "vendor_term": rng.choice(vendor_terms),
             "skip": rng.choice((0, 0, 0, 50, 100)),
+            "group_status": rng.choice(("pending", "pending", "ignored")),
+            "type": rng.choice(("product_not_found", "gtin_mismatch", "duplicate_gtin")),
+            "sort": rng.choice(("orders", "value_cents", "oldest_order_date")),
         }
         for _ in range(args.requests + 10)
     ]
@@ -324,6 +358,58 @@ def main() -> None:
                 "vendor_id",
                 "service",
                 raw(lambda s, q: service.exception_stats(s, scope=one_vendor(q["vendor_id"]))),
+            ),
+            (
+                "groups",
+                "all vendors",
+                "http admin",
+                http(base + "/groups", admin, lambda q: {"skip": q["skip"]}),
+            ),
+            (
+                "groups",
+                "vendor_id + status",
+                "http admin",
+                http(
+                    base + "/groups",
+                    admin,
+                    lambda q: {
+                        "vendor_id": q["vendor_id"],
+                        "status": q["group_status"],
+                        "skip": q["skip"],
+                    },
+                ),
+            ),
+            (
+                "groups",
+                "own vendor",
+                "http vendor",
+                http(vbase + "/groups", vendor, lambda q: {"skip": q["skip"]}),
+            ),
+            (
+                "groups",
+                "type, sort (all vendors)",
+                "http admin",
+                http(
+                    base + "/groups",
+                    admin,
+                    lambda q: {"exception_type": q["type"], "sort": q["sort"]},
+                ),
+            ),
+            (
+                "groups",
+                "search (own vendor)",
+                "http vendor",
+                http(vbase + "/groups", vendor, lambda q: {"search": q["vendor_term"]}),
+            ),
+            (
+                "groups",
+                "all vendors",
+                "service",
+                raw(
+                    lambda s, q: queue.list_groups(
+                        s, scope=EVERY_VENDOR, page=PageRequest(skip=q["skip"], limit=50)
+                    )
+                ),
             ),
         ]
         for kind, what, via, call in scenarios:

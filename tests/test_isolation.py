@@ -19,6 +19,7 @@ ordered by primary key) before and after each call.
 Expected answer per foreign value (the first foreign path parameter decides, else the body):
   order_id → 404 ORDER_NOT_FOUND            item_id      → 404 ORDER_ITEM_NOT_FOUND
   exception_id → 404 ORDER_ITEM_EXCEPTION_NOT_FOUND     mapping_id → 404 GTIN_MAPPING_NOT_FOUND
+  exception_ids (body) → 404 ORDER_ITEM_EXCEPTIONS_NOT_FOUND (bulk by selection)
   run_id → 404 SYNC_RUN_NOT_FOUND           user_id      → 404 MEMBER_NOT_FOUND (vendor tree)
   product_id (body) → 400 INVALID_PRODUCT_FOR_EXCEPTION (the documented code for another
     vendor's product, docs/errors.md)
@@ -58,6 +59,8 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "order_id": (404, "ORDER_NOT_FOUND"),
     "item_id": (404, "ORDER_ITEM_NOT_FOUND"),
     "exception_id": (404, "ORDER_ITEM_EXCEPTION_NOT_FOUND"),
+    # Bulk by selection (queue): the whole request is refused, naming the ids.
+    "exception_ids": (404, "ORDER_ITEM_EXCEPTIONS_NOT_FOUND"),
     "mapping_id": (404, "GTIN_MAPPING_NOT_FOUND"),
     "run_id": (404, "SYNC_RUN_NOT_FOUND"),
     "user_id": (404, "MEMBER_NOT_FOUND"),
@@ -306,6 +309,8 @@ def _build_world(client: TestClient, db: Session, sandbox_url: str, control: htt
             "order_id": order["id"],
             "item_id": known_item["id"],
             "exception_id": pending["id"],
+            "exception_ids": [pending["id"]],
+            "gtin": G_UNKNOWN,  # the bulk-resolve preview's required query
             "mapping_id": mapping["id"],
             "run_id": run["run_id"],
             "user_id": staff["user_id"],

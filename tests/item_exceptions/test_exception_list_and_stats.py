@@ -239,13 +239,23 @@ def test_limit_above_200_is_422(client: TestClient, db: Session) -> None:
     assert client.get(ADMIN, headers=actors.admin, params={"limit": 200}).status_code == 200
 
 
+def _by_status(body: dict) -> dict:
+    """The stats without `by_type` (issue 9), after checking that it adds up to the counts by
+    status (tests/item_exceptions/test_queue_groups.py checks it per type)."""
+    rest = dict(body)
+    by_type = rest.pop("by_type")
+    for status in ("pending", "resolved", "ignored"):
+        assert sum(counts[status] for counts in by_type.values()) == rest[status]
+    return rest
+
+
 def test_admin_stats_count_every_vendor(client: TestClient, db: Session) -> None:
     actors = make_actors(client, db)
     _seed(db, actors)
     response = client.get(f"{ADMIN}/stats", headers=actors.admin)
     assert response.status_code == 200
     # Blocking: the shared order (funko, lego pending), the voucher order (ignored), shop2's.
-    assert response.json() == {
+    assert _by_status(response.json()) == {
         "pending": 3,
         "resolved": 1,
         "ignored": 1,
@@ -259,7 +269,7 @@ def test_stats_of_one_vendor(client: TestClient, db: Session, caller: Caller) ->
     body = client.get(
         f"{_list_url(caller)}/stats", headers=caller.headers, params=caller.vendor_query()
     ).json()
-    assert body == {
+    assert _by_status(body) == {
         "pending": 2,
         "resolved": 1,
         "ignored": 1,
@@ -272,7 +282,7 @@ def test_vendor_stats_are_its_own(client: TestClient, db: Session) -> None:
     actors = make_actors(client, db)
     _seed(db, actors)
     body = client.get(f"{VENDOR}/stats", headers=actors.other_headers).json()
-    assert body == {
+    assert _by_status(body) == {
         "pending": 1,
         "resolved": 0,
         "ignored": 0,
@@ -285,7 +295,7 @@ def test_stats_of_an_empty_vendor_are_zero(client: TestClient, db: Session, call
     body = client.get(
         f"{_list_url(caller)}/stats", headers=caller.headers, params=caller.vendor_query()
     ).json()
-    assert body == {
+    assert _by_status(body) == {
         "pending": 0,
         "resolved": 0,
         "ignored": 0,

@@ -11,11 +11,18 @@ from fastapi.responses import StreamingResponse
 
 from ordergate.deps import USER_EMAILS, PageQuery, SessionDep, Tree
 from ordergate.events.schemas import EventList
-from ordergate.item_exceptions import export, history, service
+from ordergate.item_exceptions import export, history, queue, service
+from ordergate.item_exceptions.repository import GroupSort
 from ordergate.item_exceptions.schemas import (
+    BulkGtin,
+    BulkPreviewResponse,
     BulkResolveRequest,
     BulkResolveResponse,
+    BulkSelectionIgnoreRequest,
+    BulkSelectionResolveRequest,
+    BulkSelectionResponse,
     ExceptionDetail,
+    ExceptionGroupList,
     ExceptionList,
     ExceptionOut,
     ExceptionStats,
@@ -41,6 +48,18 @@ BomFlag = Annotated[
     QueryFlag,
     Query(description="true: start with a UTF-8 byte-order mark (for Excel); default false"),
 ]
+
+GroupStatusFilter = Annotated[
+    ExceptionStatus, Query(description="pending (the default), ignored or resolved")
+]
+GroupSortQuery = Annotated[
+    GroupSort,
+    Query(
+        description="orders (default), lines, units, value_cents: largest first; "
+        "oldest_order_date: oldest first; ties by the oldest order"
+    ),
+]
+PreviewGtin = Annotated[BulkGtin, Query(description="The GTIN bulk-resolve would be given")]
 
 
 def mount(tree: Tree) -> APIRouter:
@@ -88,6 +107,99 @@ def mount(tree: Tree) -> APIRouter:
         return BulkResolveResponse(resolved_count=count, gtin=body.gtin, product_id=body.product_id)
 
     # -- merge point: queue (collection routes) --
+
+    @router.get("/order-exceptions/groups", response_model=ExceptionGroupList)
+    def list_exception_groups(
+        session: SessionDep,
+        page: PageQuery,
+        status: GroupStatusFilter = ExceptionStatus.PENDING,
+        exception_type: TypeFilter = None,
+        search: SearchFilter = None,
+        sort: GroupSortQuery = GroupSort.ORDERS,
+        scope: Scope = tree.filtered,
+    ) -> ExceptionGroupList:
+        """Exceptions grouped by vendor, type and the lines' canonical GTIN (no GTIN: SKU, then
+        name), largest impact first; the lines of all groups add up to the list's total for
+        the same filters."""
+        rows, total = queue.list_groups(
+            session,
+            scope=scope,
+            status=status,
+            exception_type=exception_type,
+            search=search,
+            sort=sort,
+            page=page,
+        )
+        return ExceptionGroupList.of(rows, total, page)
+
+    @router.get(
+        "/order-exceptions/groups.csv",
+        response_class=Response,
+        responses={200: {"content": {"text/csv": {}}, "description": "The catalog gap list"}},
+    )
+    def export_exception_groups(
+        session: SessionDep,
+        status: GroupStatusFilter = ExceptionStatus.PENDING,
+        exception_type: TypeFilter = None,
+        search: SearchFilter = None,
+        sort: GroupSortQuery = GroupSort.ORDERS,
+        scope: Scope = tree.filtered,
+    ) -> Response:
+        """Every group of the filters as CSV (the catalog gap list), UTF-8 with a header row;
+        cells that a spreadsheet would run as a formula are quoted."""
+        text = queue.groups_csv(
+            session,
+            scope=scope,
+            status=status,
+            exception_type=exception_type,
+            search=search,
+            sort=sort,
+        )
+        return Response(
+            content=text.encode("utf-8"),
+            media_type="text/csv; charset=utf-8",
+            headers={"Content-Disposition": 'attachment; filename="catalog-gaps.csv"'},
+        )
+
+    @router.get("/order-exceptions/bulk-resolve/preview", response_model=BulkPreviewResponse)
+    def preview_bulk_resolve(
+        session: SessionDep, gtin: PreviewGtin, scope: VendorScope = tree.vendor_in_query
+    ) -> BulkPreviewResponse:
+        """How many exceptions and orders `POST …/bulk-resolve` with this GTIN would touch,
+        and how many orders awaiting confirmation it would unblock."""
+        return BulkPreviewResponse.model_validate(
+            queue.preview_bulk_resolve(session, scope=scope, gtin=gtin)
+        )
+
+    @router.post("/order-exceptions/bulk/resolve", response_model=BulkSelectionResponse)
+    def bulk_resolve_selection(
+        body: BulkSelectionResolveRequest,
+        session: SessionDep,
+        scope: VendorScope = tree.vendor_in_query,
+    ) -> BulkSelectionResponse:
+        """Resolve up to 500 chosen exceptions with one product, in one transaction; an id
+        that is missing or another vendor's refuses the whole request."""
+        outcome = queue.bulk_resolve_selection(
+            session,
+            scope=scope,
+            exception_ids=body.exception_ids,
+            product_id=body.product_id,
+            notes=body.notes,
+        )
+        return BulkSelectionResponse.model_validate(outcome, from_attributes=True)
+
+    @router.post("/order-exceptions/bulk/ignore", response_model=BulkSelectionResponse)
+    def bulk_ignore_selection(
+        body: BulkSelectionIgnoreRequest,
+        session: SessionDep,
+        scope: VendorScope = tree.vendor_in_query,
+    ) -> BulkSelectionResponse:
+        """Set up to 500 chosen pending exceptions aside with one reason, in one transaction;
+        an id that is missing or another vendor's refuses the whole request."""
+        outcome = queue.bulk_ignore_selection(
+            session, scope=scope, exception_ids=body.exception_ids, notes=body.notes
+        )
+        return BulkSelectionResponse.model_validate(outcome, from_attributes=True)
 
     # -- merge point: history (collection routes) --
 

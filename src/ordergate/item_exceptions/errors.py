@@ -103,6 +103,23 @@ class BulkGtinInvalidError(AppError):
 
 # -- merge point: queue --
 
+
+class OrderItemExceptionsNotFoundError(NotFoundError):
+    """Bulk by selection: ids that are missing or another vendor's (the same answer for both);
+    nothing was changed."""
+
+    code = "ORDER_ITEM_EXCEPTIONS_NOT_FOUND"
+
+    def __init__(self, exception_ids: list[int]) -> None:
+        shown = ", ".join(map(str, exception_ids[:20])) + (
+            f" and {len(exception_ids) - 20} more" if len(exception_ids) > 20 else ""
+        )
+        super().__init__(
+            f"Order item exceptions not found: {shown}; nothing was changed",
+            details={"exception_ids": exception_ids},
+        )
+
+
 # -- merge point: history --
 
 # -- merge point: deadlines --

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
@@ -42,6 +43,7 @@ from ordergate.db import (
 from ordergate.events.models import Event, EventSubject
 from ordergate.events.repository import subject_is, timeline_page
 from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.queue_tables import group_members, groups
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
@@ -53,6 +55,7 @@ from ordergate.orders.models import (
     Order,
     OrderItem,
     OrderItemException,
+    OrderStatus,
 )
 from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
 from ordergate.vendors.models import Vendor
@@ -623,6 +626,282 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 # -- merge point: actions --
 
 # -- merge point: queue --
+# The grouped queue, bulk by selection, the bulk-resolve preview and stats by type (queue.py).
+
+
+class GroupSort(StrEnum):
+    """The groups' orders: each by its total, largest first, then the oldest order first."""
+
+    ORDERS = "orders"
+    LINES = "lines"
+    UNITS = "units"
+    VALUE = "value_cents"
+    OLDEST = "oldest_order_date"
+
+
+_GROUP_KEY_COLUMNS = ("vendor_id", "status", "exception_type", "key_kind", "group_key")
+_GROUP_TOTALS = (
+    "lines",
+    "orders",
+    "units",
+    "value_cents",
+    "oldest_order_date",
+    "sample_exception_id",
+)
+
+
+def _group_order(rows: Any, sort: GroupSort) -> list[Any]:
+    """ORDER BY for `rows` (the groups table or a subquery with its columns): the sort's
+    total descending (oldest: the date ascending), then the oldest order, then the key, so a
+    page is stable. The default matches the groups table's impact indexes."""
+    c = rows.c
+    first = [] if sort == GroupSort.OLDEST else [c[sort.value].desc()]
+    return [*first, c.oldest_order_date, *(c[name] for name in _GROUP_KEY_COLUMNS)]
+
+
+def _group_page(
+    session: Session,
+    rows: Any,
+    *,
+    sort: GroupSort,
+    page: PageRequest | None,
+    counted: bool = False,
+) -> tuple[list[Any], int | None]:
+    """The page of `rows` with the sample exception's GTIN, SKU and name: the page is chosen
+    first, then only its rows are joined to their samples. `counted`: the page's rows also
+    carry how many rows there are (a window count: a search's groups are computed once)."""
+    columns = [rows.c[name] for name in (*_GROUP_KEY_COLUMNS, *_GROUP_TOTALS)]
+    if counted:
+        columns.append(func.count().over().label("total_groups"))
+    ordered = select(*columns).order_by(*_group_order(rows, sort))
+    if page is not None:
+        ordered = ordered.offset(page.skip).limit(page.limit)
+    chosen = ordered.subquery("page")
+    sample = OrderItemException
+    found = list(
+        session.execute(
+            select(
+                chosen,
+                sample.original_gtin.label("sample_gtin"),
+                sample.original_sku.label("sample_sku"),
+                sample.original_product_name.label("sample_product_name"),
+            )
+            .join(sample, sample.id == chosen.c.sample_exception_id)
+            .order_by(*_group_order(chosen, sort))
+        ).all()
+    )
+    return found, (found[0].total_groups if counted and found else None)
+
+
+def list_groups(
+    session: Session,
+    *,
+    scope: Scope,
+    status: ExceptionStatus,
+    exception_type: ExceptionType | None,
+    search: str | None,
+    sort: GroupSort,
+    page: PageRequest | None,
+) -> tuple[list[Any], int]:
+    """Groups of the exceptions the list shows for the same filters, and how many groups.
+
+    Without a search the trigger-maintained totals (`queue_tables.groups`) are read in the
+    order of their impact index; a search groups its matches' member rows on the fly (their
+    totals then count only the matching exceptions, as the list does). No page: every group
+    (the CSV)."""
+    term = search.strip() if search else ""
+    if term:
+        return _searched_groups(
+            session,
+            scope=scope,
+            status=status,
+            exception_type=exception_type,
+            term=term,
+            sort=sort,
+            page=page,
+        )
+    g = groups.c
+    conditions = [*vendor_filter(scope, g.vendor_id), g.status == status]
+    if exception_type is not None:
+        conditions.append(g.exception_type == exception_type)
+    filtered = select(groups).where(*conditions).subquery("g")
+    total = session.scalar(select(func.count()).select_from(groups).where(*conditions)) or 0
+    if total == 0:
+        return [], 0
+    found, _ = _group_page(session, filtered, sort=sort, page=page)
+    return found, total
+
+
+def _searched_groups(
+    session: Session,
+    *,
+    scope: Scope,
+    status: ExceptionStatus,
+    exception_type: ExceptionType | None,
+    term: str,
+    sort: GroupSort,
+    page: PageRequest | None,
+) -> tuple[list[Any], int]:
+    conditions = [*_in_scope(scope), OrderItemException.status == status]
+    if exception_type is not None:
+        conditions.append(OrderItemException.exception_type == exception_type)
+    dialect = session.get_bind().dialect.name
+    matching = select(OrderItemException.id).where(
+        *conditions, _search_condition(term, scope=scope, dialect=dialect)
+    )
+    m = group_members.c
+    totals = (
+        select(
+            *(m[name] for name in _GROUP_KEY_COLUMNS),
+            func.count().label("lines"),
+            func.count(m.order_id.distinct()).label("orders"),
+            func.sum(m.quantity).label("units"),
+            func.sum(m.value_cents).label("value_cents"),
+            func.min(m.order_date).label("oldest_order_date"),
+            func.min(m.exception_id).label("sample_exception_id"),
+        )
+        .where(
+            # The members' own key columns first: their index narrows the rows to the scope's
+            # vendor and the status before each is looked up among the matches.
+            *vendor_filter(scope, m.vendor_id),
+            m.status == status,
+            *([] if exception_type is None else [m.exception_type == exception_type]),
+            m.exception_id.in_(matching),
+        )
+        .group_by(*(m[name] for name in _GROUP_KEY_COLUMNS))
+        .subquery("g")
+    )
+    found, total = _group_page(session, totals, sort=sort, page=page, counted=True)
+    if total is None:
+        # No row on this page (none at all, or past the last page) carries the count.
+        total = 0 if page is None or page.skip == 0 else _count(session, totals)
+    return found, total
+
+
+def _count(session: Session, rows: Any) -> int:
+    return session.scalar(select(func.count()).select_from(rows)) or 0
+
+
+def count_by_type_and_status(session: Session, *, scope: Scope) -> dict[tuple[str, str], int]:
+    """Exceptions per (type, status): the lines of the groups (every exception is in exactly
+    one), a third of the rows the exceptions' own index would give, read in GROUP BY order
+    from the (status, exception_type, lines) index (a vendor's: from the primary key)."""
+    g = groups.c
+    rows = session.execute(
+        select(g.exception_type, g.status, func.sum(g.lines))
+        .where(*vendor_filter(scope, g.vendor_id))
+        .group_by(g.status, g.exception_type)
+    ).all()
+    return {(kind, status): int(count) for kind, status, count in rows}
+
+
+class SelectedException(NamedTuple):
+    id: int
+    status: str
+    order_item_id: int
+
+
+def lock_selected(
+    session: Session, *, scope: VendorScope, exception_ids: Sequence[int]
+) -> list[SelectedException]:
+    """The scope's vendor's exceptions among these ids, locked in id order (the order every
+    writer of exceptions locks them in); the others are another vendor's or missing."""
+    found: list[SelectedException] = []
+    for chunk in in_list_batches(session, exception_ids):
+        rows = session.execute(
+            select(
+                OrderItemException.id,
+                OrderItemException.status,
+                OrderItemException.order_item_id,
+            )
+            .where(in_list(session, OrderItemException.id, chunk), *_in_scope(scope))
+            .order_by(OrderItemException.id)
+            .with_for_update()
+        )
+        found.extend(SelectedException(row.id, row.status, row.order_item_id) for row in rows)
+    return sorted(found)
+
+
+def blocking_among(*, exception_ids: Sequence[int], product_id: int) -> Target:
+    """These exceptions (the caller's, locked), where still pending or ignored."""
+    return Target(
+        [
+            OrderItemException.id.in_(exception_ids),
+            OrderItemException.status.in_(ExceptionStatus.blocking()),
+        ],
+        product_id,
+    )
+
+
+def mark_many_ignored(
+    session: Session, *, exception_ids: Sequence[int], notes: str, at: datetime
+) -> set[int]:
+    """Set these exceptions aside where still pending; returns the ids it changed."""
+    changed: set[int] = set()
+    for chunk in in_list_batches(session, exception_ids):
+        changed.update(
+            session.scalars(
+                update(OrderItemException)
+                .where(
+                    in_list(session, OrderItemException.id, chunk),
+                    OrderItemException.status == ExceptionStatus.PENDING,
+                )
+                .values(status=ExceptionStatus.IGNORED, resolution_notes=notes, updated_at=at)
+                .returning(OrderItemException.id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+    return changed
+
+
+class GtinPreview(NamedTuple):
+    exceptions: int
+    orders: int
+    confirmable_orders: int
+
+
+def preview_gtin(
+    session: Session, *, scope: VendorScope, canonical_gtin: str | None, raw_gtin: str
+) -> GtinPreview:
+    """What `pending_with_gtin` would resolve, read without locks: its exceptions, their
+    orders, and those of the orders awaiting confirmation that nothing else would block
+    afterwards (every blocking exception of the order is among them, from the context
+    table)."""
+    matches_gtin: ColumnElement[bool]
+    if canonical_gtin is not None:
+        matches_gtin = OrderItemException.order_item_id.in_(
+            select(OrderItem.id).where(OrderItem.gtin_normalized == canonical_gtin)
+        )
+    else:
+        matches_gtin = func.trim(OrderItemException.original_gtin) == raw_gtin
+    matched = select(OrderItemException.id).where(
+        *_in_scope(scope), OrderItemException.status == ExceptionStatus.PENDING, matches_gtin
+    )
+    context = exception_context.c
+    exceptions = session.scalar(select(func.count()).select_from(matched.subquery())) or 0
+    if exceptions == 0:
+        return GtinPreview(0, 0, 0)
+    orders = session.scalar(
+        select(func.count(context.order_id.distinct())).where(context.exception_id.in_(matched))
+    )
+    other = exception_context.alias("other")
+    confirmable = session.scalar(
+        select(func.count()).where(
+            Order.id.in_(
+                select(context.order_id).where(context.exception_id.in_(matched), context.blocking)
+            ),
+            Order.status == OrderStatus.PENDING,
+            ~exists(
+                select(other.c.exception_id).where(
+                    other.c.order_id == Order.id,
+                    other.c.blocking,
+                    other.c.exception_id.not_in(matched),
+                )
+            ),
+        )
+    )
+    return GtinPreview(exceptions, orders or 0, confirmable or 0)
+
 
 # -- merge point: history --
 

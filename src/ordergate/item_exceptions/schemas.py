@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from enum import StrEnum
 from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
@@ -49,6 +50,9 @@ class ExceptionStats(Schema):
     orders_with_exceptions: int = Field(
         description="Distinct orders with at least one blocking exception: pending or ignored, "
         "on a line that is not declined (the confirmation gate's rule)"
+    )
+    by_type: dict[ExceptionType, dict[ExceptionStatus, int]] = Field(
+        description="Exceptions per type and status (every type and status, zeros included)"
     )
 
 
@@ -140,6 +144,93 @@ class GtinMappingList(Page):
 # -- merge point: actions --
 
 # -- merge point: queue --
+BULK_SELECTION_MAX = 500
+
+
+class GroupKeyKind(StrEnum):
+    """What a group's `key` is: the lines' canonical GTIN, else the SKU, else the name."""
+
+    GTIN = "gtin"
+    SKU = "sku"
+    NAME = "name"
+    NONE = "none"  # no GTIN, SKU or name: one group per vendor, status and type
+
+
+class ExceptionGroupOut(Schema):
+    vendor_id: int
+    key_kind: GroupKeyKind
+    key: str = Field(description="The canonical GTIN (14 digits), the SKU or the name")
+    gtin: str | None = Field(description="The canonical GTIN when the group is a GTIN's")
+    sample_gtin: str | None = Field(description="The GTIN as the sample exception received it")
+    sku: str | None = Field(description="The sample exception's SKU")
+    product_name: str | None = Field(description="The sample exception's product name")
+    sample_exception_id: int = Field(description="The group's lowest exception id")
+    exception_type: ExceptionType
+    status: ExceptionStatus
+    lines: int = Field(description="Exceptions (one per order line) in the group")
+    orders: int = Field(description="Distinct orders of those lines")
+    units: int = Field(description="Sum of the lines' quantities")
+    value_cents: int = Field(
+        description="Value at risk: sum of quantity x unit price (a line without price: 0)"
+    )
+    oldest_order_date: datetime | None
+
+
+class ExceptionGroupList(Page):
+    groups: list[ExceptionGroupOut]
+
+
+class BulkPreviewResponse(BaseModel):
+    gtin: str
+    canonical_gtin: str | None = Field(description="The GTIN-14 lines are compared in, if valid")
+    exceptions: int = Field(description="Pending exceptions bulk-resolve would resolve")
+    orders: int = Field(description="Distinct orders of those exceptions")
+    confirmable_orders: int = Field(
+        description="Orders awaiting confirmation that no exception would block afterwards"
+    )
+
+
+SelectedIds = Annotated[
+    list[Id],
+    Field(
+        min_length=1,
+        max_length=BULK_SELECTION_MAX,
+        description=f"1 to {BULK_SELECTION_MAX} exception ids of the vendor (repeats count once)",
+    ),
+]
+
+
+class BulkSelectionResolveRequest(BaseModel):
+    exception_ids: SelectedIds
+    product_id: Id
+    notes: Notes | None = None
+
+
+class BulkSelectionIgnoreRequest(BaseModel):
+    exception_ids: SelectedIds
+    notes: RequiredNotes = Field(description="Why the exceptions are set aside (required)")
+
+
+class SelectionOutcome(StrEnum):
+    RESOLVED = "resolved"
+    IGNORED = "ignored"
+    SKIPPED = "skipped"
+
+
+class SelectionResult(Schema):
+    exception_id: int
+    result: SelectionOutcome
+    reason: str | None = Field(
+        description="Why it was skipped: already_resolved, already_ignored; else null"
+    )
+
+
+class BulkSelectionResponse(BaseModel):
+    results: list[SelectionResult] = Field(description="One per distinct id, in request order")
+    resolved_count: int
+    ignored_count: int
+    skipped_count: int
+
 
 # -- merge point: history --
 

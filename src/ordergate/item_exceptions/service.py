@@ -62,6 +62,7 @@ class ExceptionCounts:
     ignored: int
     total: int
     orders_with_exceptions: int
+    by_type: dict[str, dict[str, int]]
 
 
 def list_exceptions(
@@ -93,6 +94,7 @@ def exception_stats(session: Session, *, scope: Scope) -> ExceptionCounts:
         ignored=by_status.get(ExceptionStatus.IGNORED, 0),
         total=sum(by_status.values()),
         orders_with_exceptions=repository.count_blocked_orders(session, scope=scope),
+        by_type=stats_by_type(session, scope=scope),
     )
 
 
@@ -350,6 +352,16 @@ def sweep(session: Session, *, vendor_code: str | None) -> Iterator[tuple[str, i
 # -- merge point: actions --
 
 # -- merge point: queue --
+
+
+def stats_by_type(session: Session, *, scope: Scope) -> dict[str, dict[str, int]]:
+    """Exceptions per type and status: every type with every status, zeros included."""
+    counts = repository.count_by_type_and_status(session, scope=scope)
+    return {
+        kind.value: {status.value: counts.get((kind, status), 0) for status in ExceptionStatus}
+        for kind in ExceptionType
+    }
+
 
 # -- merge point: history --
 

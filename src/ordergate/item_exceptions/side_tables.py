@@ -22,6 +22,8 @@ from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, column, table
 
+from ordergate.item_exceptions.queue_tables import QUEUE_TABLES
+
 CONTEXT_TABLE = "order_item_exception_context"
 SEARCH_TABLE = "order_item_exception_search"
 # Trigrams: a shorter term has none, so it is searched by scanning.
@@ -52,6 +54,8 @@ SIDE_TABLES = frozenset(
         *(SEARCH_TABLE + suffix for suffix in _FTS5_SHADOW_SUFFIXES),
     }
 )
+# The grouped queue's member and group tables (migration 0008, queue_tables.py).
+SIDE_TABLES |= QUEUE_TABLES
 
 
 def include_in_schema_comparison(

@@ -180,6 +180,13 @@ class OrderItemException(Base):
             "status",
             "order_item_id",
         ),
+        # Stats by type and status, per vendor (migration 0008).
+        Index(
+            "ix_order_item_exceptions_vendor_id_status_exception_type",
+            "vendor_id",
+            "status",
+            "exception_type",
+        ),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
