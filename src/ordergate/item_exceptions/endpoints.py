@@ -21,6 +21,8 @@ from ordergate.item_exceptions.schemas import (
     IgnoreRequest,
     ResolveRequest,
 )
+from ordergate.item_exceptions.service import ExceptionSort
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.schemas import IdParam, Text
 from ordergate.scope import Scope, VendorScope
@@ -36,6 +38,19 @@ SearchFilter = Annotated[
 ]
 
 
+DeadlineFilter = Annotated[
+    DeadlineState | None,
+    Query(
+        description="on_track, at_risk (< 24 h left), overdue: rows whose order's confirm_by "
+        "is in that state (only blocking rows have one)"
+    ),
+]
+ExceptionSortQuery = Annotated[
+    ExceptionSort,
+    Query(description="newest (default) or confirm_by (soonest first, rows without one last)"),
+]
+
+
 def mount(tree: Tree) -> APIRouter:
     router = tree.router(prefix=tree.prefix)
 
@@ -46,9 +61,11 @@ def mount(tree: Tree) -> APIRouter:
         status: StatusFilter = None,
         exception_type: TypeFilter = None,
         search: SearchFilter = None,
+        deadline_state: DeadlineFilter = None,
+        sort: ExceptionSortQuery = ExceptionSort.NEWEST,
         scope: Scope = tree.filtered,
     ) -> ExceptionList:
-        """Exceptions, newest first."""
+        """Exceptions, newest first (or by confirm_by)."""
         rows, total = service.list_exceptions(
             session,
             scope=scope,
@@ -56,13 +73,16 @@ def mount(tree: Tree) -> APIRouter:
             exception_type=exception_type,
             search=search,
             page=page,
+            deadline_state=deadline_state,
+            sort=sort,
         )
         return ExceptionList.of(rows, total, page)
 
     @router.get("/order-exceptions/stats", response_model=ExceptionStats)
     def exception_stats(session: SessionDep, scope: Scope = tree.filtered) -> ExceptionStats:
         """Counts by status; `orders_with_exceptions` counts the orders the confirmation gate
-        blocks (a pending or ignored exception on a line that is not declined)."""
+        blocks (a pending or ignored exception on a line that is not declined); `at_risk` and
+        `overdue` count those of them near or past their confirmation deadline."""
         return ExceptionStats.model_validate(service.exception_stats(session, scope=scope))
 
     @router.post("/order-exceptions/bulk-resolve", response_model=BulkResolveResponse)

@@ -44,12 +44,15 @@ from ordergate.item_exceptions.side_tables import (
     SEARCH_TABLE,
     exception_context,
 )
+from ordergate.orders import deadlines
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import (
     ExceptionStatus,
     ExceptionType,
     Order,
     OrderItem,
     OrderItemException,
+    OrderStatus,
 )
 from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
 from ordergate.vendors.models import Vendor
@@ -74,12 +77,14 @@ def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _rows_with_context(
-    session: Session, *conditions: ColumnElement[bool]
+    session: Session, *conditions: ColumnElement[bool], now: datetime | None = None
 ) -> Sequence[ExceptionRow]:
+    """The flat rows, with their deadline and age at `now` (`_deadline_columns`)."""
     return session.execute(
-        select(*_EXCEPTION_ROW)
+        select(*_EXCEPTION_ROW, *_deadline_columns(now=now or utcnow()))
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .join(Order, Order.id == OrderItem.order_id)
+        .join(exception_context, exception_context.c.exception_id == OrderItemException.id)
         .where(*conditions)
         .order_by(*NEWEST_FIRST)
     ).all()
@@ -187,9 +192,14 @@ def list_exceptions(
     exception_type: ExceptionType | None,
     search: str | None,
     page: PageRequest,
+    deadline_state: DeadlineState | None = None,
+    by_confirm_by: bool = False,
+    now: datetime | None = None,
 ) -> tuple[Sequence[ExceptionRow], int]:
-    """Newest first. The page's ids first, their order context after: a search can match
-    thousands of rows, and only the page's rows need their line and order."""
+    """Newest first (or soonest `confirm_by` first, rows without one last). The page's ids
+    first, their order context after: a search can match thousands of rows, and only the
+    page's rows need their line and order."""
+    now = now or utcnow()
     conditions = _in_scope(scope)
     if status is not None:
         conditions.append(OrderItemException.status == status)
@@ -197,6 +207,10 @@ def list_exceptions(
         conditions.append(OrderItemException.exception_type == exception_type)
     term = search.strip() if search else ""
     ids = select(OrderItemException.id).where(*conditions).order_by(*NEWEST_FIRST)
+    if deadline_state is not None or by_confirm_by:
+        ids = _with_deadline(
+            ids, deadline_state=deadline_state, by_confirm_by=by_confirm_by, now=now
+        )
     if term:
         dialect = session.get_bind().dialect.name
         ids = ids.where(_search_condition(term, scope=scope, dialect=dialect))
@@ -206,7 +220,12 @@ def list_exceptions(
         page_ids, total = paginate(session, ids, page)
     if not page_ids:
         return [], total
-    return _rows_with_context(session, in_list(session, OrderItemException.id, page_ids)), total
+    rows = _rows_with_context(session, in_list(session, OrderItemException.id, page_ids), now=now)
+    if by_confirm_by:
+        # The page's ids came in deadline order; the rows come newest first.
+        position = {exception_id: index for index, exception_id in enumerate(page_ids)}
+        rows = sorted(rows, key=lambda row: position[row.id])
+    return rows, total
 
 
 def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tuple[list[int], int]:
@@ -224,8 +243,12 @@ def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tup
     return [], session.scalar(counted) or 0
 
 
-def get_exception_row(session: Session, *, scope: Scope, exception_id: int) -> ExceptionRow | None:
-    rows = _rows_with_context(session, OrderItemException.id == exception_id, *_in_scope(scope))
+def get_exception_row(
+    session: Session, *, scope: Scope, exception_id: int, now: datetime | None = None
+) -> ExceptionRow | None:
+    rows = _rows_with_context(
+        session, OrderItemException.id == exception_id, *_in_scope(scope), now=now
+    )
     return rows[0] if rows else None
 
 
@@ -624,3 +647,66 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 # -- merge point: history --
 
 # -- merge point: deadlines --
+
+
+def exception_confirm_by() -> ColumnElement[datetime]:
+    """Per exception row joined to its context row and its ``Order``: the order's
+    ``confirm_by`` while this exception blocks it (``orders/deadlines.py``)."""
+    return deadlines.confirm_by(
+        order_status=Order.status,
+        order_date=Order.order_date,
+        order_created_at=Order.created_at,
+        vendor_id=Order.vendor_id,
+        blocked=exception_context.c.blocking,
+    )
+
+
+def _deadline_columns(*, now: datetime) -> tuple[ColumnElement[Any], ...]:
+    """`confirm_by`, `deadline_state` and `age_seconds` (since the exception was raised)."""
+    deadline = exception_confirm_by()
+    return (
+        deadline.label("confirm_by"),
+        deadlines.deadline_state(deadline, now=now).label("deadline_state"),
+        deadlines.age_seconds(OrderItemException.created_at, now=now).label("age_seconds"),
+    )
+
+
+def _with_deadline(
+    ids: Select[Any],
+    *,
+    deadline_state: DeadlineState | None,
+    by_confirm_by: bool,
+    now: datetime,
+) -> Select[Any]:
+    """The list's id query joined to each row's context and order, filtered by the deadline's
+    state and/or ordered soonest deadline first (none last), then newest first."""
+    joined = ids.join(
+        exception_context, exception_context.c.exception_id == OrderItemException.id
+    ).join(Order, Order.id == exception_context.c.order_id)
+    deadline = exception_confirm_by()
+    if deadline_state is not None:
+        joined = joined.where(deadlines.in_state(deadline, deadline_state, now=now))
+    if by_confirm_by:
+        joined = joined.order_by(None).order_by(deadline.asc().nulls_last(), *NEWEST_FIRST)
+    return joined
+
+
+def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:
+    """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation, per
+    `DeadlineState` at `now`; orders without a deadline are not counted."""
+    context = exception_context.c
+    blocked = scoped(select(context.order_id).where(context.blocking), scope, context.vendor_id)
+    deadline = deadlines.due_at(
+        order_date=Order.order_date, order_created_at=Order.created_at, vendor_id=Order.vendor_id
+    )
+    states = (
+        select(deadlines.deadline_state(deadline, now=now).label("state"))
+        .where(Order.id.in_(blocked), Order.status == OrderStatus.PENDING)
+        .subquery()
+    )
+    rows = session.execute(
+        select(states.c.state, func.count())
+        .where(states.c.state.is_not(None))
+        .group_by(states.c.state)
+    ).all()
+    return {state: count for state, count in rows}

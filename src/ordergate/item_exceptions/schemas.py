@@ -5,6 +5,7 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
 from ordergate.schemas import NON_BLANK, Flag, Id, Notes, Page, RequiredNotes, Schema, trim
 
@@ -34,6 +35,15 @@ class ExceptionOut(Schema):
     order_id: int
     order_number: str
     order_date: datetime | None
+    confirm_by: datetime | None = Field(
+        description="While this exception blocks its order and the order awaits confirmation: "
+        "the order date plus the vendor's confirmation_deadline_hours; else null"
+    )
+    deadline_state: DeadlineState | None = Field(
+        description="overdue (confirm_by passed), at_risk (less than 24 h left), on_track; "
+        "null without confirm_by"
+    )
+    age_seconds: int = Field(description="Whole seconds since the exception was raised")
 
 
 class ExceptionList(Page):
@@ -49,6 +59,11 @@ class ExceptionStats(Schema):
         description="Distinct orders with at least one blocking exception: pending or ignored, "
         "on a line that is not declined (the confirmation gate's rule)"
     )
+    at_risk: int = Field(
+        description="Of those orders, awaiting confirmation with less than 24 h left before "
+        "confirm_by"
+    )
+    overdue: int = Field(description="Of those orders, awaiting confirmation past confirm_by")
 
 
 class UnitOut(Schema):

@@ -95,6 +95,11 @@ class Order(Base):
     # Exceptions blocking the order (orders/guard.py), loaded only where a query asks for it
     # (`with_expression`, orders/repository.py); None otherwise.
     exception_count: Mapped[int | None] = query_expression()
+    # Its confirmation deadline, that deadline's state and its age at the query's `now`
+    # (orders/deadlines.py), loaded the same way; None otherwise.
+    confirm_by: Mapped[datetime | None] = query_expression()
+    deadline_state: Mapped[str | None] = query_expression()
+    age_seconds: Mapped[int | None] = query_expression()
 
 
 class OrderItem(Base):
