@@ -4,12 +4,14 @@ and the vendor tree (the token's vendor)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
+from pydantic import WithJsonSchema
 
 from ordergate.deps import PageQuery, SessionDep, Tree
-from ordergate.item_exceptions import service
+from ordergate.item_exceptions import kpis, service
 from ordergate.item_exceptions.schemas import (
     BulkResolveRequest,
     BulkResolveResponse,
@@ -19,6 +21,7 @@ from ordergate.item_exceptions.schemas import (
     ExceptionStats,
     GtinMappingList,
     IgnoreRequest,
+    KpiReportOut,
     ResolveRequest,
 )
 from ordergate.item_exceptions.service import ExceptionSort
@@ -48,6 +51,29 @@ DeadlineFilter = Annotated[
 ExceptionSortQuery = Annotated[
     ExceptionSort,
     Query(description="newest (default) or confirm_by (soonest first, rows without one last)"),
+]
+
+
+# An ISO 8601 date or datetime is far shorter; longer text is no datetime (422) either way.
+DATETIME_MAX_LENGTH = 64
+# A datetime query value; its schema states the length bound the parser implies.
+QueryDatetime = Annotated[
+    datetime,
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": DATETIME_MAX_LENGTH}),
+]
+KpiFrom = Annotated[
+    QueryDatetime | None,
+    Query(
+        alias="from",
+        description="Window start, included (default: to − 30 days); UTC if no offset",
+    ),
+]
+KpiTo = Annotated[
+    QueryDatetime | None,
+    Query(
+        alias="to",
+        description="Window end, excluded (default: now); UTC if no offset",
+    ),
 ]
 
 
@@ -105,6 +131,20 @@ def mount(tree: Tree) -> APIRouter:
     # -- merge point: history (collection routes) --
 
     # -- merge point: deadlines (collection routes) --
+
+    @router.get("/order-exceptions/kpis", response_model=KpiReportOut, response_model_by_alias=True)
+    def exception_kpis(
+        session: SessionDep,
+        start: KpiFrom = None,
+        end: KpiTo = None,
+        scope: Scope = tree.filtered,
+    ) -> KpiReportOut:
+        """Matching and QC KPIs of the window [from, to): lines imported and matched at import,
+        exceptions by type, resolutions by kind, ignored, reopened, median and p90 time to
+        resolve; the open exceptions' aging now. Admins also get each vendor's."""
+        return KpiReportOut.model_validate(
+            kpis.report_attributes(kpis.exception_kpis(session, scope=scope, start=start, end=end))
+        )
 
     @router.get("/order-exceptions/{exception_id}", response_model=ExceptionDetail)
     def get_exception(

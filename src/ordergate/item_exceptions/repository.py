@@ -5,15 +5,19 @@ without a vendor sees all of them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
+from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     Select,
     SQLColumnExpression,
     Subquery,
+    and_,
+    case,
     delete,
     exists,
     func,
@@ -38,7 +42,9 @@ from ordergate.db import (
     upsert_insert,
     utcnow,
 )
+from ordergate.events.models import Event, EventAction, EventSubject
 from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.events import MatchCause, ResolvedVia
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
@@ -710,3 +716,232 @@ def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -
         .group_by(states.c.state)
     ).all()
     return {state: count for state, count in rows}
+
+
+# --- KPIs (item_exceptions/kpis.py): exact counts over exceptions, lines and events ----------
+# Every query answers per vendor (grouped by vendor_id); the service adds the vendors up. A
+# window is [start, end): `start <= at < end`.
+
+
+class ResolutionKind(StrEnum):
+    """How an exception left the queue, from its event (`after.via`, `after.cause`)."""
+
+    BY_HAND = "by_hand"  # resolved one by one (via `one`; older events without `via`)
+    BULK = "bulk"  # via `gtin` or `selection` (older events: `bulk_gtin` present)
+    CREATED_FROM_EXCEPTION = "created_from_exception"  # via `new_product`
+    AUTO_CATALOG = "auto_catalog"  # auto_matched, cause `catalog` (or none: before causes)
+    AUTO_SWEEP = "auto_sweep"  # auto_matched, cause `sweep`
+    IGNORED = "ignored"
+    REOPENED = "reopened"
+
+
+_RESOLUTION_ACTIONS = (EventAction.RESOLVED, EventAction.AUTO_MATCHED)
+
+
+def _kpi_events(scope: Scope, *, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    return [
+        Event.subject_type == EventSubject.EXCEPTION,
+        Event.at >= start,
+        Event.at < end,
+        *vendor_filter(scope, Event.vendor_id),
+    ]
+
+
+def kpi_lines(
+    session: Session, *, scope: Scope, start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per vendor: (lines imported in the window, of them raised an exception). The importer
+    raises an exception for a line only when it arrives, so the others matched at import."""
+    rows = session.execute(
+        select(Order.vendor_id, func.count(OrderItem.id), func.count(OrderItemException.id))
+        .select_from(OrderItem)
+        .join(Order, Order.id == OrderItem.order_id)
+        .outerjoin(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+        .where(
+            OrderItem.created_at >= start,
+            OrderItem.created_at < end,
+            *vendor_filter(scope, Order.vendor_id),
+        )
+        .group_by(Order.vendor_id)
+    ).all()
+    return {vendor_id: (lines, raised) for vendor_id, lines, raised in rows}
+
+
+def kpi_exceptions_by_type(
+    session: Session, *, scope: Scope, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """Per vendor: exceptions raised in the window, by their (current) type."""
+    rows = session.execute(
+        select(OrderItemException.vendor_id, OrderItemException.exception_type, func.count())
+        .where(
+            OrderItemException.created_at >= start,
+            OrderItemException.created_at < end,
+            *_in_scope(scope),
+        )
+        .group_by(OrderItemException.vendor_id, OrderItemException.exception_type)
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for vendor_id, exception_type, count in rows:
+        found.setdefault(vendor_id, {})[exception_type] = count
+    return found
+
+
+def _resolution_kind() -> ColumnElement[str | None]:
+    """An exception event's `ResolutionKind` (NULL for the actions the KPIs do not count)."""
+    via = Event.after["via"].as_string()
+    cause = Event.after["cause"].as_string()
+    legacy_bulk = and_(via.is_(None), Event.after["bulk_gtin"].as_string().is_not(None))
+    resolved = Event.action == EventAction.RESOLVED
+    return case(
+        (and_(resolved, via == ResolvedVia.NEW_PRODUCT), ResolutionKind.CREATED_FROM_EXCEPTION),
+        (
+            and_(resolved, or_(via.in_((ResolvedVia.GTIN, ResolvedVia.SELECTION)), legacy_bulk)),
+            ResolutionKind.BULK,
+        ),
+        (resolved, ResolutionKind.BY_HAND),
+        (
+            and_(Event.action == EventAction.AUTO_MATCHED, cause == MatchCause.SWEEP),
+            ResolutionKind.AUTO_SWEEP,
+        ),
+        (Event.action == EventAction.AUTO_MATCHED, ResolutionKind.AUTO_CATALOG),
+        (Event.action == EventAction.IGNORED, ResolutionKind.IGNORED),
+        (Event.action == EventAction.REOPENED, ResolutionKind.REOPENED),
+        else_=None,
+    )
+
+
+def kpi_event_counts(
+    session: Session, *, scope: Scope, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """Per vendor: the window's exception events per `ResolutionKind`."""
+    kinds = (
+        select(Event.vendor_id.label("vendor_id"), _resolution_kind().label("kind"))
+        .where(*_kpi_events(scope, start=start, end=end))
+        .subquery()
+    )
+    # Grouped outside: PostgreSQL cannot match a GROUP BY expression with bound parameters.
+    rows = session.execute(
+        select(kinds.c.vendor_id, kinds.c.kind, func.count())
+        .where(kinds.c.kind.is_not(None))
+        .group_by(kinds.c.vendor_id, kinds.c.kind)
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for vendor_id, kind, count in rows:
+        found.setdefault(vendor_id, {})[kind] = count
+    return found
+
+
+class PercentileRanks(NamedTuple):
+    """What a linear-interpolation percentile of `values` sorted values needs: the values at
+    1-based ranks `lower + 1` and `lower + 2` (None past the end), and the fraction
+    (`fraction_percent` / 100) between them."""
+
+    values: int
+    lower_value: int
+    upper_value: int | None
+    fraction_percent: int
+
+
+def kpi_time_to_resolve(
+    session: Session,
+    *,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    percents: Sequence[int],
+    by_vendor: bool,
+) -> dict[int | None, dict[int, PercentileRanks]]:
+    """Per vendor (or None: all in scope together): for each percentile in `percents` (whole
+    percents), the ranks around it among the window's resolutions (resolved and auto_matched
+    events), each lasting `event.at - exception.created_at` in whole seconds.
+
+    The percentile is PostgreSQL's ``percentile_cont``: position ``h = (n - 1) * p`` in the
+    sorted values, interpolated between its two neighbours. Written with integer arithmetic and
+    window functions (SQLite has no ``percentile_cont``), so both databases pick the same two
+    values and fraction; the caller interpolates."""
+    seconds = deadlines.epoch_seconds(Event.at) - deadlines.epoch_seconds(
+        OrderItemException.created_at
+    )
+    partition = [Event.vendor_id] if by_vendor else []
+    ranked = (
+        select(
+            (Event.vendor_id if by_vendor else literal(None, Integer)).label("vendor_id"),
+            seconds.label("seconds"),
+            func.row_number()
+            .over(partition_by=partition or None, order_by=(seconds, Event.id))
+            .label("rank"),
+            func.count().over(partition_by=partition or None).label("n"),
+        )
+        .join(OrderItemException, OrderItemException.id == Event.subject_id)
+        .where(
+            *_kpi_events(scope, start=start, end=end),
+            Event.action.in_(_RESOLUTION_ACTIONS),
+        )
+        .subquery()
+    )
+    columns: list[ColumnElement[Any]] = []
+    for p in percents:
+        position = (ranked.c.n - 1) * p  # h * 100, an integer
+        lower = position // 100
+        columns += [
+            func.max(case((ranked.c.rank == lower + 1, ranked.c.seconds))).label(f"lo{p}"),
+            func.max(case((ranked.c.rank == lower + 2, ranked.c.seconds))).label(f"hi{p}"),
+            func.max(position % 100).label(f"frac{p}"),
+        ]
+    rows = session.execute(
+        select(ranked.c.vendor_id, func.max(ranked.c.n).label("n"), *columns).group_by(
+            ranked.c.vendor_id
+        )
+    ).all()
+    found: dict[int | None, dict[int, PercentileRanks]] = {}
+    for row in rows:
+        values = row._mapping
+        found[row.vendor_id] = {
+            p: PercentileRanks(
+                values=row.n,
+                lower_value=values[f"lo{p}"],
+                upper_value=values[f"hi{p}"],
+                fraction_percent=values[f"frac{p}"],
+            )
+            for p in percents
+        }
+    return found
+
+
+class AgeBucket(StrEnum):
+    UNDER_1_DAY = "under_1_day"
+    DAYS_1_TO_3 = "days_1_to_3"
+    OVER_3_DAYS = "over_3_days"
+
+
+def kpi_open_aging(session: Session, *, scope: Scope, now: datetime) -> dict[int, dict[str, int]]:
+    """Per vendor: open (pending or ignored) exceptions by age at `now`: under one day, one to
+    three days (both included), over three days."""
+    created = OrderItemException.created_at
+    bucket = case(
+        (created > now - timedelta(days=1), AgeBucket.UNDER_1_DAY),
+        (created < now - timedelta(days=3), AgeBucket.OVER_3_DAYS),
+        else_=AgeBucket.DAYS_1_TO_3,
+    )
+    buckets = (
+        select(OrderItemException.vendor_id.label("vendor_id"), bucket.label("bucket"))
+        .where(OrderItemException.status.in_(ExceptionStatus.blocking()), *_in_scope(scope))
+        .subquery()
+    )
+    rows = session.execute(
+        select(buckets.c.vendor_id, buckets.c.bucket, func.count()).group_by(
+            buckets.c.vendor_id, buckets.c.bucket
+        )
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for vendor_id, name, count in rows:
+        found.setdefault(vendor_id, {})[name] = count
+    return found
+
+
+def kpi_vendors(session: Session, *, scope: Scope) -> list[tuple[int, str]]:
+    """(id, code) of the vendors in scope, by id."""
+    rows = session.execute(
+        select(Vendor.id, Vendor.code).where(*vendor_filter(scope, Vendor.id)).order_by(Vendor.id)
+    ).all()
+    return [(vendor_id, code) for vendor_id, code in rows]

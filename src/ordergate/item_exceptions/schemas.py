@@ -155,3 +155,63 @@ class GtinMappingList(Page):
 # -- merge point: history --
 
 # -- merge point: deadlines --
+
+
+class KpiResolved(Schema):
+    by_hand: int = Field(description="Resolved one by one (POST …/{id}/resolve)")
+    bulk: int = Field(description="Resolved in bulk: by GTIN or by selection")
+    auto_matched: int = Field(description="Matched by the system (catalog changes, sweeps)")
+    created_from_exception: int = Field(description="Resolved to a product created from it")
+    total: int
+
+
+class KpiAutoMatchedByCause(Schema):
+    catalog: int
+    sweep: int
+
+
+class KpiTimeToResolve(Schema):
+    resolutions: int = Field(description="Resolutions in the window (resolved, auto_matched)")
+    median_seconds: float | None = Field(
+        description="Median of event time minus the exception's creation (linear "
+        "interpolation, as PostgreSQL's percentile_cont); null without resolutions"
+    )
+    p90_seconds: float | None = Field(description="90th percentile, the same way")
+
+
+class KpiOpenAging(Schema):
+    under_1_day: int
+    days_1_to_3: int = Field(description="One to three days old, both included")
+    over_3_days: int
+    total: int
+
+
+class KpiFiguresOut(Schema):
+    lines_imported: int = Field(description="Order lines created in the window")
+    matched_at_import: int = Field(description="Of them, matched without an exception")
+    match_rate: float | None = Field(description="matched_at_import / lines_imported")
+    exceptions_raised: int
+    exceptions_by_type: dict[ExceptionType, int]
+    resolved: KpiResolved
+    auto_matched_by_cause: KpiAutoMatchedByCause
+    ignored: int
+    reopened: int
+    time_to_resolve: KpiTimeToResolve
+    open_aging: KpiOpenAging = Field(
+        description="Exceptions open now (pending or ignored) by age; independent of the window"
+    )
+
+
+class VendorKpisOut(KpiFiguresOut):
+    vendor_id: int
+    vendor_code: str
+
+
+class KpiReportOut(BaseModel):
+    start: datetime = Field(serialization_alias="from", description="Window start (included)")
+    end: datetime = Field(serialization_alias="to", description="Window end (excluded)")
+    now: datetime = Field(description="The moment open_aging is measured at")
+    totals: KpiFiguresOut
+    vendors: list[VendorKpisOut] | None = Field(
+        description="Admins: one entry per vendor in scope, by id; null for a vendor's staff"
+    )
