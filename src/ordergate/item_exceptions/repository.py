@@ -859,9 +859,7 @@ def kpi_time_to_resolve(
     sorted values, interpolated between its two neighbours. Written with integer arithmetic and
     window functions (SQLite has no ``percentile_cont``), so both databases pick the same two
     values and fraction; the caller interpolates."""
-    seconds = deadlines.epoch_seconds(Event.at) - deadlines.epoch_seconds(
-        OrderItemException.created_at
-    )
+    seconds = deadlines.seconds_between(Event.at, OrderItemException.created_at)
     partition = [Event.vendor_id] if by_vendor else []
     ranked = (
         select(

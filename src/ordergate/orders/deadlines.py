@@ -16,8 +16,8 @@ An exception row carries its order's values while the exception itself blocks.
 Both databases compute the same values exactly: PostgreSQL adds an ``interval`` of whole hours to
 a ``timestamptz``; SQLite (which stores UTC datetimes as ``YYYY-MM-DD HH:MM:SS.ffffff`` text)
 adds the hours with ``strftime`` and keeps the stored fraction, so the result compares as text
-with bound datetimes in the same format. Ages are whole seconds: the difference of the two
-instants' epoch seconds (floored), on both databases.
+with bound datetimes in the same format. Ages are whole seconds, the floor of the exact
+difference, on both databases (``seconds_between``).
 
 Every function that depends on the time takes ``now``: nothing here reads the clock.
 """
@@ -66,32 +66,41 @@ def _add_hours_pg(element: add_hours, compiler: SQLCompiler, **kw: Any) -> str:
 @compiles(add_hours, "sqlite")
 def _add_hours_sqlite(element: add_hours, compiler: SQLCompiler, **kw: Any) -> str:
     moment, hours = (compiler.process(c, **kw) for c in element.clauses)
-    # strftime drops the fraction; the stored text's own ".ffffff" (from character 20) is put
-    # back: whole hours never change it.
+    # SQLite's date functions keep milliseconds and round to them (".999999" became the next
+    # second), so the whole seconds go in alone and the stored text's own ".ffffff" (from
+    # character 20) is put back: whole hours never change it.
     return (
-        f"(strftime('%Y-%m-%d %H:%M:%S', {moment}, '+' || ({hours}) || ' hours')"
+        f"(strftime('%Y-%m-%d %H:%M:%S', substr({moment}, 1, 19), '+' || ({hours}) || ' hours')"
         f" || substr({moment}, 20))"
     )
 
 
-class epoch_seconds(FunctionElement[int]):  # noqa: N801 (SQL function spelling)
-    """Whole seconds since 1970-01-01 UTC (floored), NULL for NULL."""
+class seconds_between(FunctionElement[int]):  # noqa: N801 (SQL function spelling)
+    """Whole seconds from ``earlier`` to ``later``, floored (``floor(later - earlier)``), NULL
+    when either is NULL. Arguments: ``later, earlier``."""
 
     type = BigInteger()
     inherit_cache = True
-    name = "epoch_seconds"
+    name = "seconds_between"
 
 
-@compiles(epoch_seconds, "postgresql")
-def _epoch_pg(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    (moment,) = element.clauses
-    return f"CAST(floor(extract(epoch FROM {compiler.process(moment, **kw)})) AS BIGINT)"
+@compiles(seconds_between, "postgresql")
+def _seconds_between_pg(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    return f"CAST(floor(extract(epoch FROM ({later} - {earlier}))) AS BIGINT)"
 
 
-@compiles(epoch_seconds, "sqlite")
-def _epoch_sqlite(element: epoch_seconds, compiler: SQLCompiler, **kw: Any) -> str:
-    (moment,) = element.clauses
-    return f"CAST(strftime('%s', {compiler.process(moment, **kw)}) AS INTEGER)"
+@compiles(seconds_between, "sqlite")
+def _seconds_between_sqlite(element: seconds_between, compiler: SQLCompiler, **kw: Any) -> str:
+    later, earlier = (compiler.process(c, **kw) for c in element.clauses)
+    # Whole seconds of each (the text's first 19 characters: SQLite would round a fraction to
+    # milliseconds), less one when the later instant's microseconds are fewer: the floor of the
+    # exact difference.
+    return (
+        f"(CAST(strftime('%s', substr({later}, 1, 19)) AS INTEGER)"
+        f" - CAST(strftime('%s', substr({earlier}, 1, 19)) AS INTEGER)"
+        f" - (CAST(substr({later}, 21, 6) AS INTEGER) < CAST(substr({earlier}, 21, 6) AS INTEGER)))"
+    )
 
 
 def _at(now: datetime) -> ColumnElement[datetime]:
@@ -152,8 +161,8 @@ def in_state(
 
 
 def age_seconds(since: Any, *, now: datetime) -> ColumnElement[int]:
-    """Whole seconds from ``since`` to ``now`` (negative if ``since`` is later)."""
-    return epoch_seconds(_at(now)) - epoch_seconds(since)
+    """Whole seconds from ``since`` to ``now``, floored (negative if ``since`` is later)."""
+    return seconds_between(_at(now), since)
 
 
 def state_at(deadline: datetime | None, *, now: datetime) -> DeadlineState | None:
