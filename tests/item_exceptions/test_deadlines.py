@@ -46,6 +46,7 @@ from tests.factories import (
     make_exception,
     make_item,
     make_order,
+    make_product,
     make_vendor,
     row_count,
     set_deadline_hours,
@@ -452,3 +453,32 @@ def test_http_vendor_sees_no_other_vendors_deadlines(
     ).json()
     assert (body["orders"], body["total"]) == ([], 0)
     assert row_count(db, Order) == 1
+
+
+def test_http_detail_and_resolution_clear_the_deadline(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    ids = _http_seed(db, caller)
+    product = make_product(db, vendor_id=caller.vendor.id, title="Mug")
+    db.commit()
+    url = f"{_exceptions_url(caller)}/{ids['at_risk_exception']}"
+    detail = client.get(url, headers=caller.headers).json()
+    assert (detail["deadline_state"], detail["order"]["id"]) == ("at_risk", ids["at_risk"])
+    resolved = client.post(
+        f"{url}/resolve", headers=caller.headers, json={"product_id": product.id}
+    ).json()
+    assert (resolved["status"], resolved["confirm_by"], resolved["deadline_state"]) == (
+        "resolved",
+        None,
+        None,
+    )
+    order = client.get(f"{_orders_url(caller)}/{ids['at_risk']}", headers=caller.headers).json()
+    assert (order["exception_count"], order["confirm_by"], order["deadline_state"]) == (
+        0,
+        None,
+        None,
+    )
+    stats = client.get(
+        f"{_exceptions_url(caller)}/stats", headers=caller.headers, params=caller.vendor_query()
+    ).json()
+    assert (stats["orders_with_exceptions"], stats["at_risk"], stats["overdue"]) == (2, 0, 1)
