@@ -700,6 +700,12 @@ def _with_deadline(
 def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:
     """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation, per
     `DeadlineState` at `now`; orders without a deadline are not counted."""
+    with_deadline = exists().where(
+        Vendor.confirmation_deadline_hours.is_not(None), *vendor_filter(scope, Vendor.id)
+    )
+    if not session.scalar(select(with_deadline)):
+        # No vendor in scope has a deadline: nothing to count (and the stats stay as fast).
+        return {}
     context = exception_context.c
     blocked = scoped(select(context.order_id).where(context.blocking), scope, context.vendor_id)
     deadline = deadlines.due_at(
