@@ -10,9 +10,11 @@ The dataset is generated and loaded as `exceptions_api.py` does (reused when pre
 bench adds its own rows and removes them when it ends, so the dataset stays the generator's:
 - each vendor gets a `confirmation_deadline_hours` (30 to 300 days, by vendor id; reset to null
   afterwards), so blocked pending orders of the year before `now` spread over the three states;
+- one unit per exception line (the dataset has none, and an exception blocks only on a line with
+  an undeclined unit): `unconfirmed` on pending orders, `confirmed_available` on the others;
 - one event per resolved exception at its `resolved_at` (`resolved` with `via` one, gtin,
   selection or new_product, or `auto_matched` with cause catalog or sweep, by exception id) and
-  one `ignored` event per ignored exception (deleted afterwards).
+  one `ignored` event per ignored exception (units and events deleted afterwards).
 
 It checks its figures (exit 1 when wrong): the KPIs' counts against plain COUNT queries, the
 stats' `at_risk`/`overdue` against a recount in Python of every blocked order's deadline.
@@ -57,6 +59,7 @@ from ordergate.orders.models import (  # noqa: E402
     Order,
     OrderItem,
     OrderItemException,
+    OrderItemUnit,
 )
 from ordergate.orders.service import OrderSort  # noqa: E402
 from ordergate.scope import Scope  # noqa: E402
@@ -67,15 +70,16 @@ NOW = generate_dataset.REFERENCE  # the dataset's orders are from the year befor
 EVERY_VENDOR = Scope(actor_user_id=None, vendor_id=None, is_admin=True)
 TARGETS_MS = {"list": 50.0, "orders": 100.0, "stats": 50.0, "kpis": 250.0}
 
-# (action, after) by exception id % 6 for resolved exceptions.
+# (action, after) by exception id % 6 for resolved exceptions; "bench" marks the rows to remove.
 RESOLUTIONS = [
-    ("resolved", '{"status": "resolved", "via": "one"}'),
-    ("resolved", '{"status": "resolved", "via": "gtin", "bulk_gtin": "x"}'),
-    ("resolved", '{"status": "resolved", "via": "selection"}'),
-    ("resolved", '{"status": "resolved", "via": "new_product"}'),
-    ("auto_matched", '{"status": "resolved", "cause": "catalog"}'),
-    ("auto_matched", '{"status": "resolved", "cause": "sweep"}'),
+    ("resolved", '{"status": "resolved", "via": "one", "bench": "deadlines"}'),
+    ("resolved", '{"status": "resolved", "via": "gtin", "bulk_gtin": "x", "bench": "deadlines"}'),
+    ("resolved", '{"status": "resolved", "via": "selection", "bench": "deadlines"}'),
+    ("resolved", '{"status": "resolved", "via": "new_product", "bench": "deadlines"}'),
+    ("auto_matched", '{"status": "resolved", "cause": "catalog", "bench": "deadlines"}'),
+    ("auto_matched", '{"status": "resolved", "cause": "sweep", "bench": "deadlines"}'),
 ]
+UNIT_MARK = "bench-dl-"
 
 
 def one_vendor(vendor_id: int) -> Scope:
@@ -86,17 +90,29 @@ def hours_of(vendor_id: int) -> int:
     return 24 * 30 * (1 + vendor_id % 10)
 
 
-def add_rows(engine: Engine) -> int:
-    """Deadlines and events; returns the highest event id before (the rows to remove after)."""
+def add_rows(engine: Engine) -> None:
+    """Deadlines, one unit per exception line (the dataset has none, and a line without an
+    undeclined unit blocks nothing), and events."""
+    remove_rows(engine)  # what an interrupted run left
     postgres = engine.dialect.name == "postgresql"
     with engine.begin() as conn:
-        before = conn.scalar(select(func.coalesce(func.max(Event.id), 0))) or 0
         for vendor_id in conn.scalars(select(Vendor.id)):
             conn.execute(
                 update(Vendor)
                 .where(Vendor.id == vendor_id)
                 .values(confirmation_deadline_hours=hours_of(vendor_id))
             )
+        # Unconfirmed on pending orders, confirmed elsewhere (the triggers keep `blocking`).
+        conn.execute(
+            text(
+                "INSERT INTO order_item_units (order_item_id, external_unit_id, state, created_at,"
+                " updated_at) SELECT x.order_item_id, :mark || CAST(x.id AS VARCHAR(20)),"
+                " CASE WHEN o.status = 'pending' THEN 'unconfirmed' ELSE 'confirmed_available'"
+                " END, x.created_at, x.created_at FROM order_item_exceptions x"
+                " JOIN order_items i ON i.id = x.order_item_id JOIN orders o ON o.id = i.order_id"
+            ),
+            {"mark": UNIT_MARK},
+        )
         json = "CAST(:after AS jsonb)" if postgres else ":after"
         for index, (action, after) in enumerate(RESOLUTIONS):
             conn.execute(
@@ -115,14 +131,17 @@ def add_rows(engine: Engine) -> int:
                 f" 'ignored', NULL, {json}, updated_at FROM order_item_exceptions"
                 " WHERE status = 'ignored'"
             ),
-            {"after": '{"status": "ignored"}'},
+            {"after": '{"status": "ignored", "bench": "deadlines"}'},
         )
-    return before
 
 
-def remove_rows(engine: Engine, events_before: int) -> None:
+def remove_rows(engine: Engine) -> None:
+    """Leave the dataset as the generator made it."""
     with engine.begin() as conn:
-        conn.execute(delete(Event).where(Event.id > events_before))
+        conn.execute(delete(Event).where(Event.after["bench"].as_string() == "deadlines"))
+        conn.execute(
+            delete(OrderItemUnit).where(OrderItemUnit.external_unit_id.startswith(UNIT_MARK))
+        )
         conn.execute(update(Vendor).values(confirmation_deadline_hours=None))
 
 
@@ -225,12 +244,14 @@ def main() -> None:
     )
     engine: Engine = app.state.engine
     sessions = app.state.session_factory
-    events_before = add_rows(engine)
+    add_rows(engine)
     try:
         with engine.connect() as conn:
             if engine.dialect.name == "postgresql":
-                conn.execute(text("ANALYZE events"))
-                conn.execute(text("ANALYZE vendors"))
+                for table in ("events", "vendors", "order_item_units"):
+                    conn.execute(text(f"ANALYZE {table}"))
+            else:
+                conn.execute(text("ANALYZE"))
             conn.commit()
         with sessions() as session:
             vendor_ids = list(session.scalars(select(Vendor.id).order_by(Vendor.id)))
@@ -248,7 +269,7 @@ def main() -> None:
             sys.exit(1)
         results = run(app, sessions, vendor_ids, rng, args.requests)
     finally:
-        remove_rows(engine, events_before)
+        remove_rows(engine)
     print()
     print(f"database: {url.split('@')[-1]}; {args.requests} requests each; milliseconds")
     print("| query | filter | via | p50 | p95 | max | target p95 |")

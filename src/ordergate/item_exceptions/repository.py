@@ -691,7 +691,13 @@ def _with_deadline(
     ).join(Order, Order.id == exception_context.c.order_id)
     deadline = exception_confirm_by()
     if deadline_state is not None:
-        joined = joined.where(deadlines.in_state(deadline, deadline_state, now=now))
+        # Only blocking rows of pending orders have a deadline: plain predicates the indexes
+        # can serve come first.
+        joined = joined.where(
+            exception_context.c.blocking,
+            Order.status == OrderStatus.PENDING,
+            deadlines.in_state(deadline, deadline_state, now=now),
+        )
     if by_confirm_by:
         joined = joined.order_by(None).order_by(deadline.asc().nulls_last(), *NEWEST_FIRST)
     return joined
@@ -711,11 +717,13 @@ def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -
     deadline = deadlines.due_at(
         order_date=Order.order_date, order_created_at=Order.created_at, vendor_id=Order.vendor_id
     )
-    states = (
-        select(deadlines.deadline_state(deadline, now=now).label("state"))
+    # The deadline computed once per order (inner query), its state from that column.
+    due = (
+        select(deadline.label("due"))
         .where(Order.id.in_(blocked), Order.status == OrderStatus.PENDING)
         .subquery()
     )
+    states = select(deadlines.deadline_state(due.c.due, now=now).label("state")).subquery()
     rows = session.execute(
         select(states.c.state, func.count())
         .where(states.c.state.is_not(None))

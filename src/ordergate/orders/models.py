@@ -112,6 +112,8 @@ class OrderItem(Base):
         Index("ix_order_items_gtin_normalized", "gtin_normalized"),
         # Covering: line -> order without reading the wide row (blocked-order counts, 0002).
         Index("ix_order_items_id_order_id", "id", "order_id"),
+        # KPIs: lines imported in a window, with their order (migration 0009).
+        Index("ix_order_items_created_at_order_id", "created_at", "order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
