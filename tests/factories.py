@@ -484,3 +484,34 @@ def caller_user_id(db: Session, caller: Caller) -> int:
 # -- merge point: history --
 
 # -- merge point: deadlines --
+
+
+def set_deadline_hours(db: Session, vendor: Vendor, hours: int | None) -> None:
+    """The vendor's confirmation_deadline_hours (flushed; the caller commits)."""
+    vendor.confirmation_deadline_hours = hours
+    db.flush()
+
+
+def make_exception_event(
+    db: Session,
+    *,
+    exception: OrderItemException,
+    action: str,
+    at: datetime,
+    after: dict[str, Any] | None = None,
+    actor_user_id: int | None = None,
+) -> Event:
+    """An event of the exception at a chosen time (the KPIs count events by `at`)."""
+    event = Event(
+        vendor_id=exception.vendor_id,
+        actor_user_id=actor_user_id,
+        subject_type="order_item_exception",
+        subject_id=exception.id,
+        action=action,
+        before={"status": "pending"},
+        after=after,
+        at=at,
+    )
+    db.add(event)
+    db.flush()
+    return event

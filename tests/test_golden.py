@@ -70,14 +70,20 @@ G_B = gtin13("500000000007")  # vendor B's known GTIN
 G_TWIN = gtin13("500000000008")  # two feed rows copied at once: marked duplicate_gtin
 
 
+_AGE = re.compile(r'("age_seconds":\s*)-?\d+')
+
+
 def _normalise(raw: str, sandbox_url: str = "") -> str:
-    """Timestamps the clock wrote → `<ts>`; the sandbox's address (a free port) → `<sandbox>`."""
+    """Timestamps the clock wrote → `<ts>`, ages → `<age>`; the sandbox's address (a free
+    port) → `<sandbox>`."""
 
     def sub(match: re.Match[str]) -> str:
         return match.group(0) if match.group(0) in _FIXED_TIMESTAMPS else "<ts>"
 
     if sandbox_url:
         raw = raw.replace(sandbox_url, "<sandbox>")
+    # Ages are seconds up to the clock's now (orders/deadlines.py): `<age>`.
+    raw = _AGE.sub(r'\1"<age>"', raw)
     return _TIMESTAMP.sub(sub, raw)
 
 

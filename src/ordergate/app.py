@@ -24,9 +24,16 @@ from ordergate.item_exceptions import endpoints as exception_endpoints
 from ordergate.letzshop import endpoints as letzshop_endpoints
 from ordergate.orders import endpoints as order_endpoints
 from ordergate.security import SecretBox
+from ordergate.vendors import endpoints as vendor_endpoints
 from ordergate.vendors.endpoints import router as vendors_router
 
-DOMAIN_ENDPOINTS = (exception_endpoints, order_endpoints, letzshop_endpoints, catalog_endpoints)
+DOMAIN_ENDPOINTS = (
+    exception_endpoints,
+    order_endpoints,
+    letzshop_endpoints,
+    catalog_endpoints,
+    vendor_endpoints,
+)
 
 
 def pool_limits(settings: Settings) -> PoolLimits:

@@ -33,6 +33,9 @@ DEMO_USERS = [
     ("owner@moselwine.test", False, ["moselwine"], MemberRole.OWNER),
     ("staff@moselwine.test", False, ["moselwine"], MemberRole.STAFF),
 ]
+# Letzshop's confirmation window is in its seller terms, not public: the demo assumes 48 hours
+# (a vendor's owner changes it with PATCH /api/v1/vendor/settings).
+DEMO_CONFIRMATION_DEADLINE_HOURS = 48
 # Every 8th article is left out of the catalogs, so the demo shows product_not_found exceptions.
 LEFT_OUT_EVERY = 8
 
@@ -54,6 +57,12 @@ def seed_demo(
     for vendor, (_, _, api_key) in zip(vendors, DEMO_VENDORS, strict=True):
         _catalog(session, vendor)
         scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
+        if vendor.confirmation_deadline_hours is None:
+            vendor_service.update_settings(
+                session,
+                scope=scope,
+                confirmation_deadline_hours=DEMO_CONFIRMATION_DEADLINE_HOURS,
+            )
         if letzshop_credentials.find_credentials(session, scope=scope) is None:
             letzshop_credentials.set_credentials(
                 session,

@@ -62,6 +62,8 @@ def _json_integer(value: Any) -> Any:
 # The bounds come first so they constrain the integer (and appear as minimum/maximum).
 Id = Annotated[int, Field(ge=1, le=INT32_MAX), BeforeValidator(_json_integer)]
 Cents = Annotated[int, Field(ge=0, le=INT32_MAX), BeforeValidator(_json_integer)]
+# A JSON integer (no boolean, no numeric text), for bounded integers of request bodies.
+JsonInteger = BeforeValidator(_json_integer)
 # Path and query values arrive as text, so their integers are parsed from it.
 IdParam = Annotated[int, Field(ge=1, le=INT32_MAX)]
 Text = Annotated[str, StringConstraints(pattern=NO_NUL)]

@@ -41,6 +41,7 @@ OWNER_ONLY: dict[tuple[str, str], dict[str, Any]] = {
     },
     ("PATCH", "/api/v1/vendor/members/{user_id}"): {"json": {"role": "owner"}},
     ("DELETE", "/api/v1/vendor/members/{user_id}"): {},
+    ("PATCH", "/api/v1/vendor/settings"): {"json": {"confirmation_deadline_hours": 48}},
 }
 
 

@@ -106,6 +106,10 @@ def test_admin_list_returns_every_vendor_newest_first_with_spec_fields(
         "order_id": funko["order_id"],
         "order_number": "LS-1-R702236251",
         "order_date": "2025-12-19T10:30:00Z",
+        # No deadline: the vendor has no confirmation_deadline_hours.
+        "confirm_by": None,
+        "deadline_state": None,
+        "age_seconds": funko["age_seconds"],
     }
 
 
@@ -261,6 +265,8 @@ def test_admin_stats_count_every_vendor(client: TestClient, db: Session) -> None
         "ignored": 1,
         "total": 5,
         "orders_with_exceptions": 3,
+        "at_risk": 0,
+        "overdue": 0,
     }
 
 
@@ -275,6 +281,8 @@ def test_stats_of_one_vendor(client: TestClient, db: Session, caller: Caller) ->
         "ignored": 1,
         "total": 4,
         "orders_with_exceptions": 2,
+        "at_risk": 0,
+        "overdue": 0,
     }
 
 
@@ -288,6 +296,8 @@ def test_vendor_stats_are_its_own(client: TestClient, db: Session) -> None:
         "ignored": 0,
         "total": 1,
         "orders_with_exceptions": 1,
+        "at_risk": 0,
+        "overdue": 0,
     }
 
 
@@ -301,6 +311,8 @@ def test_stats_of_an_empty_vendor_are_zero(client: TestClient, db: Session, call
         "ignored": 0,
         "total": 0,
         "orders_with_exceptions": 0,
+        "at_risk": 0,
+        "overdue": 0,
     }
 
 

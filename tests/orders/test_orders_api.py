@@ -130,6 +130,10 @@ def test_order_carries_fields_items_units_and_exception_briefs(
         "tracking_code": "TRK1",
         "tracking_provider": "post.lu",
         "exception_count": 1,
+        # No deadline: the vendor has no confirmation_deadline_hours.
+        "confirm_by": None,
+        "deadline_state": None,
+        "age_seconds": body["age_seconds"],
     }
     assert items == [
         {

@@ -31,7 +31,12 @@ class Event(Base):
     """Audit trail: one row per state change of an order, item or exception."""
 
     __tablename__ = "events"
-    __table_args__ = (Index("ix_events_subject", "subject_type", "subject_id"),)
+    __table_args__ = (
+        Index("ix_events_subject", "subject_type", "subject_id"),
+        # KPIs: a window's events, of every vendor or of one (migration 0009).
+        Index("ix_events_at", "at"),
+        Index("ix_events_vendor_id_at", "vendor_id", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int | None] = mapped_column(

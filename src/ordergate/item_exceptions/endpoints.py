@@ -4,14 +4,16 @@ and the vendor tree (the token's vendor)."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
+from pydantic import WithJsonSchema
 
 from ordergate.deps import USER_EMAILS, PageQuery, SessionDep, Tree
 from ordergate.events.schemas import EventList
-from ordergate.item_exceptions import export, history, queue, service
+from ordergate.item_exceptions import export, history, kpis, queue, service
 from ordergate.item_exceptions.repository import GroupSort
 from ordergate.item_exceptions.schemas import (
     BulkGtin,
@@ -28,8 +30,11 @@ from ordergate.item_exceptions.schemas import (
     ExceptionStats,
     GtinMappingList,
     IgnoreRequest,
+    KpiReportOut,
     ResolveRequest,
 )
+from ordergate.item_exceptions.service import ExceptionSort
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.routing import stream_batches
 from ordergate.schemas import IdParam, QueryFlag, Text
@@ -62,6 +67,42 @@ GroupSortQuery = Annotated[
 PreviewGtin = Annotated[BulkGtin, Query(description="The GTIN bulk-resolve would be given")]
 
 
+DeadlineFilter = Annotated[
+    DeadlineState | None,
+    Query(
+        description="on_track, at_risk (< 24 h left), overdue: rows whose order's confirm_by "
+        "is in that state (only blocking rows have one)"
+    ),
+]
+ExceptionSortQuery = Annotated[
+    ExceptionSort,
+    Query(description="newest (default) or confirm_by (soonest first, rows without one last)"),
+]
+
+
+# An ISO 8601 date or datetime is far shorter; longer text is no datetime (422) either way.
+DATETIME_MAX_LENGTH = 64
+# A datetime query value; its schema states the length bound the parser implies.
+QueryDatetime = Annotated[
+    datetime,
+    WithJsonSchema({"type": "string", "format": "date-time", "maxLength": DATETIME_MAX_LENGTH}),
+]
+KpiFrom = Annotated[
+    QueryDatetime | None,
+    Query(
+        alias="from",
+        description="Window start, included (default: to − 30 days); UTC if no offset",
+    ),
+]
+KpiTo = Annotated[
+    QueryDatetime | None,
+    Query(
+        alias="to",
+        description="Window end, excluded (default: now); UTC if no offset",
+    ),
+]
+
+
 def mount(tree: Tree) -> APIRouter:
     router = tree.router(prefix=tree.prefix)
 
@@ -72,9 +113,11 @@ def mount(tree: Tree) -> APIRouter:
         status: StatusFilter = None,
         exception_type: TypeFilter = None,
         search: SearchFilter = None,
+        deadline_state: DeadlineFilter = None,
+        sort: ExceptionSortQuery = ExceptionSort.NEWEST,
         scope: Scope = tree.filtered,
     ) -> ExceptionList:
-        """Exceptions, newest first."""
+        """Exceptions, newest first (or by confirm_by)."""
         rows, total = service.list_exceptions(
             session,
             scope=scope,
@@ -82,13 +125,16 @@ def mount(tree: Tree) -> APIRouter:
             exception_type=exception_type,
             search=search,
             page=page,
+            deadline_state=deadline_state,
+            sort=sort,
         )
         return ExceptionList.of(rows, total, page)
 
     @router.get("/order-exceptions/stats", response_model=ExceptionStats)
     def exception_stats(session: SessionDep, scope: Scope = tree.filtered) -> ExceptionStats:
         """Counts by status; `orders_with_exceptions` counts the orders the confirmation gate
-        blocks (a pending or ignored exception on a line that is not declined)."""
+        blocks (a pending or ignored exception on a line that is not declined); `at_risk` and
+        `overdue` count those of them near or past their confirmation deadline."""
         return ExceptionStats.model_validate(service.exception_stats(session, scope=scope))
 
     @router.post("/order-exceptions/bulk-resolve", response_model=BulkResolveResponse)
@@ -235,6 +281,20 @@ def mount(tree: Tree) -> APIRouter:
         )
 
     # -- merge point: deadlines (collection routes) --
+
+    @router.get("/order-exceptions/kpis", response_model=KpiReportOut, response_model_by_alias=True)
+    def exception_kpis(
+        session: SessionDep,
+        start: KpiFrom = None,
+        end: KpiTo = None,
+        scope: Scope = tree.filtered,
+    ) -> KpiReportOut:
+        """Matching and QC KPIs of the window [from, to): lines imported and matched at import,
+        exceptions by type, resolutions by kind, ignored, reopened, median and p90 time to
+        resolve; the open exceptions' aging now. Admins also get each vendor's."""
+        return KpiReportOut.model_validate(
+            kpis.report_attributes(kpis.exception_kpis(session, scope=scope, start=start, end=end))
+        )
 
     @router.get("/order-exceptions/{exception_id}", response_model=ExceptionDetail)
     def get_exception(

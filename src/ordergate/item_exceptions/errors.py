@@ -123,3 +123,16 @@ class OrderItemExceptionsNotFoundError(NotFoundError):
 # -- merge point: history --
 
 # -- merge point: deadlines --
+
+
+class KpiRangeInvalidError(AppError):
+    """The KPIs' window is empty or reversed (`from` must be before `to`)."""
+
+    status_code = 400
+    code = "KPI_RANGE_INVALID"
+
+    def __init__(self, *, start: str, end: str) -> None:
+        super().__init__(
+            f"from ({start}) must be before to ({end})",
+            details={"field": "from", "from": start, "to": end},
+        )

@@ -5,16 +5,19 @@ without a vendor sees all of them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     Select,
     SQLColumnExpression,
     Subquery,
+    and_,
+    case,
     delete,
     exists,
     func,
@@ -40,15 +43,18 @@ from ordergate.db import (
     upsert_insert,
     utcnow,
 )
-from ordergate.events.models import Event, EventSubject
+from ordergate.events.models import Event, EventAction, EventSubject
 from ordergate.events.repository import subject_is, timeline_page
 from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.events import MatchCause, ResolvedVia
 from ordergate.item_exceptions.queue_tables import group_members, groups
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
     exception_context,
 )
+from ordergate.orders import deadlines
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import (
     ExceptionStatus,
     ExceptionType,
@@ -80,12 +86,14 @@ def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
 
 
 def _rows_with_context(
-    session: Session, *conditions: ColumnElement[bool]
+    session: Session, *conditions: ColumnElement[bool], now: datetime | None = None
 ) -> Sequence[ExceptionRow]:
+    """The flat rows, with their deadline and age at `now` (`_deadline_columns`)."""
     return session.execute(
-        select(*_EXCEPTION_ROW)
+        select(*_EXCEPTION_ROW, *_deadline_columns(now=now or utcnow()))
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .join(Order, Order.id == OrderItem.order_id)
+        .join(exception_context, exception_context.c.exception_id == OrderItemException.id)
         .where(*conditions)
         .order_by(*NEWEST_FIRST)
     ).all()
@@ -193,9 +201,14 @@ def list_exceptions(
     exception_type: ExceptionType | None,
     search: str | None,
     page: PageRequest,
+    deadline_state: DeadlineState | None = None,
+    by_confirm_by: bool = False,
+    now: datetime | None = None,
 ) -> tuple[Sequence[ExceptionRow], int]:
-    """Newest first. The page's ids first, their order context after: a search can match
-    thousands of rows, and only the page's rows need their line and order."""
+    """Newest first (or soonest `confirm_by` first, rows without one last). The page's ids
+    first, their order context after: a search can match thousands of rows, and only the
+    page's rows need their line and order."""
+    now = now or utcnow()
     conditions = _in_scope(scope)
     if status is not None:
         conditions.append(OrderItemException.status == status)
@@ -203,6 +216,10 @@ def list_exceptions(
         conditions.append(OrderItemException.exception_type == exception_type)
     term = search.strip() if search else ""
     ids = select(OrderItemException.id).where(*conditions).order_by(*NEWEST_FIRST)
+    if deadline_state is not None or by_confirm_by:
+        ids = _with_deadline(
+            ids, deadline_state=deadline_state, by_confirm_by=by_confirm_by, now=now
+        )
     if term:
         dialect = session.get_bind().dialect.name
         ids = ids.where(_search_condition(term, scope=scope, dialect=dialect))
@@ -212,7 +229,12 @@ def list_exceptions(
         page_ids, total = paginate(session, ids, page)
     if not page_ids:
         return [], total
-    return _rows_with_context(session, in_list(session, OrderItemException.id, page_ids)), total
+    rows = _rows_with_context(session, in_list(session, OrderItemException.id, page_ids), now=now)
+    if by_confirm_by:
+        # The page's ids came in deadline order; the rows come newest first.
+        position = {exception_id: index for index, exception_id in enumerate(page_ids)}
+        rows = sorted(rows, key=lambda row: position[row.id])
+    return rows, total
 
 
 def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tuple[list[int], int]:
@@ -230,8 +252,12 @@ def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tup
     return [], session.scalar(counted) or 0
 
 
-def get_exception_row(session: Session, *, scope: Scope, exception_id: int) -> ExceptionRow | None:
-    rows = _rows_with_context(session, OrderItemException.id == exception_id, *_in_scope(scope))
+def get_exception_row(
+    session: Session, *, scope: Scope, exception_id: int, now: datetime | None = None
+) -> ExceptionRow | None:
+    rows = _rows_with_context(
+        session, OrderItemException.id == exception_id, *_in_scope(scope), now=now
+    )
     return rows[0] if rows else None
 
 
@@ -988,3 +1014,307 @@ def export_batch(
 
 
 # -- merge point: deadlines --
+
+
+def exception_confirm_by() -> ColumnElement[datetime]:
+    """Per exception row joined to its context row and its ``Order``: the order's
+    ``confirm_by`` while this exception blocks it (``orders/deadlines.py``)."""
+    return deadlines.confirm_by(
+        order_status=Order.status,
+        order_date=Order.order_date,
+        order_created_at=Order.created_at,
+        vendor_id=Order.vendor_id,
+        blocked=exception_context.c.blocking,
+    )
+
+
+def _deadline_columns(*, now: datetime) -> tuple[ColumnElement[Any], ...]:
+    """`confirm_by`, `deadline_state` and `age_seconds` (since the exception was raised)."""
+    deadline = exception_confirm_by()
+    return (
+        deadline.label("confirm_by"),
+        deadlines.deadline_state(deadline, now=now).label("deadline_state"),
+        deadlines.age_seconds(OrderItemException.created_at, now=now).label("age_seconds"),
+    )
+
+
+def _with_deadline(
+    ids: Select[Any],
+    *,
+    deadline_state: DeadlineState | None,
+    by_confirm_by: bool,
+    now: datetime,
+) -> Select[Any]:
+    """The list's id query joined to each row's context and order, filtered by the deadline's
+    state and/or ordered soonest deadline first (none last), then newest first."""
+    joined = ids.join(
+        exception_context, exception_context.c.exception_id == OrderItemException.id
+    ).join(Order, Order.id == exception_context.c.order_id)
+    deadline = exception_confirm_by()
+    if deadline_state is not None:
+        # Only blocking rows of pending orders have a deadline: plain predicates the indexes
+        # can serve come first.
+        joined = joined.where(
+            exception_context.c.blocking,
+            Order.status == OrderStatus.PENDING,
+            deadlines.in_state(deadline, deadline_state, now=now),
+        )
+    if by_confirm_by:
+        joined = joined.order_by(None).order_by(deadline.asc().nulls_last(), *NEWEST_FIRST)
+    return joined
+
+
+def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:
+    """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation, per
+    `DeadlineState` at `now`; orders without a deadline are not counted."""
+    with_deadline = exists().where(
+        Vendor.confirmation_deadline_hours.is_not(None), *vendor_filter(scope, Vendor.id)
+    )
+    if not session.scalar(select(with_deadline)):
+        # No vendor in scope has a deadline: nothing to count (and the stats stay as fast).
+        return {}
+    context = exception_context.c
+    blocked = scoped(select(context.order_id).where(context.blocking), scope, context.vendor_id)
+    deadline = deadlines.due_at(
+        order_date=Order.order_date, order_created_at=Order.created_at, vendor_id=Order.vendor_id
+    )
+    # The deadline computed once per order (inner query), its state from that column.
+    due = (
+        select(deadline.label("due"))
+        .where(Order.id.in_(blocked), Order.status == OrderStatus.PENDING)
+        .subquery()
+    )
+    states = select(deadlines.deadline_state(due.c.due, now=now).label("state")).subquery()
+    rows = session.execute(
+        select(states.c.state, func.count())
+        .where(states.c.state.is_not(None))
+        .group_by(states.c.state)
+    ).all()
+    return {state: count for state, count in rows}
+
+
+# --- KPIs (item_exceptions/kpis.py): exact counts over exceptions, lines and events ----------
+# Every query answers per vendor (grouped by vendor_id); the service adds the vendors up. A
+# window is [start, end): `start <= at < end`.
+
+
+class ResolutionKind(StrEnum):
+    """How an exception left the queue, from its event (`after.via`, `after.cause`)."""
+
+    BY_HAND = "by_hand"  # resolved one by one (via `one`; older events without `via`)
+    BULK = "bulk"  # via `gtin` or `selection` (older events: `bulk_gtin` present)
+    CREATED_FROM_EXCEPTION = "created_from_exception"  # via `new_product`
+    AUTO_CATALOG = "auto_catalog"  # auto_matched, cause `catalog` (or none: before causes)
+    AUTO_SWEEP = "auto_sweep"  # auto_matched, cause `sweep`
+    IGNORED = "ignored"
+    REOPENED = "reopened"
+
+
+_RESOLUTION_ACTIONS = (EventAction.RESOLVED, EventAction.AUTO_MATCHED)
+
+
+def _kpi_events(scope: Scope, *, start: datetime, end: datetime) -> list[ColumnElement[bool]]:
+    return [
+        Event.subject_type == EventSubject.EXCEPTION,
+        Event.at >= start,
+        Event.at < end,
+        *vendor_filter(scope, Event.vendor_id),
+    ]
+
+
+def kpi_lines(
+    session: Session, *, scope: Scope, start: datetime, end: datetime
+) -> dict[int, tuple[int, int]]:
+    """Per vendor: (lines imported in the window, of them raised an exception). The importer
+    raises an exception for a line only when it arrives, so the others matched at import."""
+    rows = session.execute(
+        select(Order.vendor_id, func.count(OrderItem.id), func.count(OrderItemException.id))
+        .select_from(OrderItem)
+        .join(Order, Order.id == OrderItem.order_id)
+        .outerjoin(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+        .where(
+            OrderItem.created_at >= start,
+            OrderItem.created_at < end,
+            *vendor_filter(scope, Order.vendor_id),
+        )
+        .group_by(Order.vendor_id)
+    ).all()
+    return {vendor_id: (lines, raised) for vendor_id, lines, raised in rows}
+
+
+def kpi_exceptions_by_type(
+    session: Session, *, scope: Scope, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """Per vendor: exceptions raised in the window, by their (current) type."""
+    rows = session.execute(
+        select(OrderItemException.vendor_id, OrderItemException.exception_type, func.count())
+        .where(
+            OrderItemException.created_at >= start,
+            OrderItemException.created_at < end,
+            *_in_scope(scope),
+        )
+        .group_by(OrderItemException.vendor_id, OrderItemException.exception_type)
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for vendor_id, exception_type, count in rows:
+        found.setdefault(vendor_id, {})[exception_type] = count
+    return found
+
+
+def _resolution_kind() -> ColumnElement[str | None]:
+    """An exception event's `ResolutionKind` (NULL for the actions the KPIs do not count)."""
+    via = Event.after["via"].as_string()
+    cause = Event.after["cause"].as_string()
+    legacy_bulk = and_(via.is_(None), Event.after["bulk_gtin"].as_string().is_not(None))
+    resolved = Event.action == EventAction.RESOLVED
+    return case(
+        (and_(resolved, via == ResolvedVia.NEW_PRODUCT), ResolutionKind.CREATED_FROM_EXCEPTION),
+        (
+            and_(resolved, or_(via.in_((ResolvedVia.GTIN, ResolvedVia.SELECTION)), legacy_bulk)),
+            ResolutionKind.BULK,
+        ),
+        (resolved, ResolutionKind.BY_HAND),
+        (
+            and_(Event.action == EventAction.AUTO_MATCHED, cause == MatchCause.SWEEP),
+            ResolutionKind.AUTO_SWEEP,
+        ),
+        (Event.action == EventAction.AUTO_MATCHED, ResolutionKind.AUTO_CATALOG),
+        (Event.action == EventAction.IGNORED, ResolutionKind.IGNORED),
+        (Event.action == EventAction.REOPENED, ResolutionKind.REOPENED),
+        else_=None,
+    )
+
+
+def kpi_event_counts(
+    session: Session, *, scope: Scope, start: datetime, end: datetime
+) -> dict[int, dict[str, int]]:
+    """Per vendor: the window's exception events per `ResolutionKind`."""
+    kinds = (
+        select(Event.vendor_id.label("vendor_id"), _resolution_kind().label("kind"))
+        .where(*_kpi_events(scope, start=start, end=end))
+        .subquery()
+    )
+    # Grouped outside: PostgreSQL cannot match a GROUP BY expression with bound parameters.
+    rows = session.execute(
+        select(kinds.c.vendor_id, kinds.c.kind, func.count())
+        .where(kinds.c.kind.is_not(None))
+        .group_by(kinds.c.vendor_id, kinds.c.kind)
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for vendor_id, kind, count in rows:
+        found.setdefault(vendor_id, {})[kind] = count
+    return found
+
+
+class PercentileRanks(NamedTuple):
+    """What a linear-interpolation percentile of `values` sorted values needs: the values at
+    1-based ranks `lower + 1` and `lower + 2` (None past the end), and the fraction
+    (`fraction_percent` / 100) between them."""
+
+    values: int
+    lower_value: int
+    upper_value: int | None
+    fraction_percent: int
+
+
+def kpi_time_to_resolve(
+    session: Session,
+    *,
+    scope: Scope,
+    start: datetime,
+    end: datetime,
+    percents: Sequence[int],
+    by_vendor: bool,
+) -> dict[int | None, dict[int, PercentileRanks]]:
+    """Per vendor (or None: all in scope together): for each percentile in `percents` (whole
+    percents), the ranks around it among the window's resolutions (resolved and auto_matched
+    events), each lasting `event.at - exception.created_at` in whole seconds.
+
+    The percentile is PostgreSQL's ``percentile_cont``: position ``h = (n - 1) * p`` in the
+    sorted values, interpolated between its two neighbours. Written with integer arithmetic and
+    window functions (SQLite has no ``percentile_cont``), so both databases pick the same two
+    values and fraction; the caller interpolates."""
+    seconds = deadlines.seconds_between(Event.at, OrderItemException.created_at)
+    partition = [Event.vendor_id] if by_vendor else []
+    ranked = (
+        select(
+            (Event.vendor_id if by_vendor else literal(None, Integer)).label("vendor_id"),
+            seconds.label("seconds"),
+            func.row_number()
+            .over(partition_by=partition or None, order_by=(seconds, Event.id))
+            .label("rank"),
+            func.count().over(partition_by=partition or None).label("n"),
+        )
+        .join(OrderItemException, OrderItemException.id == Event.subject_id)
+        .where(
+            *_kpi_events(scope, start=start, end=end),
+            Event.action.in_(_RESOLUTION_ACTIONS),
+        )
+        .subquery()
+    )
+    columns: list[ColumnElement[Any]] = []
+    for p in percents:
+        position = (ranked.c.n - 1) * p  # h * 100, an integer
+        lower = position // 100
+        columns += [
+            func.max(case((ranked.c.rank == lower + 1, ranked.c.seconds))).label(f"lo{p}"),
+            func.max(case((ranked.c.rank == lower + 2, ranked.c.seconds))).label(f"hi{p}"),
+            func.max(position % 100).label(f"frac{p}"),
+        ]
+    rows = session.execute(
+        select(ranked.c.vendor_id, func.max(ranked.c.n).label("n"), *columns).group_by(
+            ranked.c.vendor_id
+        )
+    ).all()
+    found: dict[int | None, dict[int, PercentileRanks]] = {}
+    for row in rows:
+        values = row._mapping
+        found[row.vendor_id] = {
+            p: PercentileRanks(
+                values=row.n,
+                lower_value=values[f"lo{p}"],
+                upper_value=values[f"hi{p}"],
+                fraction_percent=values[f"frac{p}"],
+            )
+            for p in percents
+        }
+    return found
+
+
+class AgeBucket(StrEnum):
+    UNDER_1_DAY = "under_1_day"
+    DAYS_1_TO_3 = "days_1_to_3"
+    OVER_3_DAYS = "over_3_days"
+
+
+def kpi_open_aging(session: Session, *, scope: Scope, now: datetime) -> dict[int, dict[str, int]]:
+    """Per vendor: open (pending or ignored) exceptions by age at `now`: under one day, one to
+    three days (both included), over three days."""
+    created = OrderItemException.created_at
+    bucket = case(
+        (created > now - timedelta(days=1), AgeBucket.UNDER_1_DAY),
+        (created < now - timedelta(days=3), AgeBucket.OVER_3_DAYS),
+        else_=AgeBucket.DAYS_1_TO_3,
+    )
+    buckets = (
+        select(OrderItemException.vendor_id.label("vendor_id"), bucket.label("bucket"))
+        .where(OrderItemException.status.in_(ExceptionStatus.blocking()), *_in_scope(scope))
+        .subquery()
+    )
+    rows = session.execute(
+        select(buckets.c.vendor_id, buckets.c.bucket, func.count()).group_by(
+            buckets.c.vendor_id, buckets.c.bucket
+        )
+    ).all()
+    found: dict[int, dict[str, int]] = {}
+    for vendor_id, name, count in rows:
+        found.setdefault(vendor_id, {})[name] = count
+    return found
+
+
+def kpi_vendors(session: Session, *, scope: Scope) -> list[tuple[int, str]]:
+    """(id, code) of the vendors in scope, by id."""
+    rows = session.execute(
+        select(Vendor.id, Vendor.code).where(*vendor_filter(scope, Vendor.id)).order_by(Vendor.id)
+    ).all()
+    return [(vendor_id, code) for vendor_id, code in rows]

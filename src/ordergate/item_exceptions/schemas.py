@@ -7,6 +7,7 @@ from typing import Annotated
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from ordergate.events.schemas import EventOut
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
 from ordergate.schemas import NON_BLANK, Flag, Id, Notes, Page, RequiredNotes, Schema, trim
 
@@ -36,6 +37,15 @@ class ExceptionOut(Schema):
     order_id: int
     order_number: str
     order_date: datetime | None
+    confirm_by: datetime | None = Field(
+        description="While this exception blocks its order and the order awaits confirmation: "
+        "the order date plus the vendor's confirmation_deadline_hours; else null"
+    )
+    deadline_state: DeadlineState | None = Field(
+        description="overdue (confirm_by passed), at_risk (less than 24 h left), on_track; "
+        "null without confirm_by"
+    )
+    age_seconds: int = Field(description="Whole seconds since the exception was raised")
 
 
 class ExceptionList(Page):
@@ -51,6 +61,11 @@ class ExceptionStats(Schema):
         description="Distinct orders with at least one blocking exception: pending or ignored, "
         "on a line that is not declined (the confirmation gate's rule)"
     )
+    at_risk: int = Field(
+        description="Of those orders, awaiting confirmation with less than 24 h left before "
+        "confirm_by"
+    )
+    overdue: int = Field(description="Of those orders, awaiting confirmation past confirm_by")
     by_type: dict[ExceptionType, dict[ExceptionStatus, int]] = Field(
         description="Exceptions per type and status (every type and status, zeros included)"
     )
@@ -235,3 +250,63 @@ class BulkSelectionResponse(BaseModel):
 # -- merge point: history --
 
 # -- merge point: deadlines --
+
+
+class KpiResolved(Schema):
+    by_hand: int = Field(description="Resolved one by one (POST …/{id}/resolve)")
+    bulk: int = Field(description="Resolved in bulk: by GTIN or by selection")
+    auto_matched: int = Field(description="Matched by the system (catalog changes, sweeps)")
+    created_from_exception: int = Field(description="Resolved to a product created from it")
+    total: int
+
+
+class KpiAutoMatchedByCause(Schema):
+    catalog: int
+    sweep: int
+
+
+class KpiTimeToResolve(Schema):
+    resolutions: int = Field(description="Resolutions in the window (resolved, auto_matched)")
+    median_seconds: float | None = Field(
+        description="Median of event time minus the exception's creation (linear "
+        "interpolation, as PostgreSQL's percentile_cont); null without resolutions"
+    )
+    p90_seconds: float | None = Field(description="90th percentile, the same way")
+
+
+class KpiOpenAging(Schema):
+    under_1_day: int
+    days_1_to_3: int = Field(description="One to three days old, both included")
+    over_3_days: int
+    total: int
+
+
+class KpiFiguresOut(Schema):
+    lines_imported: int = Field(description="Order lines created in the window")
+    matched_at_import: int = Field(description="Of them, matched without an exception")
+    match_rate: float | None = Field(description="matched_at_import / lines_imported")
+    exceptions_raised: int
+    exceptions_by_type: dict[ExceptionType, int]
+    resolved: KpiResolved
+    auto_matched_by_cause: KpiAutoMatchedByCause
+    ignored: int
+    reopened: int
+    time_to_resolve: KpiTimeToResolve
+    open_aging: KpiOpenAging = Field(
+        description="Exceptions open now (pending or ignored) by age; independent of the window"
+    )
+
+
+class VendorKpisOut(KpiFiguresOut):
+    vendor_id: int
+    vendor_code: str
+
+
+class KpiReportOut(BaseModel):
+    start: datetime = Field(serialization_alias="from", description="Window start (included)")
+    end: datetime = Field(serialization_alias="to", description="Window end (excluded)")
+    now: datetime = Field(description="The moment open_aging is measured at")
+    totals: KpiFiguresOut
+    vendors: list[VendorKpisOut] | None = Field(
+        description="Admins: one entry per vendor in scope, by id; null for a vendor's staff"
+    )

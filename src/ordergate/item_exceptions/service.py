@@ -9,6 +9,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from enum import StrEnum
 from typing import Any
 
 from sqlalchemy.orm import Session
@@ -29,6 +30,7 @@ from ordergate.item_exceptions.errors import (
     OrderItemExceptionNotFoundError,
 )
 from ordergate.item_exceptions.repository import ExceptionRow
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType, Order, OrderItem
 from ordergate.orders.repository import point_lines_at
 from ordergate.scope import Scope, VendorScope
@@ -55,6 +57,11 @@ class ExceptionDetailView:
         }
 
 
+class ExceptionSort(StrEnum):
+    NEWEST = "newest"  # raised most recently first (the default)
+    CONFIRM_BY = "confirm_by"  # soonest confirmation deadline first, rows without one last
+
+
 @dataclass(frozen=True, slots=True)
 class ExceptionCounts:
     pending: int
@@ -63,6 +70,8 @@ class ExceptionCounts:
     total: int
     orders_with_exceptions: int
     by_type: dict[str, dict[str, int]]
+    at_risk: int = 0
+    overdue: int = 0
 
 
 def list_exceptions(
@@ -73,9 +82,14 @@ def list_exceptions(
     exception_type: ExceptionType | None = None,
     search: str | None = None,
     page: PageRequest,
+    deadline_state: DeadlineState | None = None,
+    sort: ExceptionSort = ExceptionSort.NEWEST,
+    now: datetime | None = None,
 ) -> tuple[Sequence[ExceptionRow], int]:
     """Newest first; ``search`` matches GTIN (raw or canonical), product name, SKU and order
-    number, case-insensitively."""
+    number, case-insensitively. Each row has its order's ``confirm_by`` and ``deadline_state``
+    at ``now`` while it blocks, and its ``age_seconds``; ``deadline_state`` keeps the rows in
+    that state, ``sort=confirm_by`` puts the soonest deadline first (rows without one last)."""
     return repository.list_exceptions(
         session,
         scope=scope,
@@ -83,11 +97,17 @@ def list_exceptions(
         exception_type=exception_type,
         search=search,
         page=page,
+        deadline_state=deadline_state,
+        by_confirm_by=sort is ExceptionSort.CONFIRM_BY,
+        now=now or utcnow(),
     )
 
 
-def exception_stats(session: Session, *, scope: Scope) -> ExceptionCounts:
+def exception_stats(
+    session: Session, *, scope: Scope, now: datetime | None = None
+) -> ExceptionCounts:
     by_status = repository.count_by_status(session, scope=scope)
+    by_deadline = repository.count_orders_by_deadline(session, scope=scope, now=now or utcnow())
     return ExceptionCounts(
         pending=by_status.get(ExceptionStatus.PENDING, 0),
         resolved=by_status.get(ExceptionStatus.RESOLVED, 0),
@@ -95,11 +115,15 @@ def exception_stats(session: Session, *, scope: Scope) -> ExceptionCounts:
         total=sum(by_status.values()),
         orders_with_exceptions=repository.count_blocked_orders(session, scope=scope),
         by_type=stats_by_type(session, scope=scope),
+        at_risk=by_deadline.get(DeadlineState.AT_RISK, 0),
+        overdue=by_deadline.get(DeadlineState.OVERDUE, 0),
     )
 
 
-def get_exception(session: Session, *, scope: Scope, exception_id: int) -> ExceptionRow:
-    row = repository.get_exception_row(session, scope=scope, exception_id=exception_id)
+def get_exception(
+    session: Session, *, scope: Scope, exception_id: int, now: datetime | None = None
+) -> ExceptionRow:
+    row = repository.get_exception_row(session, scope=scope, exception_id=exception_id, now=now)
     if row is None:
         raise OrderItemExceptionNotFoundError(exception_id)
     return row

@@ -10,8 +10,10 @@ from fastapi import APIRouter, Query
 from ordergate.deps import USER_EMAILS, PageQuery, SessionDep, Tree
 from ordergate.events.schemas import EventList
 from ordergate.orders import service
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import OrderStatus
 from ordergate.orders.schemas import OrderList, OrderOut
+from ordergate.orders.service import OrderSort
 from ordergate.schemas import IdParam, QueryFlag, Text
 from ordergate.scope import Scope
 
@@ -26,6 +28,16 @@ HasExceptionsFilter = Annotated[
 SearchFilter = Annotated[
     Text | None, Query(max_length=200, description="Order number, customer email or name")
 ]
+DeadlineFilter = Annotated[
+    DeadlineState | None,
+    Query(
+        description="on_track, at_risk (< 24 h left), overdue: orders with that confirm_by state"
+    ),
+]
+OrderSortQuery = Annotated[
+    OrderSort,
+    Query(description="newest (order date, default) or confirm_by (soonest first, none last)"),
+]
 
 
 def mount(tree: Tree) -> APIRouter:
@@ -38,6 +50,8 @@ def mount(tree: Tree) -> APIRouter:
         status: StatusFilter = None,
         has_exceptions: HasExceptionsFilter = None,
         search: SearchFilter = None,
+        deadline_state: DeadlineFilter = None,
+        sort: OrderSortQuery = OrderSort.NEWEST,
         scope: Scope = tree.filtered,
     ) -> OrderList:
         """Orders with their lines, newest first."""
@@ -48,6 +62,8 @@ def mount(tree: Tree) -> APIRouter:
             status=status,
             has_exceptions=has_exceptions,
             search=search,
+            deadline_state=deadline_state,
+            sort=sort,
         )
         return OrderList.of(orders, total, page)
 

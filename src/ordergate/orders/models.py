@@ -95,6 +95,11 @@ class Order(Base):
     # Exceptions blocking the order (orders/guard.py), loaded only where a query asks for it
     # (`with_expression`, orders/repository.py); None otherwise.
     exception_count: Mapped[int | None] = query_expression()
+    # Its confirmation deadline, that deadline's state and its age at the query's `now`
+    # (orders/deadlines.py), loaded the same way; None otherwise.
+    confirm_by: Mapped[datetime | None] = query_expression()
+    deadline_state: Mapped[str | None] = query_expression()
+    age_seconds: Mapped[int | None] = query_expression()
 
 
 class OrderItem(Base):
@@ -107,6 +112,8 @@ class OrderItem(Base):
         Index("ix_order_items_gtin_normalized", "gtin_normalized"),
         # Covering: line -> order without reading the wide row (blocked-order counts, 0002).
         Index("ix_order_items_id_order_id", "id", "order_id"),
+        # KPIs: lines imported in a window, with their order (migration 0009).
+        Index("ix_order_items_created_at_order_id", "created_at", "order_id"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

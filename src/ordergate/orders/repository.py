@@ -32,7 +32,7 @@ from ordergate.db import (
 )
 from ordergate.events.models import Event, EventSubject
 from ordergate.events.repository import subject_is, timeline_page
-from ordergate.orders import guard
+from ordergate.orders import deadlines, guard
 from ordergate.orders.models import (
     Order,
     OrderItem,
@@ -92,11 +92,15 @@ def blocking_exception_ids(
 # --- Read side ----------------------------------------------------------------------------------
 
 
-def _with_lines(statement: Select[Any]) -> Select[Any]:
-    """Orders with their blocking count, lines, units and exceptions: one IN query per
-    relationship for the whole page."""
+def _with_lines(statement: Select[Any], *, now: datetime) -> Select[Any]:
+    """Orders with their blocking count, deadline and age at `now`, lines, units and
+    exceptions: one IN query per relationship for the whole page."""
+    deadline = order_confirm_by()
     return statement.options(
         with_expression(Order.exception_count, blocking_exception_count()),
+        with_expression(Order.confirm_by, deadline),
+        with_expression(Order.deadline_state, deadlines.deadline_state(deadline, now=now)),
+        with_expression(Order.age_seconds, order_age_seconds(now=now)),
         selectinload(Order.items).selectinload(OrderItem.units),
         selectinload(Order.items).selectinload(OrderItem.exception),
     )
@@ -110,9 +114,15 @@ def list_orders(
     status: str | None = None,
     has_exceptions: bool | None = None,
     search: str | None = None,
+    deadline_state: deadlines.DeadlineState | None = None,
+    by_confirm_by: bool = False,
+    now: datetime,
 ) -> tuple[list[Order], int]:
-    """Newest first (order date, then id)."""
+    """Newest first (order date, then id), or soonest ``confirm_by`` first (orders without one
+    last, then newest first)."""
     conditions: list[ColumnElement[bool]] = []
+    if deadline_state is not None:
+        conditions.append(deadlines.in_state(order_confirm_by(), deadline_state, now=now))
     if status is not None:
         conditions.append(Order.status == status)
     if has_exceptions is not None:
@@ -127,13 +137,17 @@ def list_orders(
             )
         )
     statement = scoped(select(Order), scope, Order.vendor_id).where(*conditions)
-    ordered = statement.order_by(Order.order_date.desc().nulls_last(), Order.id.desc())
-    return paginate(session, _with_lines(ordered), page)
+    newest_first = (Order.order_date.desc().nulls_last(), Order.id.desc())
+    if by_confirm_by:
+        ordered = statement.order_by(order_confirm_by().asc().nulls_last(), *newest_first)
+    else:
+        ordered = statement.order_by(*newest_first)
+    return paginate(session, _with_lines(ordered, now=now), page)
 
 
-def get_order(session: Session, *, scope: Scope, order_id: int) -> Order | None:
+def get_order(session: Session, *, scope: Scope, order_id: int, now: datetime) -> Order | None:
     statement = scoped(select(Order).where(Order.id == order_id), scope, Order.vendor_id)
-    return session.scalar(_with_lines(statement))
+    return session.scalar(_with_lines(statement, now=now))
 
 
 def find_order(session: Session, *, scope: Scope, order_id: int) -> Order | None:
@@ -444,3 +458,19 @@ def order_timeline(
 
 
 # -- merge point: deadlines --
+
+
+def order_confirm_by() -> ColumnElement[datetime]:
+    """Per ``Order`` row: its ``confirm_by`` (``deadlines.confirm_by``: pending and blocked)."""
+    return deadlines.confirm_by(
+        order_status=Order.status,
+        order_date=Order.order_date,
+        order_created_at=Order.created_at,
+        vendor_id=Order.vendor_id,
+        blocked=has_blocking_exception(),
+    )
+
+
+def order_age_seconds(*, now: datetime) -> ColumnElement[int]:
+    """Per ``Order`` row: whole seconds since its order date (its arrival without one)."""
+    return deadlines.age_seconds(func.coalesce(Order.order_date, Order.created_at), now=now)

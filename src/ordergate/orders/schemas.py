@@ -5,6 +5,7 @@ from typing import Any
 
 from pydantic import Field
 
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus, UnitState
 from ordergate.schemas import Page, Schema
 
@@ -67,6 +68,15 @@ class OrderOut(Schema):
         "declined (a declined line has every unit confirmed_unavailable). While it is above 0 "
         "the order cannot be confirmed."
     )
+    confirm_by: datetime | None = Field(
+        description="While the order awaits confirmation and an exception blocks it: its order "
+        "date plus the vendor's confirmation_deadline_hours; else null"
+    )
+    deadline_state: DeadlineState | None = Field(
+        description="overdue (confirm_by passed), at_risk (less than 24 h left), on_track; "
+        "null without confirm_by"
+    )
+    age_seconds: int = Field(description="Whole seconds since the order date (or its arrival)")
     items: list[OrderItemOut]
 
 

@@ -6,15 +6,24 @@ the queries are in ``repository.py``.
 
 from __future__ import annotations
 
+from datetime import datetime
+from enum import StrEnum
+
 from sqlalchemy.orm import Session
 
-from ordergate.db import PageRequest
+from ordergate.db import PageRequest, utcnow
 from ordergate.events import timeline
 from ordergate.events.timeline import TimelineEntry, UserEmails
 from ordergate.orders import repository
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.errors import OrderNotFoundError
 from ordergate.orders.models import Order, OrderStatus
 from ordergate.scope import Scope
+
+
+class OrderSort(StrEnum):
+    NEWEST = "newest"  # order date, newest first (the default)
+    CONFIRM_BY = "confirm_by"  # soonest confirmation deadline first, orders without one last
 
 
 def list_orders(
@@ -25,10 +34,16 @@ def list_orders(
     status: OrderStatus | None = None,
     has_exceptions: bool | None = None,
     search: str | None = None,
+    deadline_state: DeadlineState | None = None,
+    sort: OrderSort = OrderSort.NEWEST,
+    now: datetime | None = None,
 ) -> tuple[list[Order], int]:
     """Newest first (order date, then id), each with ``exception_count``: its blocking
-    exceptions (``guard.is_blocking``). ``has_exceptions=True``: at least one blocking
-    exception; ``search`` matches order number, customer email and name."""
+    exceptions (``guard.is_blocking``), and its ``confirm_by``, ``deadline_state`` and
+    ``age_seconds`` at ``now`` (``deadlines.py``). ``has_exceptions=True``: at least one
+    blocking exception; ``search`` matches order number, customer email and name;
+    ``deadline_state`` keeps the orders in that state; ``sort=confirm_by``: soonest deadline
+    first, orders without one last."""
     term = search.strip() if search else ""
     return repository.list_orders(
         session,
@@ -37,12 +52,18 @@ def list_orders(
         status=status,
         has_exceptions=has_exceptions,
         search=term or None,
+        deadline_state=deadline_state,
+        by_confirm_by=sort is OrderSort.CONFIRM_BY,
+        now=now or utcnow(),
     )
 
 
-def get_order(session: Session, *, scope: Scope, order_id: int) -> Order:
-    """One order with its lines; another vendor's order is reported as missing."""
-    order = repository.get_order(session, scope=scope, order_id=order_id)
+def get_order(
+    session: Session, *, scope: Scope, order_id: int, now: datetime | None = None
+) -> Order:
+    """One order with its lines (deadline and age at ``now``); another vendor's order is
+    reported as missing."""
+    order = repository.get_order(session, scope=scope, order_id=order_id, now=now or utcnow())
     if order is None:
         raise OrderNotFoundError(order_id)
     return order

@@ -6,6 +6,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.db import PageRequest
 from ordergate.errors import conflict_as
+from ordergate.scope import VendorScope
 from ordergate.vendors import repository
 from ordergate.vendors.errors import VendorCodeTakenError, VendorNotFoundError
 from ordergate.vendors.models import Vendor
@@ -40,3 +41,25 @@ def create_vendor(session: Session, *, code: str, name: str) -> Vendor:
 def list_vendors(session: Session, *, page: PageRequest) -> tuple[list[Vendor], int]:
     """Vendors by id, and their total."""
     return repository.vendors_page(session, page=page)
+
+
+# The settings (confirmation_deadline_hours), read by the vendor's members and admins, changed by
+# its owners and admins (the endpoints choose the scope).
+
+_UNCHANGED = object()
+
+
+def get_settings(session: Session, *, scope: VendorScope) -> Vendor:
+    return get_vendor(session, vendor_id=scope.vendor_id)
+
+
+def update_settings(
+    session: Session, *, scope: VendorScope, confirmation_deadline_hours: object = _UNCHANGED
+) -> Vendor:
+    """Set what is given (``None`` clears the deadline); what is omitted stays."""
+    vendor = get_vendor(session, vendor_id=scope.vendor_id)
+    if confirmation_deadline_hours is not _UNCHANGED:
+        assert confirmation_deadline_hours is None or isinstance(confirmation_deadline_hours, int)
+        vendor.confirmation_deadline_hours = confirmation_deadline_hours
+        session.flush()
+    return vendor
