@@ -20,6 +20,7 @@ order row (FOR UPDATE, where the fulfilment lease is read), the mapping last.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -88,12 +89,6 @@ class ReopenedException:
             **self.exception._mapping,
             "mapping_removed": None if removed is None else removed._asdict(),
         }
-
-
-def _no_match_yet(session: Session, *, vendor_id: int, product_ids: Any) -> int:
-    """The catalog's hook, held back: this exception resolves by hand first, then the
-    auto-match runs (`create_product_from_exception`)."""
-    return 0
 
 
 def _found(session: Session, *, scope: Scope, exception_id: int) -> OrderItemException:
@@ -189,15 +184,54 @@ def create_product_from_exception(
         is_admin=scope.is_admin,
         role=scope.role,
     )
-    (product,), _ = add_products(
-        session, scope=vendor_scope, products=[new], after_products_added=_no_match_yet
+    by_hand: list[int] = []
+
+    def resolve_then_match(session: Session, *, vendor_id: int, product_ids: Sequence[int]) -> int:
+        """The catalog's hook for the new product: the exception that asked for it resolves
+        first, by the person; then the auto-match resolves everything else waiting for it."""
+        (product_id,) = product_ids
+        by_hand.append(
+            _resolve_by_hand(
+                session,
+                scope=vendor_scope,
+                exception=exception,
+                status_before=status_before,
+                product_id=product_id,
+                corrected=target.corrected,
+                notes=notes,
+            )
+        )
+        return after_products_added(session, vendor_id=vendor_id, product_ids=product_ids)
+
+    (product,), auto_matched = add_products(
+        session, scope=vendor_scope, products=[new], after_products_added=resolve_then_match
+    )
+    return CreatedFromException(
+        product=product,
+        exception=get_exception(session, scope=scope, exception_id=exception_id),
+        resolved_count=sum(by_hand) + auto_matched,
+        auto_matched=auto_matched,
     )
 
+
+def _resolve_by_hand(
+    session: Session,
+    *,
+    scope: VendorScope,
+    exception: OrderItemException,
+    status_before: str,
+    product_id: int,
+    corrected: bool,
+    notes: str | None,
+) -> int:
+    """Resolve the exception to its new product (`via=new_product`) and, for a corrected GTIN
+    of a line whose own GTIN is invalid, the vendor's other pending exceptions with that same
+    raw GTIN; returns how many."""
     now = utcnow()
     resolved = repository.write_resolution(
         session,
         repository.unresolved(
-            exception_id=exception_id, product_id=product.id, status=status_before
+            exception_id=exception.id, product_id=product_id, status=status_before
         ),
         actor_user_id=scope.actor_user_id,
         notes=notes,
@@ -206,31 +240,31 @@ def create_product_from_exception(
     if not resolved:
         # Another request resolved (or reopened, or ignored) it meanwhile; the product goes
         # with this request's rollback.
-        raise lost_race(session, scope=scope, exception_id=exception_id)
-    by_hand = [(resolved, status_before)]
-    raw_key = normalize_gtin(exception.original_gtin).key
-    if target.corrected and normalize_gtin(exception.original_gtin).canonical is None and raw_key:
+        raise lost_race(session, scope=scope, exception_id=exception.id)
+    batches = [(resolved, status_before)]
+    line = normalize_gtin(exception.original_gtin)
+    if corrected and line.canonical is None and line.key is not None:
         # The same wrong GTIN on other lines names the same marketplace listing: the person's
         # correction applies to them too (as bulk-resolve by a raw GTIN does).
         siblings = repository.write_resolution(
             session,
             repository.pending_with_gtin(
-                scope=vendor_scope, canonical_gtin=None, raw_gtin=raw_key, product_id=product.id
+                scope=scope, canonical_gtin=None, raw_gtin=line.key, product_id=product_id
             ),
             actor_user_id=scope.actor_user_id,
             notes=notes,
             at=now,
         )
-        by_hand.append((siblings, ExceptionStatus.PENDING))
-    for rows, before in by_hand:
+        batches.append((siblings, ExceptionStatus.PENDING))
+    for rows, before in batches:
         if not rows:
             continue
         _after_resolved(
             session,
             rows,
-            vendor_id=vendor_id,
+            vendor_id=scope.vendor_id,
             actor_user_id=scope.actor_user_id,
-            product_id=product.id,
+            product_id=product_id,
             product_before=repository.item_product_ids(
                 session, item_ids=[row.order_item_id for row in rows]
             ),
@@ -239,13 +273,7 @@ def create_product_from_exception(
             at=now,
             via=events.ResolvedVia.NEW_PRODUCT,
         )
-    auto_matched = after_products_added(session, vendor_id=vendor_id, product_ids=[product.id])
-    return CreatedFromException(
-        product=product,
-        exception=get_exception(session, scope=scope, exception_id=exception_id),
-        resolved_count=sum(len(rows) for rows, _ in by_hand) + auto_matched,
-        auto_matched=auto_matched,
-    )
+    return sum(len(rows) for rows, _ in batches)
 
 
 def _new_product(
