@@ -24,6 +24,9 @@ CALLERS = {
     ("src/ordergate/catalog/service.py", "add_products", "after_products_added"),
     ("src/ordergate/demo.py", "add_products", "auto_match_products"),
     ("bench/auto_match.py", "run_copy_to_catalog", "GtinMatching(...)"),
+    # create-product from an exception: resolves it by hand, then calls the AUTO_MATCH the
+    # endpoint passed (tests/item_exceptions/test_actions_create_product.py)
+    ("src/ordergate/item_exceptions/actions.py", "add_products", "resolve_then_match"),
 }
 
 

@@ -304,6 +304,8 @@ class NewProduct:
     price_cents: int | None = None
     currency: str = "EUR"
     is_active: bool = True
+    # The marketplace product it stands for (a copy-to-catalog of it then skips it).
+    marketplace_product_id: int | None = None
 
 
 def create_product(
@@ -370,6 +372,7 @@ def _product(vendor_id: int, new: NewProduct) -> Product:
         currency=new.currency,
         is_active=new.is_active,
         is_placeholder=False,
+        marketplace_product_id=new.marketplace_product_id,
         **gtin_columns,
     )
 

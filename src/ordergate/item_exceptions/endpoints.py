@@ -11,9 +11,9 @@ from fastapi import APIRouter, Query, Request, Response
 from fastapi.responses import StreamingResponse
 from pydantic import WithJsonSchema
 
-from ordergate.deps import USER_EMAILS, PageQuery, SessionDep, Tree
+from ordergate.deps import AUTO_MATCH, USER_EMAILS, PageQuery, SessionDep, Tree
 from ordergate.events.schemas import EventList
-from ordergate.item_exceptions import export, history, kpis, queue, service
+from ordergate.item_exceptions import actions, export, history, kpis, queue, service
 from ordergate.item_exceptions.repository import GroupSort
 from ordergate.item_exceptions.schemas import (
     BulkGtin,
@@ -23,6 +23,8 @@ from ordergate.item_exceptions.schemas import (
     BulkSelectionIgnoreRequest,
     BulkSelectionResolveRequest,
     BulkSelectionResponse,
+    CreateProductRequest,
+    CreateProductResponse,
     ExceptionDetail,
     ExceptionGroupList,
     ExceptionList,
@@ -31,6 +33,8 @@ from ordergate.item_exceptions.schemas import (
     GtinMappingList,
     IgnoreRequest,
     KpiReportOut,
+    ReopenRequest,
+    ReopenResponse,
     ResolveRequest,
 )
 from ordergate.item_exceptions.service import ExceptionSort
@@ -335,6 +339,41 @@ def mount(tree: Tree) -> APIRouter:
     # -- merge point: suggestions (per-exception routes) --
 
     # -- merge point: actions (per-exception routes) --
+
+    @router.post(
+        "/order-exceptions/{exception_id}/create-product",
+        response_model=CreateProductResponse,
+        status_code=201,
+    )
+    def create_product_from_exception(
+        exception_id: IdParam,
+        body: CreateProductRequest,
+        session: SessionDep,
+        scope: Scope = tree.all,
+    ) -> CreateProductResponse:
+        """Create the line's product in the vendor's catalog (defaults from the marketplace
+        product with its GTIN and the line), resolve this exception to it and auto-match the
+        vendor's other pending exceptions with the same GTIN."""
+        created = actions.create_product_from_exception(
+            session,
+            scope=scope,
+            exception_id=exception_id,
+            **body.model_dump(),
+            after_products_added=AUTO_MATCH,
+        )
+        return CreateProductResponse.model_validate(created.attributes())
+
+    @router.post("/order-exceptions/{exception_id}/reopen", response_model=ReopenResponse)
+    def reopen_exception(
+        exception_id: IdParam, body: ReopenRequest, session: SessionDep, scope: Scope = tree.all
+    ) -> ReopenResponse:
+        """Send a resolved or ignored exception back to pending: the line waits on the
+        placeholder again (and blocks confirmation), the remembered mapping of the undone
+        resolution is removed. Refused once the line's units are confirmed at Letzshop."""
+        reopened = actions.reopen_exception(
+            session, scope=scope, exception_id=exception_id, notes=body.notes
+        )
+        return ReopenResponse.model_validate(reopened.attributes())
 
     # -- merge point: history (per-exception routes) --
 

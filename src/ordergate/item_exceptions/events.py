@@ -98,6 +98,45 @@ def exception_ignored(
     )
 
 
+def exception_reopened(
+    *,
+    exception_id: int,
+    vendor_id: int,
+    actor_user_id: int | None,
+    status_before: str,
+    product_before: int,
+    resolved_product_before: int | None,
+    resolved_by_before: int | None,
+    notes_before: str | None,
+    placeholder_id: int,
+    notes: str,
+    mapping_removed: dict[str, Any] | None,
+) -> EventRow:
+    """A person sent a resolved or ignored exception back to pending: the line is on the
+    placeholder again, and the remembered mapping that re-applied the resolution (if any) is
+    gone (`after.mapping_removed`)."""
+    return _exception_event(
+        EventAction.REOPENED,
+        exception_id=exception_id,
+        vendor_id=vendor_id,
+        actor_user_id=actor_user_id,
+        before={
+            "status": status_before,
+            "product_id": product_before,
+            "resolved_product_id": resolved_product_before,
+            "resolved_by": resolved_by_before,
+            "resolution_notes": notes_before,
+        },
+        after={
+            "status": ExceptionStatus.PENDING,
+            "product_id": placeholder_id,
+            "resolved_product_id": None,
+            "notes": notes,
+            "mapping_removed": mapping_removed,
+        },
+    )
+
+
 def exception_auto_matched(
     *,
     exception_id: int,

@@ -32,7 +32,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Bundle, Session, aliased, selectinload
 
-from ordergate.catalog.models import GtinMapping, Product
+from ordergate.catalog.models import GtinMapping, MarketplaceProduct, Product
 from ordergate.catalog.repository import matchable
 from ordergate.db import (
     PageRequest,
@@ -382,12 +382,15 @@ def write_resolution(
     return sorted(Resolution(row.id, row.order_item_id, row.resolved_product_id) for row in rows)
 
 
-def unresolved(*, exception_id: int, product_id: int) -> Target:
-    """One exception, if it still blocks (pending or ignored)."""
+def unresolved(*, exception_id: int, product_id: int, status: str | None = None) -> Target:
+    """One exception, if it still blocks (pending or ignored); with ``status``, only if it is
+    still in the status the caller read (a reopen or an ignore in between makes it lose)."""
+    still = [] if status is None else [OrderItemException.status == status]
     return Target(
         [
             OrderItemException.id == exception_id,
             OrderItemException.status.in_(ExceptionStatus.blocking()),
+            *still,
         ],
         product_id,
     )
@@ -650,6 +653,90 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 # -- merge point: suggestions --
 
 # -- merge point: actions --
+
+
+def marketplace_product_with_gtin(
+    session: Session, *, canonical_gtin: str, marketplace: str
+) -> MarketplaceProduct | None:
+    """The marketplace product carrying this canonical GTIN: of the given marketplace first,
+    then the oldest (lowest id)."""
+    return session.scalar(
+        select(MarketplaceProduct)
+        .where(MarketplaceProduct.gtin_normalized == canonical_gtin)
+        .order_by((MarketplaceProduct.marketplace == marketplace).desc(), MarketplaceProduct.id)
+        .limit(1)
+    )
+
+
+def vendor_holds_marketplace_product(
+    session: Session, *, vendor_id: int, marketplace_product_id: int
+) -> bool:
+    """Whether a product of the vendor was copied from this marketplace product (active or not:
+    the catalog holds at most one per vendor)."""
+    found = session.scalar(
+        select(Product.id)
+        .where(
+            Product.vendor_id == vendor_id,
+            Product.marketplace_product_id == marketplace_product_id,
+        )
+        .limit(1)
+    )
+    return found is not None
+
+
+def write_reopening(
+    session: Session, *, exception_id: int, status: str, updated_at: datetime, at: datetime
+) -> bool:
+    """Send one resolved or ignored exception back to pending, clearing its resolution, if it
+    is still exactly as the caller read it (status and ``updated_at``, which every writer of
+    the row sets): of two concurrent writers exactly one changes it, and a reopen never undoes
+    a resolution it did not see. The counterpart of `write_resolution`."""
+    result = session.execute(
+        update(OrderItemException)
+        .where(
+            OrderItemException.id == exception_id,
+            OrderItemException.status == status,
+            OrderItemException.status != ExceptionStatus.PENDING,
+            OrderItemException.updated_at == updated_at,
+        )
+        .values(
+            status=ExceptionStatus.PENDING,
+            resolved_product_id=None,
+            resolved_at=None,
+            resolved_by=None,
+            resolution_notes=None,
+            updated_at=at,
+        )
+        .execution_options(synchronize_session=False)
+    )
+    return bool(rows_changed(result))
+
+
+class RemovedMapping(NamedTuple):
+    id: int
+    vendor_id: int
+    gtin_key: str
+    product_id: int
+
+
+def delete_mapping_to(
+    session: Session, *, vendor_id: int, gtin_key: str, product_id: int
+) -> RemovedMapping | None:
+    """Forget the vendor's remembered mapping of this GTIN key if it points at this product."""
+    row = session.execute(
+        delete(GtinMapping)
+        .where(
+            GtinMapping.vendor_id == vendor_id,
+            GtinMapping.gtin_key == gtin_key,
+            GtinMapping.product_id == product_id,
+        )
+        .returning(
+            GtinMapping.id, GtinMapping.vendor_id, GtinMapping.gtin_key, GtinMapping.product_id
+        )
+        .execution_options(synchronize_session=False)
+    ).first()
+    return None if row is None else RemovedMapping(*row)
+
 
 # -- merge point: queue --
 # The grouped queue, bulk by selection, the bulk-resolve preview and stats by type (queue.py).

@@ -6,10 +6,22 @@ from typing import Annotated
 
 from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
+from ordergate.catalog.schemas import ProductOut
 from ordergate.events.schemas import EventOut
 from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
-from ordergate.schemas import NON_BLANK, Flag, Id, Notes, Page, RequiredNotes, Schema, trim
+from ordergate.schemas import (
+    NON_BLANK,
+    Cents,
+    Flag,
+    Id,
+    Notes,
+    Page,
+    RequiredNotes,
+    Schema,
+    Text,
+    trim,
+)
 
 # Checked as sent, then trimmed: the trimmed form is what is compared and echoed.
 BulkGtin = Annotated[
@@ -157,6 +169,53 @@ class GtinMappingList(Page):
 # -- merge point: suggestions --
 
 # -- merge point: actions --
+
+
+class CreateProductRequest(BaseModel):
+    """Every field optional: each defaults to the marketplace product with the line's GTIN,
+    else to the line's snapshot (name, SKU, unit price)."""
+
+    title: Text | None = Field(None, min_length=1, max_length=500)
+    sku: Text | None = Field(None, max_length=100)
+    brand: Text | None = Field(None, max_length=255)
+    price_cents: Cents | None = None
+    gtin: Text | None = Field(
+        None,
+        max_length=50,
+        description="A corrected GTIN (required when the line's own is not valid: "
+        "gtin_mismatch); by default the line's",
+    )
+    notes: Notes | None = None
+
+
+class CreateProductResponse(Schema):
+    product: ProductOut
+    resolved_count: int = Field(
+        description="Exceptions this request resolved: this one, the pending ones with the "
+        "same canonical GTIN (auto-matched) and, for a corrected GTIN, those with the same "
+        "raw GTIN"
+    )
+    auto_matched: int = Field(description="Of them, resolved by the catalog's auto-match")
+    exception: ExceptionOut
+
+
+class ReopenRequest(BaseModel):
+    notes: RequiredNotes = Field(description="Why the exception is reopened (required)")
+
+
+class RemovedMappingOut(Schema):
+    id: int
+    vendor_id: int
+    gtin_key: str
+    product_id: int
+
+
+class ReopenResponse(ExceptionOut):
+    mapping_removed: RemovedMappingOut | None = Field(
+        description="The remembered GTIN mapping this reopen removed (it pointed the GTIN at the "
+        "product of the undone resolution); null when there was none"
+    )
+
 
 # -- merge point: queue --
 BULK_SELECTION_MAX = 500

@@ -16,13 +16,14 @@ from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import Product
 from ordergate.db import PageRequest, utcnow
-from ordergate.errors import ValidationFailedError
+from ordergate.errors import AppError, ValidationFailedError
 from ordergate.events.repository import record_events
 from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions import events, matching, repository
 from ordergate.item_exceptions.errors import (
     BulkGtinInvalidError,
     ExceptionAlreadyResolvedError,
+    ExceptionChangedError,
     ExceptionNotPendingError,
     GtinMappingNotFoundError,
     GtinRequiredToRememberError,
@@ -185,14 +186,16 @@ def resolve_exception(
     now = utcnow()
     resolved = repository.write_resolution(
         session,
-        repository.unresolved(exception_id=exception_id, product_id=product_id),
+        repository.unresolved(
+            exception_id=exception_id, product_id=product_id, status=status_before
+        ),
         actor_user_id=scope.actor_user_id,
         notes=notes,
         at=now,
     )
     if not resolved:
-        # Another request resolved it between our read and our write.
-        raise ExceptionAlreadyResolvedError(exception_id)
+        # Another request resolved (or reopened, or ignored) it between our read and our write.
+        raise lost_race(session, scope=scope, exception_id=exception_id)
     _after_resolved(
         session,
         resolved,
@@ -215,6 +218,18 @@ def resolve_exception(
             actor_user_id=scope.actor_user_id,
         )
     return get_exception(session, scope=scope, exception_id=exception_id)
+
+
+def lost_race(session: Session, *, scope: Scope, exception_id: int) -> AppError:
+    """The error for a write that found the exception changed since it was read: resolved
+    (``ExceptionAlreadyResolvedError``, as before reopen existed), else
+    ``ExceptionChangedError`` with its status now."""
+    current = repository.get_exception(session, scope=scope, exception_id=exception_id)
+    if current is None:
+        return OrderItemExceptionNotFoundError(exception_id)
+    if current.status == ExceptionStatus.RESOLVED:
+        return ExceptionAlreadyResolvedError(exception_id)
+    return ExceptionChangedError(exception_id, current.status)
 
 
 def _after_resolved(

@@ -125,6 +125,11 @@ def start_decision(
             order_id=order_id, verdict=decision.verdict, item_id=decision.item_id
         )
     lease_until = _take_lease(session, order_id, lease_seconds)
+    if decision.available:
+        # Again, now that the order row is ours: a reopen that locked the order before our
+        # lease (PostgreSQL, READ COMMITTED) committed meanwhile, and the first check may have
+        # read the exception as resolved.
+        ensure_confirmable(session, order_id=order_id, item_ids=item_ids)
     return PlannedDecision(
         scope=scope,
         order_id=order_id,

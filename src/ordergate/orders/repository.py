@@ -432,6 +432,42 @@ def mark_confirmed(session: Session, order_ids: Collection[int], *, at: datetime
 
 # -- merge point: actions --
 
+
+def unmatch_lines(
+    session: Session, *, item_ids: Sequence[int], placeholder_id: int, at: datetime
+) -> None:
+    """Point the lines back at the vendor's placeholder, waiting for a product match again
+    (a reopened exception); marketplace ids and units stay as they are."""
+    for chunk in in_list_batches(session, item_ids):
+        session.execute(
+            update(OrderItem)
+            .where(in_list(session, OrderItem.id, chunk))
+            .values(product_id=placeholder_id, needs_product_match=True, updated_at=at)
+            .execution_options(synchronize_session=False)
+        )
+
+
+def lock_order_lease(session: Session, *, order_id: int) -> datetime | None:
+    """The order's fulfilment lease, read with the order row locked (FOR UPDATE on PostgreSQL):
+    a confirm taking the lease meanwhile waits for this transaction, or this read waits for it
+    and sees the lease it took."""
+    return session.execute(
+        select(Order.fulfilment_lease_until).where(Order.id == order_id).with_for_update()
+    ).scalar_one()
+
+
+def units_in_states(session: Session, *, item_id: int, states: Collection[str]) -> list[str]:
+    """External ids of the line's units in these states, by id (read now, not from the
+    session's cache)."""
+    return list(
+        session.scalars(
+            select(OrderItemUnit.external_unit_id)
+            .where(OrderItemUnit.order_item_id == item_id, OrderItemUnit.state.in_(states))
+            .order_by(OrderItemUnit.id)
+        )
+    )
+
+
 # -- merge point: queue --
 
 # -- merge point: history --
