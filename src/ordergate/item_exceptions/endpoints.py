@@ -9,7 +9,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from ordergate.deps import PageQuery, SessionDep, Tree
-from ordergate.item_exceptions import service
+from ordergate.item_exceptions import service, suggestions
 from ordergate.item_exceptions.schemas import (
     BulkResolveRequest,
     BulkResolveResponse,
@@ -20,7 +20,10 @@ from ordergate.item_exceptions.schemas import (
     GtinMappingList,
     IgnoreRequest,
     ResolveRequest,
+    SuggestionList,
 )
+from ordergate.item_exceptions.suggestions import DEFAULT_LIMIT as DEFAULT_SUGGESTIONS
+from ordergate.item_exceptions.suggestions import MAX_LIMIT as MAX_SUGGESTIONS
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.schemas import IdParam, Text
 from ordergate.scope import Scope, VendorScope
@@ -120,6 +123,22 @@ def mount(tree: Tree) -> APIRouter:
         return ExceptionOut.model_validate(row)
 
     # -- merge point: suggestions (per-exception routes) --
+
+    @router.get("/order-exceptions/{exception_id}/suggestions", response_model=SuggestionList)
+    def suggest_products(
+        exception_id: IdParam,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS, description="Suggestions")] = (
+            DEFAULT_SUGGESTIONS
+        ),
+        scope: Scope = tree.all,
+    ) -> SuggestionList:
+        """Ranked candidate products of the exception's vendor, with a score and the reasons;
+        nothing is applied (resolve with one of them)."""
+        view = suggestions.suggest_products(
+            session, scope=scope, exception_id=exception_id, limit=limit
+        )
+        return SuggestionList.model_validate(view)
 
     # -- merge point: actions (per-exception routes) --
 

@@ -10,10 +10,12 @@ from typing import Any, NamedTuple
 
 from sqlalchemy import (
     ColumnElement,
+    Integer,
     Row,
     Select,
     SQLColumnExpression,
     Subquery,
+    column,
     delete,
     exists,
     func,
@@ -21,13 +23,14 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     text,
     union,
     update,
 )
 from sqlalchemy.orm import Bundle, Session, aliased, selectinload
 
-from ordergate.catalog.models import GtinMapping, Product
+from ordergate.catalog.models import GtinMapping, MarketplaceProduct, Product
 from ordergate.catalog.repository import matchable
 from ordergate.db import (
     PageRequest,
@@ -39,6 +42,7 @@ from ordergate.db import (
     utcnow,
 )
 from ordergate.gtin import normalize_gtin
+from ordergate.item_exceptions.product_search import TITLE_SEARCH_TABLE, vendor_token
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
@@ -616,6 +620,161 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 
 
 # -- merge point: suggestions --
+
+# Suggestions (`suggestions.py`): each look-up is one indexed query over the vendor's
+# matchable products (`catalog.repository.matchable`), bounded by `limit`.
+
+# pg_trgm similarity a title needs to be found (the `%` operator; the extension's default is
+# 0.3, which loses order lines that name a product by a few of its catalog title's words).
+TITLE_TRIGRAM_THRESHOLD = 0.2
+
+
+def matchable_with_gtins(
+    session: Session, *, vendor_id: int, canonical_gtins: Sequence[str], limit: int
+) -> list[Product]:
+    """The vendor's matchable products whose canonical GTIN is one of these (the
+    (vendor_id, gtin_normalized) index, one probe per value)."""
+    if not canonical_gtins:
+        return []
+    return list(
+        session.scalars(
+            select(Product)
+            .where(matchable(vendor_id), in_list(session, Product.gtin_normalized, canonical_gtins))
+            .order_by(Product.id)
+            .limit(limit)
+        )
+    )
+
+
+def matchable_with_sku(session: Session, *, vendor_id: int, sku: str, limit: int) -> list[Product]:
+    """Same SKU, ignoring case and surrounding blanks: the (vendor_id, lower(sku)) index of
+    migration 0006 (the expression must be spelled exactly ``lower(sku)`` to use it)."""
+    return list(
+        session.scalars(
+            select(Product)
+            .where(matchable(vendor_id), func.lower(Product.sku) == func.lower(sku.strip()))
+            .order_by(Product.id)
+            .limit(limit)
+        )
+    )
+
+
+def matchable_with_mpn_of(
+    session: Session, *, vendor_id: int, canonical_gtin: str, limit: int
+) -> list[Product]:
+    """Products copied from a marketplace listing with the same manufacturer part number as a
+    listing carrying this GTIN (another listing of the same article): the marketplace's GTIN
+    index, its MPN index, then the vendor's (vendor_id, marketplace_product_id) key. Marketplace
+    listings are public; the products are the vendor's own."""
+    with_gtin = aliased(MarketplaceProduct)
+    listing = aliased(MarketplaceProduct)
+    mpns = select(with_gtin.mpn).where(
+        with_gtin.gtin_normalized == canonical_gtin, with_gtin.mpn.is_not(None)
+    )
+    return list(
+        session.scalars(
+            select(Product)
+            .join(listing, listing.id == Product.marketplace_product_id)
+            .where(matchable(vendor_id), listing.mpn.in_(mpns))
+            .order_by(Product.id)
+            .limit(limit)
+        )
+    )
+
+
+def remembered_elsewhere(
+    session: Session, *, vendor_id: int, gtin_key: str, limit: int
+) -> dict[int, int]:
+    """This vendor's matchable products that are the same article as a product another vendor
+    mapped this GTIN key to (copied from the same marketplace listing, or with the same
+    canonical GTIN), with how many other vendors did: product id -> vendors. Only the vendor's
+    own product ids leave this function, never the other vendors' products."""
+    theirs = aliased(Product)
+    other_mappings = (
+        select(GtinMapping.vendor_id, theirs.marketplace_product_id, theirs.gtin_normalized)
+        .join(theirs, theirs.id == GtinMapping.product_id)
+        .where(GtinMapping.gtin_key == gtin_key, GtinMapping.vendor_id != vendor_id)
+        .limit(200)
+        .subquery()
+    )
+    same_listing = (
+        select(Product.id, other_mappings.c.vendor_id)
+        .join(
+            other_mappings,
+            other_mappings.c.marketplace_product_id == Product.marketplace_product_id,
+        )
+        .where(matchable(vendor_id))
+    )
+    same_gtin = (
+        select(Product.id, other_mappings.c.vendor_id)
+        .join(other_mappings, other_mappings.c.gtin_normalized == Product.gtin_normalized)
+        .where(matchable(vendor_id))
+    )
+    pairs = union(same_listing, same_gtin).subquery()
+    rows = session.execute(
+        select(pairs.c.id, func.count(func.distinct(pairs.c.vendor_id)))
+        .group_by(pairs.c.id)
+        .order_by(func.count(func.distinct(pairs.c.vendor_id)).desc(), pairs.c.id)
+        .limit(limit)
+    ).all()
+    return {product_id: vendors for product_id, vendors in rows}
+
+
+def matchable_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[Product]:
+    if not ids:
+        return []
+    return list(
+        session.scalars(
+            select(Product).where(matchable(vendor_id), in_list(session, Product.id, ids))
+        )
+    )
+
+
+def title_search_available(session: Session) -> bool:
+    """Whether the title search of migration 0006 exists (PostgreSQL: pg_trgm installed)."""
+    if session.get_bind().dialect.name != "postgresql":
+        return True
+    found = session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
+    return found is not None
+
+
+def similar_titles(
+    session: Session, *, vendor_id: int, title: str, words: Sequence[str], limit: int
+) -> list[Product]:
+    """The vendor's matchable products whose title resembles ``title``, best first, through
+    an index: PostgreSQL's pg_trgm GIN (``title % :title``, trigram similarity at least
+    ``TITLE_TRIGRAM_THRESHOLD``); SQLite's FTS5 table, any of ``words`` in the title within the
+    vendor, ranked by bm25."""
+    if session.get_bind().dialect.name == "postgresql":
+        # Local to the transaction: the `%` operator's threshold.
+        session.execute(
+            select(
+                func.set_config("pg_trgm.similarity_threshold", str(TITLE_TRIGRAM_THRESHOLD), True)
+            )
+        )
+        statement = (
+            select(Product)
+            .where(matchable(vendor_id), Product.title.op("%")(title))
+            .order_by(func.similarity(Product.title, title).desc(), Product.id)
+            .limit(limit)
+        )
+        return list(session.scalars(statement))
+    if not words:
+        return []
+    phrases = " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
+    query = f"vendor : {vendor_token(vendor_id)} AND title : ({phrases})"
+    search = table(TITLE_SEARCH_TABLE, column("rowid", Integer))
+    rank: ColumnElement[Any] = literal_column(f"bm25({TITLE_SEARCH_TABLE}, 0.0, 1.0)")
+    statement = (
+        select(Product)
+        .select_from(search)
+        .join(Product, Product.id == search.c.rowid)
+        .where(literal_column(TITLE_SEARCH_TABLE).op("MATCH")(query), matchable(vendor_id))
+        .order_by(rank, Product.id)
+        .limit(limit)
+    )
+    return list(session.scalars(statement))
+
 
 # -- merge point: actions --
 
