@@ -690,34 +690,43 @@ def remembered_elsewhere(
     canonical GTIN), with how many other vendors did: product id -> vendors. Only the vendor's
     own product ids leave this function, never the other vendors' products."""
     theirs = aliased(Product)
-    other_mappings = (
+    others = session.execute(
         select(GtinMapping.vendor_id, theirs.marketplace_product_id, theirs.gtin_normalized)
         .join(theirs, theirs.id == GtinMapping.product_id)
         .where(GtinMapping.gtin_key == gtin_key, GtinMapping.vendor_id != vendor_id)
         .limit(200)
-        .subquery()
-    )
-    same_listing = (
-        select(Product.id, other_mappings.c.vendor_id)
-        .join(
-            other_mappings,
-            other_mappings.c.marketplace_product_id == Product.marketplace_product_id,
-        )
-        .where(matchable(vendor_id))
-    )
-    same_gtin = (
-        select(Product.id, other_mappings.c.vendor_id)
-        .join(other_mappings, other_mappings.c.gtin_normalized == Product.gtin_normalized)
-        .where(matchable(vendor_id))
-    )
-    pairs = union(same_listing, same_gtin).subquery()
+    ).all()
+    if not others:
+        return {}
+    listings = sorted({o.marketplace_product_id for o in others} - {None})
+    gtins = sorted({o.gtin_normalized for o in others} - {None})
+    same_article: list[ColumnElement[bool]] = []
+    if listings:
+        same_article.append(in_list(session, Product.marketplace_product_id, listings))
+    if gtins:
+        same_article.append(in_list(session, Product.gtin_normalized, gtins))
+    if not same_article:
+        return {}
     rows = session.execute(
-        select(pairs.c.id, func.count(func.distinct(pairs.c.vendor_id)))
-        .group_by(pairs.c.id)
-        .order_by(func.count(func.distinct(pairs.c.vendor_id)).desc(), pairs.c.id)
+        select(Product.id, Product.marketplace_product_id, Product.gtin_normalized)
+        .where(matchable(vendor_id), or_(*same_article))
+        .order_by(Product.id)
         .limit(limit)
     ).all()
-    return {product_id: vendors for product_id, vendors in rows}
+    found: dict[int, int] = {}
+    for row in rows:
+        found[row.id] = len(
+            {
+                o.vendor_id
+                for o in others
+                if (
+                    o.marketplace_product_id is not None
+                    and o.marketplace_product_id == row.marketplace_product_id
+                )
+                or (o.gtin_normalized is not None and o.gtin_normalized == row.gtin_normalized)
+            }
+        )
+    return found
 
 
 def matchable_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[Product]:

@@ -114,7 +114,7 @@ def suggest_products(
 ) -> SuggestionsView:
     """The best `limit` candidates for the exception (any status), best first; another
     vendor's exception is reported as missing."""
-    row = repository.get_exception_row(session, scope=scope, exception_id=exception_id)
+    row = repository.get_exception(session, scope=scope, exception_id=exception_id)
     if row is None:
         raise OrderItemExceptionNotFoundError(exception_id)
     found = _Candidates(session, vendor_id=row.vendor_id)
@@ -242,21 +242,20 @@ def gtin_variants(raw: str | None) -> dict[str, tuple[SuggestionReason, float]]:
         return variants
     if gtin.canonical is not None:
         canonical = gtin.canonical
-        put(canonical, SuggestionReason.SAME_GTIN)
+        # Every variant below gets its check digit computed, so it is valid and canonical as
+        # it stands (14 digits; an all-zero body cannot arise from a valid GTIN's).
         # The same body at another packaging level (GTIN-14 indicator digit 0-9).
+        other_form = (SuggestionReason.GTIN_OTHER_FORM, WEIGHTS[SuggestionReason.GTIN_OTHER_FORM])
         for indicator in "0123456789":
             if indicator != canonical[0]:
-                put(_with_check(indicator + canonical[1:-1]), SuggestionReason.GTIN_OTHER_FORM)
+                variants[_with_check(indicator + canonical[1:-1])] = other_form
         # One body digit off, check digit recomputed.
+        one_off = (SuggestionReason.GTIN_ONE_DIGIT_OFF, VALID_GTIN_ONE_DIGIT_OFF_WEIGHT)
         for position in range(1, CANONICAL_LENGTH - 1):
             for digit in "0123456789":
                 if digit != canonical[position]:
                     body = canonical[:position] + digit + canonical[position + 1 : -1]
-                    put(
-                        _with_check(body),
-                        SuggestionReason.GTIN_ONE_DIGIT_OFF,
-                        VALID_GTIN_ONE_DIGIT_OFF_WEIGHT,
-                    )
+                    variants.setdefault(_with_check(body), one_off)
         variants[canonical] = (SuggestionReason.SAME_GTIN, WEIGHTS[SuggestionReason.SAME_GTIN])
         return variants
     assert raw is not None
