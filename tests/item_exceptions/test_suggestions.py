@@ -360,3 +360,27 @@ def test_title_similarity_ignores_case_accents_and_word_order() -> None:
     assert title_similarity("Café Crème", "cafe creme") == 1.0
     assert title_similarity("Puzzle Ravensburger", "Ravensburger Puzzle") == 1.0
     assert title_similarity("", "x") == 0.0
+
+
+def test_punctuation_and_accents_do_not_hide_a_title(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    product = make_product(db, vendor_id=caller.vendor.id, title="Funko Pop! Marvel (Iron-Man)")
+    crepe = make_product(db, vendor_id=caller.vendor.id, title="Crêpe-Maker Déluxe/2000")
+    iron_man = _line(db, caller, gtin=None, product_name="iron man funko pop marvel")
+    maker = _line(db, caller, gtin=None, product_name="crepe maker deluxe 2000")
+    db.commit()
+    assert _top(_suggest(client, caller, iron_man.id))["product"]["id"] == product.id
+    assert _top(_suggest(client, caller, maker.id))["product"]["id"] == crepe.id
+
+
+def test_title_search_stays_within_the_vendor(client: TestClient, db: Session) -> None:
+    """Many namesakes at another vendor never crowd out (or appear among) the vendor's own."""
+    caller = make_caller(client, db, "vendor")
+    other = make_vendor(db, code="shop2")
+    for n in range(30):
+        make_product(db, vendor_id=other.id, title=f"LEGO City Fire Station {n}")
+    mine = make_product(db, vendor_id=caller.vendor.id, title="LEGO City Fire Station")
+    exception = _line(db, caller, gtin=None, product_name="LEGO City Fire Station")
+    db.commit()
+    assert _ids(_suggest(client, caller, exception.id, limit=20)) == [mine.id]

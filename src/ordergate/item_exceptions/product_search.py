@@ -1,8 +1,9 @@
 """Product search objects for suggestions (migration 0006), outside the ORM.
 
-- ``products_title_search`` (SQLite): an FTS5 table (unicode61 words, diacritics removed)
-  holding per product its vendor as a token (``v<vendor_id>``) and its title (rowid = product
-  id), written by triggers on ``products`` in the same transaction as the product.
+- ``products_title_search`` (SQLite): an FTS5 table (unicode61 words, diacritics removed,
+  ``_`` inside words) holding per product (rowid = product id) its title's words, each
+  prefixed with its vendor (``v7_lego v7_city``), so a search reads only one vendor's
+  postings; written by triggers on ``products`` in the same transaction as the product.
 - ``ix_products_title_trgm`` (PostgreSQL): a ``pg_trgm`` GIN index on ``products.title``
   (skipped with a warning when the extension cannot be created; title suggestions are then
   left out, see docs/suggestions.md).
@@ -27,6 +28,6 @@ PRODUCT_SEARCH_TABLES = frozenset(
 PRODUCT_SEARCH_INDEXES = frozenset({TITLE_TRIGRAM_INDEX, LOWER_SKU_INDEX})
 
 
-def vendor_token(vendor_id: int) -> str:
-    """The word the FTS table holds for a product's vendor (the triggers write the same)."""
-    return f"v{vendor_id}"
+def vendor_word(vendor_id: int, word: str) -> str:
+    """A title word as the FTS table holds it for the vendor (the triggers write the same)."""
+    return f"v{vendor_id}_{word}"

@@ -26,6 +26,7 @@ from sqlalchemy import (
     table,
     text,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Bundle, Session, aliased, selectinload
@@ -42,7 +43,7 @@ from ordergate.db import (
     utcnow,
 )
 from ordergate.gtin import normalize_gtin
-from ordergate.item_exceptions.product_search import TITLE_SEARCH_TABLE, vendor_token
+from ordergate.item_exceptions.product_search import TITLE_SEARCH_TABLE, vendor_word
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
     SEARCH_TABLE,
@@ -621,63 +622,136 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 
 # -- merge point: suggestions --
 
-# Suggestions (`suggestions.py`): each look-up is one indexed query over the vendor's
-# matchable products (`catalog.repository.matchable`), bounded by `limit`.
+# Suggestions (`suggestions.py`): indexed look-ups over the vendor's matchable products
+# (`catalog.repository.matchable`), each bounded, sent as one UNION ALL of product ids.
 
 # pg_trgm similarity a title needs to be found (the `%` operator; the extension's default is
 # 0.3, which loses order lines that name a product by a few of its catalog title's words).
 TITLE_TRIGRAM_THRESHOLD = 0.2
+# Whether pg_trgm is installed, per database URL (it only appears through a migration).
+_TRIGRAM_INSTALLED: dict[str, bool] = {}
 
 
-def matchable_with_gtins(
-    session: Session, *, vendor_id: int, canonical_gtins: Sequence[str], limit: int
-) -> list[Product]:
-    """The vendor's matchable products whose canonical GTIN is one of these (the
-    (vendor_id, gtin_normalized) index, one probe per value)."""
-    if not canonical_gtins:
+class CandidateLookup(NamedTuple):
+    """What to look for; an empty or None field is not looked up."""
+
+    canonical_gtins: Sequence[str]  # any of these GTINs
+    sku: str | None  # the same SKU, ignoring case and surrounding blanks
+    mpn_of_gtin: str | None  # the MPN of a marketplace listing with this canonical GTIN
+    title: str | None  # a similar title (PostgreSQL: trigram similarity)
+    title_words: Sequence[str]  # ... (SQLite: any of these words, bm25)
+
+
+def suggestion_candidates(
+    session: Session, *, vendor_id: int, lookup: CandidateLookup, limit: int, title_limit: int
+) -> list[tuple[int, str]]:
+    """(product id, look-up) pairs, look-ups `gtin`, `sku`, `mpn`, `title`; each arm walks
+    an index and stops at its limit:
+
+    - `gtin`: the (vendor_id, gtin_normalized) index, one probe per GTIN;
+    - `sku`: the (vendor_id, lower(sku)) index of migration 0006 (the expression must be
+      spelled exactly ``lower(sku)`` to use it);
+    - `mpn`: marketplace listings with the GTIN (their GTIN index) -> their MPNs -> listings
+      with those MPNs (the MPN index) -> the vendor's products copied from those listings
+      (the (vendor_id, marketplace_product_id) key). Listings are public; the products are
+      the vendor's own;
+    - `title`: pg_trgm's GIN index (PostgreSQL) or the FTS5 table (SQLite), best first."""
+    arms: list[Subquery] = []
+    if lookup.canonical_gtins:
+        arms.append(
+            _arm(
+                "gtin",
+                [in_list(session, Product.gtin_normalized, lookup.canonical_gtins)],
+                limit,
+                vendor_id,
+            )
+        )
+    if lookup.sku:
+        sku_matches = func.lower(Product.sku) == func.lower(lookup.sku.strip())
+        arms.append(_arm("sku", [sku_matches], limit, vendor_id))
+    if lookup.mpn_of_gtin:
+        with_gtin = aliased(MarketplaceProduct)
+        listing = aliased(MarketplaceProduct)
+        mpns = select(with_gtin.mpn).where(
+            with_gtin.gtin_normalized == lookup.mpn_of_gtin, with_gtin.mpn.is_not(None)
+        )
+        same_mpn = Product.marketplace_product_id.in_(
+            select(listing.id).where(listing.mpn.in_(mpns))
+        )
+        arms.append(_arm("mpn", [same_mpn], limit, vendor_id))
+    title_arm = _title_arm(session, vendor_id=vendor_id, lookup=lookup, limit=title_limit)
+    if title_arm is not None:
+        arms.append(title_arm)
+    if not arms:
+        return []
+    statement = union_all(*(select(arm.c.id, arm.c.via) for arm in arms))
+    return [(row.id, row.via) for row in session.execute(statement)]
+
+
+def _arm(via: str, conditions: list[ColumnElement[bool]], limit: int, vendor_id: int) -> Subquery:
+    return (
+        select(Product.id.label("id"), literal(via).label("via"))
+        .where(matchable(vendor_id), *conditions)
+        .order_by(Product.id)
+        .limit(limit)
+        .subquery()
+    )
+
+
+def _title_arm(
+    session: Session, *, vendor_id: int, lookup: CandidateLookup, limit: int
+) -> Subquery | None:
+    if session.get_bind().dialect.name == "postgresql":
+        if not lookup.title or not _trigram_installed(session):
+            return None
+        # Local to the transaction: the `%` operator's threshold.
+        session.execute(
+            select(
+                func.set_config("pg_trgm.similarity_threshold", str(TITLE_TRIGRAM_THRESHOLD), True)
+            )
+        )
+        return (
+            select(Product.id.label("id"), literal("title").label("via"))
+            .where(matchable(vendor_id), Product.title.op("%")(lookup.title))
+            .order_by(func.similarity(Product.title, lookup.title).desc(), Product.id)
+            .limit(limit)
+            .subquery()
+        )
+    if not lookup.title_words:
+        return None
+    query = " OR ".join(
+        '"' + vendor_word(vendor_id, word).replace('"', '""') + '"' for word in lookup.title_words
+    )
+    search = table(TITLE_SEARCH_TABLE, column("rowid", Integer))
+    rank: ColumnElement[Any] = literal_column(f"bm25({TITLE_SEARCH_TABLE})")
+    return (
+        select(Product.id.label("id"), literal("title").label("via"))
+        .select_from(search)
+        .join(Product, Product.id == search.c.rowid)
+        .where(literal_column(TITLE_SEARCH_TABLE).op("MATCH")(query), matchable(vendor_id))
+        .order_by(rank, Product.id)
+        .limit(limit)
+        .subquery()
+    )
+
+
+def _trigram_installed(session: Session) -> bool:
+    """Whether pg_trgm exists (migrations 0003/0006 skip it without the privilege); asked
+    once per database."""
+    key = str(session.get_bind().engine.url)
+    if key not in _TRIGRAM_INSTALLED:
+        found = session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
+        _TRIGRAM_INSTALLED[key] = found is not None
+    return _TRIGRAM_INSTALLED[key]
+
+
+def products_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[Product]:
+    """The vendor's matchable products with these ids."""
+    if not ids:
         return []
     return list(
         session.scalars(
-            select(Product)
-            .where(matchable(vendor_id), in_list(session, Product.gtin_normalized, canonical_gtins))
-            .order_by(Product.id)
-            .limit(limit)
-        )
-    )
-
-
-def matchable_with_sku(session: Session, *, vendor_id: int, sku: str, limit: int) -> list[Product]:
-    """Same SKU, ignoring case and surrounding blanks: the (vendor_id, lower(sku)) index of
-    migration 0006 (the expression must be spelled exactly ``lower(sku)`` to use it)."""
-    return list(
-        session.scalars(
-            select(Product)
-            .where(matchable(vendor_id), func.lower(Product.sku) == func.lower(sku.strip()))
-            .order_by(Product.id)
-            .limit(limit)
-        )
-    )
-
-
-def matchable_with_mpn_of(
-    session: Session, *, vendor_id: int, canonical_gtin: str, limit: int
-) -> list[Product]:
-    """Products copied from a marketplace listing with the same manufacturer part number as a
-    listing carrying this GTIN (another listing of the same article): the marketplace's GTIN
-    index, its MPN index, then the vendor's (vendor_id, marketplace_product_id) key. Marketplace
-    listings are public; the products are the vendor's own."""
-    with_gtin = aliased(MarketplaceProduct)
-    listing = aliased(MarketplaceProduct)
-    mpns = select(with_gtin.mpn).where(
-        with_gtin.gtin_normalized == canonical_gtin, with_gtin.mpn.is_not(None)
-    )
-    return list(
-        session.scalars(
-            select(Product)
-            .join(listing, listing.id == Product.marketplace_product_id)
-            .where(matchable(vendor_id), listing.mpn.in_(mpns))
-            .order_by(Product.id)
-            .limit(limit)
+            select(Product).where(matchable(vendor_id), in_list(session, Product.id, ids))
         )
     )
 
@@ -727,62 +801,6 @@ def remembered_elsewhere(
             }
         )
     return found
-
-
-def matchable_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[Product]:
-    if not ids:
-        return []
-    return list(
-        session.scalars(
-            select(Product).where(matchable(vendor_id), in_list(session, Product.id, ids))
-        )
-    )
-
-
-def title_search_available(session: Session) -> bool:
-    """Whether the title search of migration 0006 exists (PostgreSQL: pg_trgm installed)."""
-    if session.get_bind().dialect.name != "postgresql":
-        return True
-    found = session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
-    return found is not None
-
-
-def similar_titles(
-    session: Session, *, vendor_id: int, title: str, words: Sequence[str], limit: int
-) -> list[Product]:
-    """The vendor's matchable products whose title resembles ``title``, best first, through
-    an index: PostgreSQL's pg_trgm GIN (``title % :title``, trigram similarity at least
-    ``TITLE_TRIGRAM_THRESHOLD``); SQLite's FTS5 table, any of ``words`` in the title within the
-    vendor, ranked by bm25."""
-    if session.get_bind().dialect.name == "postgresql":
-        # Local to the transaction: the `%` operator's threshold.
-        session.execute(
-            select(
-                func.set_config("pg_trgm.similarity_threshold", str(TITLE_TRIGRAM_THRESHOLD), True)
-            )
-        )
-        statement = (
-            select(Product)
-            .where(matchable(vendor_id), Product.title.op("%")(title))
-            .order_by(func.similarity(Product.title, title).desc(), Product.id)
-            .limit(limit)
-        )
-        return list(session.scalars(statement))
-    if not words:
-        return []
-    phrases = " OR ".join('"' + word.replace('"', '""') + '"' for word in words)
-    query = f"vendor : {vendor_token(vendor_id)} AND title : ({phrases})"
-    search = table(TITLE_SEARCH_TABLE, column("rowid", Integer))
-    rank: ColumnElement[Any] = literal_column(f"bm25({TITLE_SEARCH_TABLE}, 0.0, 1.0)")
-    statement = (
-        select(Product)
-        .select_from(search)
-        .join(Product, Product.id == search.c.rowid)
-        .where(literal_column(TITLE_SEARCH_TABLE).op("MATCH")(query), matchable(vendor_id))
-        .order_by(rank, Product.id)
-        .limit(limit)
-    )
-    return list(session.scalars(statement))
 
 
 # -- merge point: actions --

@@ -117,108 +117,84 @@ def suggest_products(
     row = repository.get_exception(session, scope=scope, exception_id=exception_id)
     if row is None:
         raise OrderItemExceptionNotFoundError(exception_id)
-    found = _Candidates(session, vendor_id=row.vendor_id)
     gtin = normalize_gtin(row.original_gtin)
+    name = (row.original_product_name or "").strip()
     if row.exception_type == ExceptionType.DUPLICATE_GTIN and gtin.canonical is not None:
-        found.by_gtins(
-            {gtin.canonical: (SuggestionReason.SAME_GTIN, WEIGHTS[SuggestionReason.SAME_GTIN])}
+        # Ranks the products sharing the GTIN (the import found several; none is a guess).
+        variants = {
+            gtin.canonical: (SuggestionReason.SAME_GTIN, WEIGHTS[SuggestionReason.SAME_GTIN])
+        }
+        lookup = repository.CandidateLookup(
+            canonical_gtins=[gtin.canonical], sku=None, mpn_of_gtin=None, title=None, title_words=[]
         )
     else:
-        found.by_gtins(gtin_variants(row.original_gtin))
-        if gtin.canonical is not None:
-            found.add(
-                repository.matchable_with_mpn_of(
-                    session,
-                    vendor_id=row.vendor_id,
-                    canonical_gtin=gtin.canonical,
-                    limit=PER_LOOKUP,
-                ),
-                SuggestionReason.SAME_MPN,
-            )
-        if gtin.key is not None:
-            found.remembered_elsewhere(gtin.key)
-        if row.original_sku and row.original_sku.strip():
-            found.add(
-                repository.matchable_with_sku(
-                    session, vendor_id=row.vendor_id, sku=row.original_sku, limit=PER_LOOKUP
-                ),
-                SuggestionReason.SAME_SKU,
-            )
-        if row.original_product_name and row.original_product_name.strip():
-            found.similar_titles(row.original_product_name)
-    ranked = found.ranked(row.original_product_name)
+        variants = gtin_variants(row.original_gtin)
+        sku = (row.original_sku or "").strip()
+        lookup = repository.CandidateLookup(
+            canonical_gtins=sorted(variants),
+            sku=sku or None,
+            mpn_of_gtin=gtin.canonical,
+            title=name or None,
+            title_words=title_words(name),
+        )
+    found = repository.suggestion_candidates(
+        session,
+        vendor_id=row.vendor_id,
+        lookup=lookup,
+        limit=PER_LOOKUP,
+        title_limit=TITLE_CANDIDATES,
+    )
+    remembered: dict[int, int] = {}
+    if row.exception_type != ExceptionType.DUPLICATE_GTIN and gtin.key is not None:
+        remembered = repository.remembered_elsewhere(
+            session, vendor_id=row.vendor_id, gtin_key=gtin.key, limit=PER_LOOKUP
+        )
+    ids = sorted({product_id for product_id, _ in found} | set(remembered))
+    products = {
+        p.id: p for p in repository.products_by_ids(session, vendor_id=row.vendor_id, ids=ids)
+    }
+    suggestions: dict[int, Suggestion] = {}
+    for product_id, via in found:
+        product = products.get(product_id)
+        if product is None:
+            continue
+        entry = suggestions.setdefault(product_id, Suggestion(product=product))
+        if via == "gtin" and product.gtin_normalized in variants:
+            entry.add(*variants[product.gtin_normalized])
+        elif via == "sku":
+            entry.add(SuggestionReason.SAME_SKU, WEIGHTS[SuggestionReason.SAME_SKU])
+        elif via == "mpn":
+            entry.add(SuggestionReason.SAME_MPN, WEIGHTS[SuggestionReason.SAME_MPN])
+    for product_id, vendors in remembered.items():
+        product = products.get(product_id)
+        if product is None:
+            continue
+        entry = suggestions.setdefault(product_id, Suggestion(product=product))
+        entry.add(
+            SuggestionReason.REMEMBERED_ELSEWHERE, WEIGHTS[SuggestionReason.REMEMBERED_ELSEWHERE]
+        )
+        entry.remembered_by_vendors = vendors
+    ranked = _ranked(suggestions.values(), name)
     return SuggestionsView(
         exception_id=row.id, exception_type=row.exception_type, suggestions=ranked[:limit]
     )
 
 
-class _Candidates:
-    def __init__(self, session: Session, *, vendor_id: int) -> None:
-        self.session = session
-        self.vendor_id = vendor_id
-        self.by_id: dict[int, Suggestion] = {}
-
-    def _entry(self, product: Product) -> Suggestion:
-        return self.by_id.setdefault(product.id, Suggestion(product=product))
-
-    def add(
-        self, products: Iterable[Product], reason: SuggestionReason, weight: float | None = None
-    ) -> None:
-        for product in products:
-            self._entry(product).add(reason, WEIGHTS[reason] if weight is None else weight)
-
-    def by_gtins(self, variants: dict[str, tuple[SuggestionReason, float]]) -> None:
-        products = repository.matchable_with_gtins(
-            self.session,
-            vendor_id=self.vendor_id,
-            canonical_gtins=sorted(variants),
-            limit=PER_LOOKUP,
-        )
-        for product in products:
-            assert product.gtin_normalized is not None
-            reason, weight = variants[product.gtin_normalized]
-            self._entry(product).add(reason, weight)
-
-    def remembered_elsewhere(self, gtin_key: str) -> None:
-        vendors_by_product = repository.remembered_elsewhere(
-            self.session, vendor_id=self.vendor_id, gtin_key=gtin_key, limit=PER_LOOKUP
-        )
-        products = repository.matchable_by_ids(
-            self.session, vendor_id=self.vendor_id, ids=list(vendors_by_product)
-        )
-        for product in products:
-            entry = self._entry(product)
-            entry.add(
-                SuggestionReason.REMEMBERED_ELSEWHERE,
-                WEIGHTS[SuggestionReason.REMEMBERED_ELSEWHERE],
-            )
-            entry.remembered_by_vendors = vendors_by_product[product.id]
-
-    def similar_titles(self, name: str) -> None:
-        if not repository.title_search_available(self.session):
-            return
-        for product in repository.similar_titles(
-            self.session,
-            vendor_id=self.vendor_id,
-            title=name.strip(),
-            words=title_words(name),
-            limit=TITLE_CANDIDATES,
-        ):
-            self._entry(product)
-
-    def ranked(self, name: str | None) -> list[Suggestion]:
-        kept: list[Suggestion] = []
-        for entry in self.by_id.values():
-            if name and name.strip():
-                similarity = round(title_similarity(name, entry.product.title), 3)
-                entry.title_similarity = similarity
-                if similarity >= TITLE_SIMILAR_MIN:
-                    entry.add(SuggestionReason.TITLE_SIMILAR, TITLE_WEIGHT * similarity)
-            entry.finish()
-            if entry.reasons:
-                kept.append(entry)
-        kept.sort(key=lambda s: (-s.score, -(s.title_similarity or 0.0), s.product.id))
-        return kept
+def _ranked(candidates: Iterable[Suggestion], name: str) -> list[Suggestion]:
+    """Title evidence added, scores computed, best first; candidates without any reason (a
+    title found by the search but too unlike the name) are left out."""
+    kept: list[Suggestion] = []
+    for entry in candidates:
+        if name:
+            similarity = round(title_similarity(name, entry.product.title), 3)
+            entry.title_similarity = similarity
+            if similarity >= TITLE_SIMILAR_MIN:
+                entry.add(SuggestionReason.TITLE_SIMILAR, TITLE_WEIGHT * similarity)
+        entry.finish()
+        if entry.reasons:
+            kept.append(entry)
+    kept.sort(key=lambda s: (-s.score, -(s.title_similarity or 0.0), s.product.id))
+    return kept
 
 
 # --- GTIN variants ------------------------------------------------------------------------

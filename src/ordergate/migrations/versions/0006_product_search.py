@@ -13,9 +13,14 @@ Both databases:
 - ``ix_products_vendor_id_lower_sku``: ``(vendor_id, lower(sku))``, the same-SKU look-up
   without regard to case (an expression index, outside the models).
 
-SQLite: ``products_title_search``, an FTS5 table (unicode61 words, diacritics removed) with the
-product's vendor as a word and its title, rowid = product id, kept by triggers on ``products``
-(insert; update of id, vendor_id or title; delete), backfilled here.
+SQLite: ``products_title_search``, an FTS5 table (unicode61 words, diacritics removed, ``_``
+part of a word) holding per product (rowid = product id) its title's words each prefixed with
+its vendor, ``v<vendor_id>_<word>``: a search within one vendor then reads only that vendor's
+postings (a vendor column ANDed with the words read every vendor's postings of each word:
+10 ms per search at 100,000 products) and bm25 weighs words by their frequency in that
+vendor's catalog. Kept by triggers on ``products`` (insert; update of id, vendor_id or title;
+delete), backfilled here. Punctuation inside a title becomes a space first, so every word
+gets its prefix.
 
 PostgreSQL: a ``pg_trgm`` GIN index on ``products.title`` (the extension is created as 0003
 does; when it cannot be, a warning is logged and title suggestions are left out).
@@ -41,10 +46,22 @@ TITLE_SEARCH_TABLE = "products_title_search"
 TITLE_TRIGRAM_INDEX = "ix_products_title_trgm"
 LOWER_SKU_INDEX = "ix_products_vendor_id_lower_sku"
 
-_INSERT_ROW = (
-    f"INSERT INTO {TITLE_SEARCH_TABLE} (rowid, vendor, title) "
-    "VALUES (new.id, 'v' || new.vendor_id, new.title);"
-)
+# Characters that separate words inside a title: replaced by spaces before each space gets
+# the vendor prefix (unicode61 separates at them too, which would leave a word unprefixed).
+WORD_SEPARATORS = "-/()[],.;:!?&+'\"*#|"
+
+
+def _words(row: str) -> str:
+    """The FTS text of product `row` (new/old): `v<vendor>_` before each of its words."""
+    cleaned = f"{row}.title"
+    for separator in WORD_SEPARATORS:
+        quoted = separator.replace("'", "''")
+        cleaned = f"replace({cleaned}, '{quoted}', ' ')"
+    prefix = f"'v' || {row}.vendor_id || '_'"
+    return f"{prefix} || replace({cleaned}, ' ', ' ' || {prefix})"
+
+
+_INSERT_ROW = f"INSERT INTO {TITLE_SEARCH_TABLE} (rowid, words) VALUES (new.id, {_words('new')});"
 _DELETE_ROW = f"DELETE FROM {TITLE_SEARCH_TABLE} WHERE rowid = old.id;"
 SQLITE_TRIGGERS = {
     "products_title_search_insert": f"AFTER INSERT ON products BEGIN {_INSERT_ROW} END",
@@ -57,13 +74,13 @@ SQLITE_TRIGGERS = {
 def _upgrade_sqlite() -> None:
     op.execute(
         f"CREATE VIRTUAL TABLE {TITLE_SEARCH_TABLE} USING fts5("
-        "vendor, title, tokenize = 'unicode61 remove_diacritics 2')"
+        "words, tokenize = \"unicode61 remove_diacritics 2 tokenchars '_'\")"
     )
     for name, body in SQLITE_TRIGGERS.items():
         op.execute(f"CREATE TRIGGER {name} {body}")
     op.execute(
-        f"INSERT INTO {TITLE_SEARCH_TABLE} (rowid, vendor, title) "
-        "SELECT id, 'v' || vendor_id, title FROM products"
+        f"INSERT INTO {TITLE_SEARCH_TABLE} (rowid, words) "
+        f"SELECT products.id, {_words('products')} FROM products"
     )
 
 
