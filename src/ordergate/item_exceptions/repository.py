@@ -741,15 +741,29 @@ def _trigram_installed(session: Session) -> bool:
     return _TRIGRAM_INSTALLED[key]
 
 
-def products_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[Product]:
-    """The vendor's matchable products with these ids."""
+class ProductBrief(NamedTuple):
+    """What a suggestion shows of a product (`schemas.SuggestedProduct`) and ranks it by."""
+
+    id: int
+    title: str
+    sku: str | None
+    gtin: str | None
+    gtin_normalized: str | None
+    brand: str | None
+    price_cents: int | None
+
+
+def products_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[ProductBrief]:
+    """The vendor's matchable products with these ids, as briefs (no ORM entities: a
+    suggestion reads a few columns of up to ~60 products)."""
     if not ids:
         return []
-    return list(
-        session.scalars(
-            select(Product).where(matchable(vendor_id), in_list(session, Product.id, ids))
+    rows = session.execute(
+        select(*(getattr(Product, name) for name in ProductBrief._fields)).where(
+            matchable(vendor_id), in_list(session, Product.id, ids)
         )
     )
+    return [ProductBrief(*row) for row in rows]
 
 
 def remembered_elsewhere(

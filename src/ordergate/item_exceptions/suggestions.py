@@ -36,7 +36,6 @@ from enum import StrEnum
 from sqlalchemy.orm import Session
 from stdnum import ean
 
-from ordergate.catalog.models import Product
 from ordergate.gtin import CANONICAL_LENGTH, canonical_gtin, normalize_gtin
 from ordergate.item_exceptions import repository
 from ordergate.item_exceptions.errors import OrderItemExceptionNotFoundError
@@ -47,7 +46,7 @@ DEFAULT_LIMIT = 5
 MAX_LIMIT = 20
 # Rows each look-up may return: a vendor has few products per GTIN, SKU or MPN.
 PER_LOOKUP = 20
-TITLE_CANDIDATES = 25
+TITLE_CANDIDATES = 15
 # Below this similarity a title is no evidence (and the candidate is left out).
 TITLE_SIMILAR_MIN = 0.5
 TITLE_WEIGHT = 0.7
@@ -84,7 +83,7 @@ VALID_GTIN_ONE_DIGIT_OFF_WEIGHT = 0.5
 
 @dataclass
 class Suggestion:
-    product: Product
+    product: repository.ProductBrief
     score: float = 0.0
     reasons: list[SuggestionReason] = field(default_factory=list)
     title_similarity: float | None = None
