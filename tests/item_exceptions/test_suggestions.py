@@ -7,10 +7,16 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, text
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.events.models import Event
+from ordergate.item_exceptions.product_search import (
+    LOWER_SKU_INDEX,
+    TITLE_SEARCH_TABLE,
+    TITLE_TRIGRAM_INDEX,
+)
 from ordergate.item_exceptions.suggestions import gtin_variants, title_similarity
 from ordergate.orders.models import OrderItemException
 from tests.factories import (
@@ -384,3 +390,21 @@ def test_title_search_stays_within_the_vendor(client: TestClient, db: Session) -
     exception = _line(db, caller, gtin=None, product_name="LEGO City Fire Station")
     db.commit()
     assert _ids(_suggest(client, caller, exception.id, limit=20)) == [mine.id]
+
+
+def test_migration_created_the_product_search_objects(engine: Engine, is_postgres: bool) -> None:
+    with engine.connect() as conn:
+        if is_postgres:
+            indexes = set(
+                conn.scalars(text("SELECT indexname FROM pg_indexes WHERE tablename = 'products'"))
+            )
+            assert {TITLE_TRIGRAM_INDEX, LOWER_SKU_INDEX} <= indexes
+        else:
+            names = set(conn.scalars(text("SELECT name FROM sqlite_master")))
+            assert {
+                TITLE_SEARCH_TABLE,
+                LOWER_SKU_INDEX,
+                "products_title_search_insert",
+                "products_title_search_update",
+                "products_title_search_delete",
+            } <= names
