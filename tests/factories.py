@@ -477,6 +477,25 @@ def caller_user_id(db: Session, caller: Caller) -> int:
 
 # -- merge point: suggestions --
 
+
+def make_listing_copy(
+    db: Session,
+    *,
+    vendor_id: int,
+    title: str,
+    gtin: str | None,
+    mpn: str | None = None,
+    sku: str | None = None,
+) -> tuple[MarketplaceProduct, Product]:
+    """A marketplace listing (with its MPN) and the vendor's product copied from it."""
+    listing = make_marketplace_product(db, title=title, gtin=gtin, sku=sku)
+    listing.mpn = mpn
+    product = make_product(db, vendor_id=vendor_id, title=title, gtin=gtin, sku=sku)
+    product.marketplace_product_id = listing.id
+    db.flush()
+    return listing, product
+
+
 # -- merge point: actions --
 
 # -- merge point: queue --

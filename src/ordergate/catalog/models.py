@@ -39,7 +39,8 @@ class MarketplaceProduct(Base):
     gtin: Mapped[str | None] = mapped_column(String(50))
     gtin_normalized: Mapped[str | None] = mapped_column(String(14), index=True)
     gtin_type: Mapped[str | None] = mapped_column(String(20))
-    mpn: Mapped[str | None] = mapped_column(String(100))
+    # Indexed for suggestions: a line's GTIN in the feed -> its MPN -> listings with that MPN.
+    mpn: Mapped[str | None] = mapped_column(String(100), index=True)
     sku: Mapped[str | None] = mapped_column(String(100))
     price_cents: Mapped[int | None] = mapped_column(Integer)
     currency: Mapped[str | None] = mapped_column(String(3))
@@ -93,7 +94,8 @@ class GtinMapping(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"))
     # The canonical GTIN-14 when the marketplace GTIN is valid, else the raw value, trimmed.
-    gtin_key: Mapped[str] = mapped_column(String(50))
+    # Indexed alone too: suggestions look up other vendors' mappings of a GTIN.
+    gtin_key: Mapped[str] = mapped_column(String(50), index=True)
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id", ondelete="CASCADE"))
     created_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -13,7 +13,7 @@ from pydantic import WithJsonSchema
 
 from ordergate.deps import AUTO_MATCH, USER_EMAILS, PageQuery, SessionDep, Tree
 from ordergate.events.schemas import EventList
-from ordergate.item_exceptions import actions, export, history, kpis, queue, service
+from ordergate.item_exceptions import actions, export, history, kpis, queue, service, suggestions
 from ordergate.item_exceptions.repository import GroupSort
 from ordergate.item_exceptions.schemas import (
     BulkGtin,
@@ -36,8 +36,11 @@ from ordergate.item_exceptions.schemas import (
     ReopenRequest,
     ReopenResponse,
     ResolveRequest,
+    SuggestionList,
 )
 from ordergate.item_exceptions.service import ExceptionSort
+from ordergate.item_exceptions.suggestions import DEFAULT_LIMIT as DEFAULT_SUGGESTIONS
+from ordergate.item_exceptions.suggestions import MAX_LIMIT as MAX_SUGGESTIONS
 from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.routing import stream_batches
@@ -337,6 +340,22 @@ def mount(tree: Tree) -> APIRouter:
         return ExceptionOut.model_validate(row)
 
     # -- merge point: suggestions (per-exception routes) --
+
+    @router.get("/order-exceptions/{exception_id}/suggestions", response_model=SuggestionList)
+    def suggest_products(
+        exception_id: IdParam,
+        session: SessionDep,
+        limit: Annotated[int, Query(ge=1, le=MAX_SUGGESTIONS, description="Suggestions")] = (
+            DEFAULT_SUGGESTIONS
+        ),
+        scope: Scope = tree.all,
+    ) -> SuggestionList:
+        """Ranked candidate products of the exception's vendor, with a score and the reasons;
+        nothing is applied (resolve with one of them)."""
+        view = suggestions.suggest_products(
+            session, scope=scope, exception_id=exception_id, limit=limit
+        )
+        return SuggestionList.model_validate(view)
 
     # -- merge point: actions (per-exception routes) --
 

@@ -18,6 +18,7 @@ from sqlalchemy import (
     Subquery,
     and_,
     case,
+    column,
     delete,
     exists,
     func,
@@ -25,9 +26,11 @@ from sqlalchemy import (
     literal_column,
     or_,
     select,
+    table,
     text,
     tuple_,
     union,
+    union_all,
     update,
 )
 from sqlalchemy.orm import Bundle, Session, aliased, selectinload
@@ -47,6 +50,7 @@ from ordergate.events.models import Event, EventAction, EventSubject
 from ordergate.events.repository import subject_is, timeline_page
 from ordergate.gtin import normalize_gtin
 from ordergate.item_exceptions.events import MatchCause, ResolvedVia
+from ordergate.item_exceptions.product_search import TITLE_SEARCH_TABLE, vendor_word
 from ordergate.item_exceptions.queue_tables import group_members, groups
 from ordergate.item_exceptions.side_tables import (
     MIN_INDEXED_TERM_LENGTH,
@@ -651,6 +655,197 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
 
 
 # -- merge point: suggestions --
+
+# Suggestions (`suggestions.py`): indexed look-ups over the vendor's matchable products
+# (`catalog.repository.matchable`), each bounded, sent as one UNION ALL of product ids.
+
+# Whether pg_trgm is installed, per database URL (it only appears through a migration).
+_TRIGRAM_INSTALLED: dict[str, bool] = {}
+
+
+class CandidateLookup(NamedTuple):
+    """What to look for; an empty or None field is not looked up."""
+
+    canonical_gtins: Sequence[str]  # any of these GTINs
+    sku: str | None  # the same SKU, ignoring case and surrounding blanks
+    mpn_of_gtin: str | None  # the MPN of a marketplace listing with this canonical GTIN
+    title: str | None  # a similar title (PostgreSQL: trigram word similarity)
+    title_words: Sequence[str]  # ... (SQLite: any of these words, bm25)
+
+
+def suggestion_candidates(
+    session: Session, *, vendor_id: int, lookup: CandidateLookup, limit: int, title_limit: int
+) -> list[tuple[int, str]]:
+    """(product id, look-up) pairs, look-ups `gtin`, `sku`, `mpn`, `title`; each arm walks
+    an index and stops at its limit:
+
+    - `gtin`: the (vendor_id, gtin_normalized) index, one probe per GTIN;
+    - `sku`: the (vendor_id, lower(sku)) index of migration 0006 (the expression must be
+      spelled exactly ``lower(sku)`` to use it);
+    - `mpn`: marketplace listings with the GTIN (their GTIN index) -> their MPNs -> listings
+      with those MPNs (the MPN index) -> the vendor's products copied from those listings
+      (the (vendor_id, marketplace_product_id) key). Listings are public; the products are
+      the vendor's own;
+    - `title`: pg_trgm's GIN index (PostgreSQL) or the FTS5 table (SQLite), best first."""
+    arms: list[Subquery] = []
+    if lookup.canonical_gtins:
+        arms.append(
+            _arm(
+                "gtin",
+                [in_list(session, Product.gtin_normalized, lookup.canonical_gtins)],
+                limit,
+                vendor_id,
+            )
+        )
+    if lookup.sku:
+        sku_matches = func.lower(Product.sku) == func.lower(lookup.sku.strip())
+        arms.append(_arm("sku", [sku_matches], limit, vendor_id))
+    if lookup.mpn_of_gtin:
+        with_gtin = aliased(MarketplaceProduct)
+        listing = aliased(MarketplaceProduct)
+        mpns = select(with_gtin.mpn).where(
+            with_gtin.gtin_normalized == lookup.mpn_of_gtin, with_gtin.mpn.is_not(None)
+        )
+        same_mpn = Product.marketplace_product_id.in_(
+            select(listing.id).where(listing.mpn.in_(mpns))
+        )
+        arms.append(_arm("mpn", [same_mpn], limit, vendor_id))
+    title_arm = _title_arm(session, vendor_id=vendor_id, lookup=lookup, limit=title_limit)
+    if title_arm is not None:
+        arms.append(title_arm)
+    if not arms:
+        return []
+    statement = union_all(*(select(arm.c.id, arm.c.via) for arm in arms))
+    return [(row.id, row.via) for row in session.execute(statement)]
+
+
+def _arm(via: str, conditions: list[ColumnElement[bool]], limit: int, vendor_id: int) -> Subquery:
+    return (
+        select(Product.id.label("id"), literal(via).label("via"))
+        .where(matchable(vendor_id), *conditions)
+        .order_by(Product.id)
+        .limit(limit)
+        .subquery()
+    )
+
+
+def _title_arm(
+    session: Session, *, vendor_id: int, lookup: CandidateLookup, limit: int
+) -> Subquery | None:
+    if session.get_bind().dialect.name == "postgresql":
+        if not lookup.title or not _trigram_installed(session):
+            return None
+        # `title %> name`: word_similarity(name, title) >= pg_trgm.word_similarity_threshold
+        # (0.6): the name's trigrams found together in the title. Plain similarity (`%`) had
+        # to recheck a large share of a catalog whose titles share many words (30-40 ms per
+        # search at 100,000 products, bench/suggestions.py), and it penalises a name that
+        # is a part of the title, which is how marketplaces often name products.
+        return (
+            select(Product.id.label("id"), literal("title").label("via"))
+            .where(matchable(vendor_id), Product.title.op("%>")(lookup.title))
+            .order_by(func.word_similarity(lookup.title, Product.title).desc(), Product.id)
+            .limit(limit)
+            .subquery()
+        )
+    if not lookup.title_words:
+        return None
+    query = " OR ".join(
+        '"' + vendor_word(vendor_id, word).replace('"', '""') + '"' for word in lookup.title_words
+    )
+    search = table(TITLE_SEARCH_TABLE, column("rowid", Integer))
+    rank: ColumnElement[Any] = literal_column(f"bm25({TITLE_SEARCH_TABLE})")
+    return (
+        select(Product.id.label("id"), literal("title").label("via"))
+        .select_from(search)
+        .join(Product, Product.id == search.c.rowid)
+        .where(literal_column(TITLE_SEARCH_TABLE).op("MATCH")(query), matchable(vendor_id))
+        .order_by(rank, Product.id)
+        .limit(limit)
+        .subquery()
+    )
+
+
+def _trigram_installed(session: Session) -> bool:
+    """Whether pg_trgm exists (migrations 0003/0006 skip it without the privilege); asked
+    once per database."""
+    key = str(session.get_bind().engine.url)
+    if key not in _TRIGRAM_INSTALLED:
+        found = session.scalar(text("SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm'"))
+        _TRIGRAM_INSTALLED[key] = found is not None
+    return _TRIGRAM_INSTALLED[key]
+
+
+class ProductBrief(NamedTuple):
+    """What a suggestion shows of a product (`schemas.SuggestedProduct`) and ranks it by."""
+
+    id: int
+    title: str
+    sku: str | None
+    gtin: str | None
+    gtin_normalized: str | None
+    brand: str | None
+    price_cents: int | None
+
+
+def products_by_ids(session: Session, *, vendor_id: int, ids: Sequence[int]) -> list[ProductBrief]:
+    """The vendor's matchable products with these ids, as briefs (no ORM entities: a
+    suggestion reads a few columns of up to ~60 products)."""
+    if not ids:
+        return []
+    rows = session.execute(
+        select(*(getattr(Product, name) for name in ProductBrief._fields)).where(
+            matchable(vendor_id), in_list(session, Product.id, ids)
+        )
+    )
+    return [ProductBrief(*row) for row in rows]
+
+
+def remembered_elsewhere(
+    session: Session, *, vendor_id: int, gtin_key: str, limit: int
+) -> dict[int, int]:
+    """This vendor's matchable products that are the same article as a product another vendor
+    mapped this GTIN key to (copied from the same marketplace listing, or with the same
+    canonical GTIN), with how many other vendors did: product id -> vendors. Only the vendor's
+    own product ids leave this function, never the other vendors' products."""
+    theirs = aliased(Product)
+    others = session.execute(
+        select(GtinMapping.vendor_id, theirs.marketplace_product_id, theirs.gtin_normalized)
+        .join(theirs, theirs.id == GtinMapping.product_id)
+        .where(GtinMapping.gtin_key == gtin_key, GtinMapping.vendor_id != vendor_id)
+        .limit(200)
+    ).all()
+    if not others:
+        return {}
+    listings = sorted({o.marketplace_product_id for o in others} - {None})
+    gtins = sorted({o.gtin_normalized for o in others} - {None})
+    same_article: list[ColumnElement[bool]] = []
+    if listings:
+        same_article.append(in_list(session, Product.marketplace_product_id, listings))
+    if gtins:
+        same_article.append(in_list(session, Product.gtin_normalized, gtins))
+    if not same_article:
+        return {}
+    rows = session.execute(
+        select(Product.id, Product.marketplace_product_id, Product.gtin_normalized)
+        .where(matchable(vendor_id), or_(*same_article))
+        .order_by(Product.id)
+        .limit(limit)
+    ).all()
+    found: dict[int, int] = {}
+    for row in rows:
+        found[row.id] = len(
+            {
+                o.vendor_id
+                for o in others
+                if (
+                    o.marketplace_product_id is not None
+                    and o.marketplace_product_id == row.marketplace_product_id
+                )
+                or (o.gtin_normalized is not None and o.gtin_normalized == row.gtin_normalized)
+            }
+        )
+    return found
+
 
 # -- merge point: actions --
 

@@ -8,6 +8,7 @@ from pydantic import AfterValidator, BaseModel, Field, StringConstraints
 
 from ordergate.catalog.schemas import ProductOut
 from ordergate.events.schemas import EventOut
+from ordergate.item_exceptions.suggestions import SuggestionReason
 from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
 from ordergate.schemas import (
@@ -167,6 +168,35 @@ class GtinMappingList(Page):
 
 
 # -- merge point: suggestions --
+
+
+class SuggestedProduct(Schema):
+    id: int
+    title: str
+    sku: str | None
+    gtin: str | None
+    brand: str | None
+    price_cents: int | None
+
+
+class SuggestionOut(Schema):
+    product: SuggestedProduct = Field(description="One of the exception's vendor's products")
+    score: float = Field(ge=0, le=1, description="How likely this is the line's product, 0-1")
+    reasons: list[SuggestionReason] = Field(description="Why it is suggested, strongest first")
+    title_similarity: float | None = Field(
+        description="0-1 similarity of the title to the line's product name (null without one)"
+    )
+    remembered_by_vendors: int | None = Field(
+        description="With `remembered_elsewhere`: how many other vendors mapped this GTIN to "
+        "the same article (never which, nor their products)"
+    )
+
+
+class SuggestionList(Schema):
+    exception_id: int
+    exception_type: ExceptionType
+    suggestions: list[SuggestionOut] = Field(description="Best first; never applied by itself")
+
 
 # -- merge point: actions --
 

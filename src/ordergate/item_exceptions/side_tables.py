@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, column, table
 
+from ordergate.item_exceptions.product_search import PRODUCT_SEARCH_INDEXES, PRODUCT_SEARCH_TABLES
 from ordergate.item_exceptions.queue_tables import QUEUE_TABLES
 
 CONTEXT_TABLE = "order_item_exception_context"
@@ -61,7 +62,8 @@ SIDE_TABLES |= QUEUE_TABLES
 def include_in_schema_comparison(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
-    """Alembic ``include_object`` hook: False for the side tables and trigram indexes."""
-    if type_ == "table" and name in SIDE_TABLES:
+    """Alembic ``include_object`` hook: False for the side tables and trigram indexes (and
+    the product search objects of migration 0006, ``product_search.py``)."""
+    if type_ == "table" and (name in SIDE_TABLES or name in PRODUCT_SEARCH_TABLES):
         return False
-    return not (type_ == "index" and name in TRIGRAM_INDEXES)
+    return not (type_ == "index" and (name in TRIGRAM_INDEXES or name in PRODUCT_SEARCH_INDEXES))
