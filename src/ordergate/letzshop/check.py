@@ -123,7 +123,8 @@ class CheckReport:
         return {
             "vendor_id": self.vendor_id,
             "endpoint": self.endpoint,
-            "checked_at": self.checked_at.isoformat(),
+            # As the API spells datetimes (pydantic: UTC as "Z"), so stored and answered agree.
+            "checked_at": self.checked_at.isoformat().replace("+00:00", "Z"),
             "status": self.status.value,
             "mode": self.mode.value,
             "introspection": {

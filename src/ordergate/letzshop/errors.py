@@ -202,7 +202,8 @@ class LetzshopCheckMismatchError(AppError):
     code = "LETZSHOP_CHECK_MISMATCH"
 
     def __init__(self, *, vendor_id: int, checked_at: datetime | None, problems: list[str]) -> None:
-        when = checked_at.isoformat() if checked_at else "at an unknown time"
+        stamp = checked_at.isoformat().replace("+00:00", "Z") if checked_at else None
+        when = stamp or "at an unknown time"
         super().__init__(
             f"Vendor {vendor_id}'s last Letzshop check ({when}) found that the confirmation "
             f"mutation does not fit the service: {'; '.join(problems) or 'see the check'}. "
@@ -210,7 +211,7 @@ class LetzshopCheckMismatchError(AppError):
             "(`ordergate letzshop check --vendor CODE` or POST …/letzshop/check)",
             details={
                 "vendor_id": vendor_id,
-                "checked_at": checked_at.isoformat() if checked_at else None,
+                "checked_at": stamp,
                 "problems": problems,
             },
         )
