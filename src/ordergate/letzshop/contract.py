@@ -191,6 +191,18 @@ def _fields_text(names: Iterable[str]) -> str:
     return ", ".join(f"`{n}`" for n in listed) if listed else "none"
 
 
+def _instead(name: str, offered: Iterable[str], ours: Iterable[str]) -> str:
+    """What the service has instead: the names ours lacks first (a rename shows there), then
+    all of them."""
+    listed = list(offered)
+    known = set(ours)
+    new = [n for n in listed if n not in known]
+    hint = f"; it has what ordergate does not know: {_fields_text(new)}" if new else ""
+    if not new:
+        hint = _did_you_mean(name, listed)
+    return f"{hint}; all it has: {_fields_text(listed)}"
+
+
 def _did_you_mean(name: str, options: Iterable[str]) -> str:
     close = suggestion_list(name, list(options))[:3]
     return f" (did you mean {' or '.join(f'`{c}`' for c in close)}?)" if close else ""
@@ -344,8 +356,7 @@ class _Walk:
                 subject,
                 f"ordergate reads `{name}` on `{service_type.name}` ({where}); the service's "
                 f"`{service_type.name}` has no such field"
-                + _did_you_mean(name, service_fields)
-                + f"; it has: {_fields_text(service_fields)}",
+                + _instead(name, service_fields, _fields(contract_type)),
                 where=where,
                 nodes=[node],
                 expected=f"{name}: {contract_field.type}",
@@ -424,9 +435,7 @@ class _Walk:
                     Kind.MISSING_ARGUMENT,
                     f"{subject}({name}:)",
                     f"ordergate passes `{name}` to `{subject}`; the service's `{subject}` takes "
-                    f"no such argument"
-                    + _did_you_mean(name, service_field.args)
-                    + f"; it takes: {_fields_text(service_field.args)}",
+                    "no such argument" + _instead(name, service_field.args, contract_field.args),
                     where=place,
                     nodes=[argument],
                     expected=f"{name}: {contract_arg.type}",
