@@ -127,3 +127,14 @@ def test_a_bad_switch_is_refused_and_changes_nothing(
     assert response.json()["error"]["code"] == "invalid_schema"
     assert fragment in response.json()["error"]["message"]
     assert client.get("/control/schema").json() == {"variant": "standard", "introspection": True}
+
+
+def test_serve_refuses_an_unknown_schema() -> None:
+    from typer.testing import CliRunner
+
+    from ordergate.sandbox.cli import sandbox_app
+
+    result = CliRunner().invoke(sandbox_app, ["serve", "--schema", "other"])
+
+    assert result.exit_code == 2
+    assert "must be one of standard, drifted" in result.output
