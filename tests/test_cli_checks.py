@@ -7,6 +7,7 @@ import socket
 import subprocess
 
 import pytest
+from alembic.script import ScriptDirectory
 
 from ordergate import migrate
 from tests import test_cli
@@ -39,7 +40,9 @@ def test_a_command_on_an_older_schema_names_both_revisions(cli, scratch_url: str
     line = done.stderr.strip()
     assert line.splitlines() == [line]
     assert "0003" in line
-    assert "0005" in line  # the head
+    head = ScriptDirectory.from_config(migrate.alembic_config(scratch_url)).get_current_head()
+    assert head is not None
+    assert head in line  # the head, whichever revision it is
     assert "run `ordergate db upgrade`" in line
 
 
