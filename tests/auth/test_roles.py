@@ -42,6 +42,12 @@ OWNER_ONLY: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/vendor/members/{user_id}"): {"json": {"role": "owner"}},
     ("DELETE", "/api/v1/vendor/members/{user_id}"): {},
     ("PATCH", "/api/v1/vendor/settings"): {"json": {"confirmation_deadline_hours": 48}},
+    # the contract check (issue 13): runs requests with the vendor's key and records the result
+    ("POST", "/api/v1/vendor/letzshop/check"): {},
+}
+# An owner past the gate meets the route's own precondition here (no credentials configured).
+PAST_THE_GATE: dict[tuple[str, str], tuple[int, str]] = {
+    ("POST", "/api/v1/vendor/letzshop/check"): (400, "LETZSHOP_NOT_CONFIGURED"),
 }
 
 
@@ -120,6 +126,11 @@ def test_owners_pass_the_owner_routes(
     response = client.request(
         method, path.format(user_id=staff.id), headers=owner, **OWNER_ONLY[(method, path)]
     )
+    if (method, path) in PAST_THE_GATE:
+        status, code = PAST_THE_GATE[(method, path)]
+        assert response.status_code == status, response.text
+        assert response.json()["error"]["code"] == code
+        return
     assert response.status_code < 300, response.text
 
 

@@ -2,8 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
@@ -13,6 +14,7 @@ from ordergate.cli_session import job_context, session_scope
 from ordergate.config import get_settings
 from ordergate.errors import AppError
 from ordergate.letzshop import credentials, repository
+from ordergate.letzshop.check import run_check
 from ordergate.letzshop.errors import SyncInProgressError
 from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
 from ordergate.letzshop.runs import abandon_stale_runs
@@ -87,6 +89,56 @@ def set_credentials(
         hint = f"key …{stored.api_key_last4}" if stored.api_key_last4 else "short key"
         state = f"{stored.endpoint_url}, auto-sync {'on' if stored.auto_sync else 'off'}"
     console.print(f"credentials stored for {vendor} ({hint}; {state})")
+
+
+@letzshop_app.command("check")
+def check(
+    vendor: Annotated[str, typer.Option(help="Vendor code")],
+    as_json: Annotated[bool, typer.Option("--json", help="Print the report as JSON")] = False,
+) -> None:
+    """Check, read-only, whether ordergate's GraphQL texts fit the vendor's Letzshop (the
+    introspection query and one shipments(first: 1); never a mutation). Exit status 0 when all
+    fits, 2 on a mismatch, 1 when the check could not run."""
+    with job_context() as job:
+        try:
+            with job.session_factory() as session:
+                vendor_id = get_vendor_by_code(session, code=vendor).id
+            report = run_check(
+                job.session_factory,
+                settings=job.settings,
+                box=job.box,
+                scope=_vendor_scope(vendor_id),
+            )
+        except AppError as exc:
+            console.print(f"[red]error[/red] {exc.code}: {exc.message}")
+            raise typer.Exit(1) from exc
+    if as_json:
+        typer.echo(orjson.dumps(report, option=orjson.OPT_INDENT_2).decode())
+    else:
+        print_check(vendor, report)
+    if report["status"] != "ok":
+        raise typer.Exit(2)
+
+
+def print_check(vendor: str, report: dict[str, Any]) -> None:
+    colour = "green" if report["status"] == "ok" else "red"
+    console.print(
+        f"letzshop check {vendor}: [{colour}]{report['status']}[/{colour}] "
+        f"({report['mode']}, {report['endpoint']})",
+        highlight=False,
+    )
+    for line in report["summary"]:
+        console.print(f"  - {line}", highlight=False, markup=False)
+    changed = [s for s in report["scalars"] if s.get("contract") != s.get("service")]
+    for scalar in report["scalars"]:
+        if scalar.get("field") in ("Order.total", "Variant.price") or scalar in changed:
+            observed = f", observed {scalar['observed']}" if scalar.get("observed") else ""
+            console.print(
+                f"  scalar {scalar.get('field') or scalar['where']}: service "
+                f"{scalar.get('service')}, contract {scalar.get('contract')}{observed}",
+                highlight=False,
+                markup=False,
+            )
 
 
 @letzshop_app.command("import")

@@ -24,6 +24,7 @@ from typing import Any, Self, TypeVar
 
 import httpx
 import orjson
+from graphql import GraphQLSyntaxError, OperationDefinitionNode, OperationType, parse
 from tenacity import RetryCallState, Retrying, retry_if_exception_type, stop_after_attempt
 from tenacity.wait import wait_exponential_jitter
 
@@ -114,6 +115,25 @@ class _RetryableError(Exception):
 class _Response:
     data: dict[str, Any] | None
     errors: list[GraphQLErrorItem]
+
+
+@dataclass(frozen=True, slots=True)
+class QueryAnswer:
+    """A read-only query's answer: ``data`` (None when the service gave none) and ``errors``."""
+
+    data: dict[str, Any] | None
+    errors: list[GraphQLErrorItem]
+
+
+def is_read_only(query: str) -> bool:
+    """True when ``query`` parses and every operation in it is a query (no mutation, no
+    subscription)."""
+    try:
+        document = parse(query)
+    except GraphQLSyntaxError:
+        return False
+    operations = [d for d in document.definitions if isinstance(d, OperationDefinitionNode)]
+    return bool(operations) and all(op.operation == OperationType.QUERY for op in operations)
 
 
 def parse_retry_after(value: str | None, *, now: datetime | None = None) -> float | None:
@@ -267,6 +287,17 @@ class LetzshopClient:
             errors=result.errors,
             reconciled=[unit.id for unit in reconciled],
         )
+
+    def read(self, operation: str, query: str, variables: dict[str, object]) -> QueryAnswer:
+        """Run a read-only ``query`` and return its data and errors as they came (a contract
+        check reads what a failing query says). A text holding anything but queries is
+        refused before any request; a refused key raises ``LetzshopAuthError``."""
+        if not is_read_only(query):
+            raise ValueError(f"{operation}: only query operations may be sent by read()")
+        response = self._execute(operation, query, variables)
+        if not response.data and any(_is_auth_error(e) for e in response.errors):
+            raise LetzshopAuthError(AUTH_MESSAGE, detail=f"{operation} refused the key")
+        return QueryAnswer(data=response.data, errors=response.errors)
 
     def _decided_units(self, shipment_id: str, unit_ids: list[str]) -> list[UnitResult]:
         """Those of ``unit_ids`` that Letzshop reports decided, with their state."""

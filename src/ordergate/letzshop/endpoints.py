@@ -15,9 +15,11 @@ from ordergate.deps import (
     Tree,
 )
 from ordergate.letzshop import credentials, runs
+from ordergate.letzshop.check import run_check
 from ordergate.letzshop.fulfilment import run_fulfilment
 from ordergate.letzshop.models import SyncTrigger
 from ordergate.letzshop.schemas import (
+    CheckOut,
     CredentialsIn,
     CredentialsOut,
     FulfilmentOut,
@@ -42,6 +44,17 @@ _SYNC_DOC = (
 _CONFIRM_DOC = (
     "Blocked with 400 ORDER_HAS_UNRESOLVED_EXCEPTIONS while an item that is not declined has a "
     "pending or ignored exception; nothing is sent to Letzshop then. "
+)
+
+_CHECK_DOC = (
+    "Check, read-only, whether ordergate's GraphQL texts fit the vendor's Letzshop: the "
+    "introspection query and one `shipments(first: 1)`, never a mutation. Reports each mismatch "
+    "in plain words (`summary`) and as JSON (`mismatches`), the scalar types of the fields the "
+    "import reads and page-size hints; without introspection (`mode: probe_only`) only the "
+    "shipments query is checked. Stored as the credentials' `last_check`; while it found a "
+    "mismatch in the confirmation mutation, confirm and decline answer 409 "
+    "LETZSHOP_CHECK_MISMATCH. In the vendor tree, owners only. 502 LETZSHOP_UNAVAILABLE / "
+    "LETZSHOP_AUTH_FAILED when Letzshop cannot be asked (nothing is recorded)."
 )
 
 
@@ -97,6 +110,12 @@ def mount(tree: Tree) -> APIRouter:
     ) -> CredentialsOut:
         """The vendor's Letzshop connection, without the key (its last 4 characters at most)."""
         return CredentialsOut.model_validate(credentials.get_credentials(session, scope=scope))
+
+    @router.post("/check", response_model=CheckOut, description=_CHECK_DOC)
+    def check(job: JobDep, scope: VendorScope = tree.owner_in_path) -> CheckOut:
+        job.hand_off()
+        report = run_check(job.session_factory, settings=job.settings, box=job.box, scope=scope)
+        return CheckOut.model_validate(report)
 
     @router.post("/sync", response_model=SyncOut, description=_SYNC_DOC)
     def sync(

@@ -12,6 +12,7 @@ The API's answers are ``AppError`` subclasses, each built from ids or objects by
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import TYPE_CHECKING
 
 from ordergate.errors import AppError, NotFoundError
@@ -190,4 +191,27 @@ class SyncRunNotFoundError(NotFoundError):
         super().__init__(
             f"Sync run {run_id} not found for vendor {vendor_id}",
             details={"vendor_id": vendor_id, "run_id": run_id},
+        )
+
+
+class LetzshopCheckMismatchError(AppError):
+    """The vendor's last contract check found the confirmation mutation unfit for the service:
+    nothing is sent until a check passes (``letzshop/check.py``)."""
+
+    status_code = 409
+    code = "LETZSHOP_CHECK_MISMATCH"
+
+    def __init__(self, *, vendor_id: int, checked_at: datetime | None, problems: list[str]) -> None:
+        stamp = checked_at.isoformat().replace("+00:00", "Z") if checked_at else None
+        when = stamp or "at an unknown time"
+        super().__init__(
+            f"Vendor {vendor_id}'s last Letzshop check ({when}) found that the confirmation "
+            f"mutation does not fit the service: {'; '.join(problems) or 'see the check'}. "
+            "Nothing was sent. Correct the contract, then run the check again "
+            "(`ordergate letzshop check --vendor CODE` or POST …/letzshop/check)",
+            details={
+                "vendor_id": vendor_id,
+                "checked_at": stamp,
+                "problems": problems,
+            },
         )

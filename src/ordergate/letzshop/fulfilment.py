@@ -17,6 +17,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
 from ordergate.errors import is_database_busy
+from ordergate.letzshop.check import ensure_confirmation_allowed
 from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.connection import open_client, upstream_error
 from ordergate.letzshop.credentials import connection_for
@@ -74,12 +75,15 @@ def run_fulfilment(
     decision: UnitDecision,
 ) -> LetzshopFulfilment:
     """Send one decision to Letzshop for the scope's vendor (recorded as the scope's actor's).
-    What Letzshop accepted is recorded even when it refused some units (then 409
-    ``LETZSHOP_REFUSED_UNITS``)."""
+    Refused with 409 ``LETZSHOP_CHECK_MISMATCH`` while the last contract check found the
+    confirmation mutation unfit (nothing is sent). What Letzshop accepted is recorded even when
+    it refused some units (then 409 ``LETZSHOP_REFUSED_UNITS``)."""
     with session_factory() as session:
         # An unknown order answers 404 before any question of credentials.
         fulfilment.get_order(session, scope=scope, order_id=order_id)
         connection = connection_for(session, scope=scope, box=box)
+        # Before any lease: a contract check that found confirmInventoryUnits unfit stops it.
+        ensure_confirmation_allowed(session, scope=scope)
         plan = fulfilment.start_decision(
             session,
             scope=scope,

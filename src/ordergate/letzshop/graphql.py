@@ -85,6 +85,7 @@ class Envelope:
     ERRORS: Final = "errors"
     MESSAGE: Final = "message"
     PATH: Final = "path"
+    LOCATIONS: Final = "locations"
     EXTENSIONS: Final = "extensions"
     CODE: Final = "code"
 

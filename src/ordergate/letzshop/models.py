@@ -4,7 +4,7 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text
+from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
@@ -42,8 +42,16 @@ class SyncState(StrEnum):
     ALL = "all"  # every state
 
 
+class CheckStatus(StrEnum):
+    """The outcome of a contract check (``ordergate letzshop check``)."""
+
+    OK = "ok"  # every text ordergate sends fits what the service declares
+    MISMATCH = "mismatch"  # at least one difference, listed in the result
+
+
 class LetzshopCredentials(Base):
     __tablename__ = "letzshop_credentials"
+    __table_args__ = (check_in("last_check_status", CheckStatus),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(
@@ -57,6 +65,14 @@ class LetzshopCredentials(Base):
     auto_sync: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    # The last contract check (letzshop/check.py): when, its outcome, whether it found the
+    # confirmation mutation unfit (confirmations are refused then), and its whole report.
+    last_check_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    last_check_status: Mapped[str | None] = mapped_column(String(20))  # a CheckStatus
+    last_check_blocks_confirmation: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default=false()
+    )
+    last_check_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
 
 
 class SyncRun(Base):

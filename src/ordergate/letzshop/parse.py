@@ -78,6 +78,8 @@ class GraphQLErrorItem:
     message: str
     path: tuple[str | int, ...]
     code: str | None
+    # (line, column) pairs in the request's query text, as the service gave them.
+    locations: tuple[tuple[int, int], ...] = ()
 
 
 # --- scalars -----------------------------------------------------------------------------------
@@ -407,7 +409,20 @@ def _graphql_error(entry: object) -> GraphQLErrorItem:
         message=_message(entry.get(Envelope.MESSAGE)),
         path=tuple(path) if isinstance(path, list) else (),
         code=code if isinstance(code, str) else None,
+        locations=_locations(entry.get(Envelope.LOCATIONS)),
     )
+
+
+def _locations(value: object) -> tuple[tuple[int, int], ...]:
+    if not isinstance(value, list):
+        return ()
+    found = []
+    for item in value:
+        line = item.get("line") if isinstance(item, dict) else None
+        column = item.get("column") if isinstance(item, dict) else None
+        if isinstance(line, int) and isinstance(column, int):
+            found.append((line, column))
+    return tuple(found)
 
 
 def _errors_by_node(errors: Sequence[GraphQLErrorItem]) -> dict[int, list[str]]:

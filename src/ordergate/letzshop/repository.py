@@ -54,6 +54,17 @@ def upsert_credentials(
     return credentials
 
 
+def record_check(session: Session, scope: VendorScope, values: dict[str, Any]) -> bool:
+    """Store the vendor's last contract check on its credentials; False when it has none."""
+    result = session.execute(
+        update(LetzshopCredentials)
+        .where(LetzshopCredentials.vendor_id == scope.vendor_id)
+        .values(**values)
+        .execution_options(synchronize_session=False)
+    )
+    return bool(rows_changed(result))
+
+
 def auto_sync_vendor_codes(session: Session) -> list[str]:
     """Codes of active vendors whose Letzshop credentials have auto_sync on."""
     rows = session.scalars(

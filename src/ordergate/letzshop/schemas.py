@@ -3,9 +3,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel, Field
+from pydantic import BaseModel, Field, model_validator
 
-from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
+from ordergate.letzshop.models import CheckStatus, SyncRunStatus, SyncState, SyncTrigger
 from ordergate.orders.models import OrderStatus
 from ordergate.schemas import Flag, Page, Schema, Text
 
@@ -35,6 +35,24 @@ class CredentialsIn(BaseModel):
     )
 
 
+class LastCheckOut(Schema):
+    """The vendor's last contract check, as stored (``POST …/letzshop/check`` runs one)."""
+
+    checked_at: datetime = Field(validation_alias="last_check_at")
+    status: CheckStatus = Field(
+        validation_alias="last_check_status",
+        description="ok, or mismatch (each listed in `result.mismatches`)",
+    )
+    blocks_confirmation: bool = Field(
+        validation_alias="last_check_blocks_confirmation",
+        description="True while the check found the confirmation mutation unfit: confirm and "
+        "decline answer 409 LETZSHOP_CHECK_MISMATCH until a check passes",
+    )
+    result: dict[str, Any] = Field(
+        validation_alias="last_check_result", description="The whole report (see CheckOut)"
+    )
+
+
 class CredentialsOut(Schema):
     vendor_id: int
     endpoint: str = Field(validation_alias="endpoint_url")
@@ -44,6 +62,63 @@ class CredentialsOut(Schema):
     )
     auto_sync: bool
     updated_at: datetime
+    last_check: LastCheckOut | None = Field(
+        default=None, description="The last contract check; null when none was run"
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _last_check(cls, data: Any) -> Any:
+        # The ORM row carries the check in flat columns: group them, or null when never run.
+        if getattr(data, "last_check_at", None) is None or isinstance(data, dict):
+            return data
+        return {
+            "vendor_id": data.vendor_id,
+            "endpoint_url": data.endpoint_url,
+            "api_key_last4": data.api_key_last4,
+            "auto_sync": data.auto_sync,
+            "updated_at": data.updated_at,
+            "last_check": LastCheckOut.model_validate(data),
+        }
+
+
+class CheckMismatchOut(Schema):
+    kind: str = Field(
+        description="missing_root, missing_field, missing_argument, required_argument, "
+        "input_type, input_field, required_input_field, missing_type, output_type, "
+        "enum_values, validation, probe_field or probe_failed"
+    )
+    subject: str = Field(description="What differs, e.g. `Variant.price`")
+    message: str = Field(description="In plain words: where it is used, what the service offers")
+    operations: list[str] = Field(description="ordergate's operations that use it")
+    where: list[str] = Field(description="`Operation: path` of each use")
+    expected: str | None = Field(description="What ordergate's contract says")
+    offered: str | None = Field(description="What the service declares instead")
+
+
+class CheckOut(Schema):
+    vendor_id: int
+    endpoint: str
+    checked_at: datetime
+    status: CheckStatus
+    mode: str = Field(
+        description="introspection, or probe_only when the service refuses introspection"
+    )
+    introspection: dict[str, Any] = Field(description="{available, error}")
+    confirmation_verified: bool = Field(
+        description="False in probe_only mode: the mutations could not be compared"
+    )
+    blocks_confirmation: bool = Field(
+        description="A mismatch in confirmInventoryUnits: confirm and decline are refused"
+    )
+    summary: list[str] = Field(description="The report in plain words")
+    mismatches: list[CheckMismatchOut]
+    scalars: list[dict[str, Any]] = Field(
+        description="Type of each leaf field the import reads: contract, service, observed "
+        "(the JSON kind in the probe's answer)"
+    )
+    page_size: dict[str, Any] = Field(description="Page-size hints the service exposes")
+    probe: dict[str, Any] = Field(description="The shipments(first: 1) query and its answer")
 
 
 class SyncRequest(BaseModel):

@@ -15,13 +15,17 @@ from ordergate.sandbox.generator import (
     generate_shipments,
 )
 from ordergate.sandbox.pages import SHIPMENTS_QUERY, iter_shipment_pages, shipments_page_json
+from ordergate.sandbox.schema import DRIFTS, schema_sdl
+from ordergate.sandbox.schema_switch import SCHEMA_VARIANTS, SchemaConfig, SchemaVariant
 from ordergate.sandbox.server import SandboxHandle, run_in_thread
 from ordergate.sandbox.state import DEFAULT_API_KEYS, MAX_PAGE_SIZE, SandboxState
 
 __all__ = [
     "DEFAULT_API_KEYS",
+    "DRIFTS",
     "FAULT_MODES",
     "MAX_PAGE_SIZE",
+    "SCHEMA_VARIANTS",
     "SHIPMENTS_QUERY",
     "Article",
     "DirtMix",
@@ -31,6 +35,8 @@ __all__ = [
     "LineKind",
     "SandboxHandle",
     "SandboxState",
+    "SchemaConfig",
+    "SchemaVariant",
     "create_sandbox_app",
     "duplicate_gtins",
     "generate_dataset",
@@ -38,5 +44,6 @@ __all__ = [
     "iter_shipment_pages",
     "run_in_thread",
     "sandbox_catalog",
+    "schema_sdl",
     "shipments_page_json",
 ]

@@ -15,6 +15,9 @@ Control API (JSON; errors are ``{"error": {"code", "message", "details"}}`` with
 - ``GET /control/shipments[?api_key=]`` → ``{shipments: [{vendor_id, shipment}]}``.
 - ``GET /control/mutations`` → ``{mutations: [{operation_name, fields, query, variables,
   api_key, fault, status_code, result}]}``, every mutation request in arrival order.
+- ``POST /control/schema`` ``{variant: "standard"|"drifted", introspection: bool}`` (see
+  ``SchemaConfig``); replaces the switch and echoes it. ``GET`` reads it. Reset restores the
+  construction-time switch.
 - ``GET /control/requests`` → ``{requests: [{operation_name, variables, fault, status_code,
   shipment_ids}]}``, every ``/graphql`` request in arrival order with the shipment ids it served.
 """
@@ -41,6 +44,7 @@ from ordergate.sandbox.faults import (
     parse_fault_config,
 )
 from ordergate.sandbox.schema import SandboxContext, sandbox_schema
+from ordergate.sandbox.schema_switch import SchemaConfigError, parse_schema_config
 from ordergate.sandbox.state import SandboxState
 
 # Non-null root fields: an error there nulls the whole of ``data``, as GraphQL prescribes.
@@ -55,6 +59,8 @@ def create_sandbox_app(state: SandboxState) -> Starlette:
             Route("/control/faults", set_faults, methods=["POST"]),
             Route("/control/faults", get_faults, methods=["GET"]),
             Route("/control/reset", reset, methods=["POST"]),
+            Route("/control/schema", set_schema, methods=["POST"]),
+            Route("/control/schema", get_schema, methods=["GET"]),
             Route("/control/shipments", add_shipments, methods=["POST"]),
             Route("/control/shipments", dump_shipments, methods=["GET"]),
             Route("/control/mutations", list_mutations, methods=["GET"]),
@@ -95,7 +101,13 @@ async def graphql_endpoint(request: Request) -> Response:
         return log.done(_auth_failure(faults.bad_key), None)
 
     context = SandboxContext(state=sandbox, vendor_ids=vendor_ids)
-    _, result = await graphql(sandbox_schema(), body, context_value=context)
+    switch = sandbox.schema
+    _, result = await graphql(
+        sandbox_schema(switch.variant),
+        body,
+        context_value=context,
+        introspection=switch.introspection,
+    )
     if fault == "partial_errors":
         result = _with_partial_errors(result)
     response = log.done(JSONResponse(result), result)
@@ -277,6 +289,19 @@ async def set_faults(request: Request) -> Response:
 
 async def get_faults(request: Request) -> Response:
     return JSONResponse(asdict(_sandbox(request).faults))
+
+
+async def set_schema(request: Request) -> Response:
+    try:
+        switch = parse_schema_config(await _json_object(request))
+    except SchemaConfigError as error:
+        return _control_error("invalid_schema", str(error))
+    _sandbox(request).set_schema(switch)
+    return JSONResponse(asdict(switch))
+
+
+async def get_schema(request: Request) -> Response:
+    return JSONResponse(asdict(_sandbox(request).schema))
 
 
 async def reset(request: Request) -> Response:

@@ -2,6 +2,11 @@
 
 Resolvers hand the stored dicts straight to graphql-core, whose default resolver reads dict
 keys, so injected oddities reach the client as they are.
+
+Two variants are served (``POST /control/schema``): ``standard`` is ``schema.graphql``;
+``drifted`` is the same text with the three differences of ``DRIFTS`` applied, so a contract
+check has something exact to find (a renamed input field, a missing enum value, a scalar whose
+type changed).
 """
 
 from __future__ import annotations
@@ -23,6 +28,7 @@ from ariadne import (
 )
 from graphql import GraphQLError, GraphQLResolveInfo, GraphQLSchema
 
+from ordergate.sandbox.schema_switch import SchemaVariant
 from ordergate.sandbox.state import (
     SandboxInputError,
     SandboxState,
@@ -31,6 +37,25 @@ from ordergate.sandbox.state import (
 )
 
 SCHEMA_PATH = Path(__file__).with_name("schema.graphql")
+
+# (what changes, the text in schema.graphql, its replacement in the drifted variant)
+DRIFTS: tuple[tuple[str, str, str], ...] = (
+    (
+        "InventoryUnitConfirmationInput.inventoryUnitId is called id",
+        "input InventoryUnitConfirmationInput {\n  inventoryUnitId: ID!\n",
+        "input InventoryUnitConfirmationInput {\n  id: ID!\n",
+    ),
+    (
+        "ShipmentStateEnum has no value confirmed",
+        "enum ShipmentStateEnum {\n  unconfirmed\n  confirmed\n}",
+        "enum ShipmentStateEnum {\n  unconfirmed\n}",
+    ),
+    (
+        "Variant.price is a String",
+        "  price: Money\n",
+        "  price: String\n",
+    ),
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -42,8 +67,20 @@ class SandboxContext:
 
 
 @cache
-def sandbox_schema() -> GraphQLSchema:
-    return make_executable_schema(SCHEMA_PATH.read_text(encoding="utf-8"), *_bindables())
+def sandbox_schema(variant: SchemaVariant = "standard") -> GraphQLSchema:
+    return make_executable_schema(schema_sdl(variant), *_bindables())
+
+
+def schema_sdl(variant: SchemaVariant = "standard") -> str:
+    """The SDL the variant serves."""
+    sdl = SCHEMA_PATH.read_text(encoding="utf-8")
+    if variant == "standard":
+        return sdl
+    for change, before, after in DRIFTS:
+        if sdl.count(before) != 1:
+            raise RuntimeError(f"schema.graphql changed: cannot apply drift {change!r}")
+        sdl = sdl.replace(before, after)
+    return sdl
 
 
 def _bindables() -> list[Any]:
@@ -118,7 +155,11 @@ def resolve_confirm_inventory_units(
     _obj: Any, info: GraphQLResolveInfo, input: dict[str, Any]
 ) -> dict[str, Any]:
     context = _context(info)
-    decisions = [(item["inventoryUnitId"], item["isAvailable"]) for item in input["inventoryUnits"]]
+    # The drifted variant calls the unit id ``id``.
+    decisions = [
+        (item.get("inventoryUnitId", item.get("id")), item["isAvailable"])
+        for item in input["inventoryUnits"]
+    ]
     outcome = context.state.confirm_units(context.vendor_ids, decisions)
     return {"inventoryUnits": outcome.changed, "errors": outcome.errors}
 

@@ -18,6 +18,7 @@ from typing import Any
 from ordergate.sandbox.catalog import Article, sandbox_catalog
 from ordergate.sandbox.faults import FaultConfig, FaultMode
 from ordergate.sandbox.generator import DirtMix, generate_shipments
+from ordergate.sandbox.schema_switch import SchemaConfig
 
 DEFAULT_API_KEYS: dict[str, tuple[str, ...]] = {
     "sandbox-key-1": ("sandbox-vendor-1",),
@@ -102,6 +103,7 @@ class SandboxState:
         mix: DirtMix | None = None,
         api_keys: Mapping[str, Sequence[str]] | None = None,
         faults: FaultConfig | None = None,
+        schema: SchemaConfig | None = None,
     ) -> None:
         self.seed = seed
         self.shipments_per_vendor = shipments_per_vendor
@@ -110,15 +112,18 @@ class SandboxState:
         self.vendor_ids = list(dict.fromkeys(v for vs in self.api_keys.values() for v in vs))
         self.catalog: list[Article] = sandbox_catalog(seed)
         self._initial_faults = faults or FaultConfig()
+        self._initial_schema = schema or SchemaConfig()
         self._lock = threading.RLock()
         self.reset()
 
     # -- lifecycle -------------------------------------------------------------------------
 
     def reset(self) -> None:
-        """Back to the generated shipments and the faults given at construction; log cleared."""
+        """Back to the generated shipments and the faults and schema switch given at
+        construction; logs cleared."""
         with self._lock:
             self._faults = self._initial_faults
+            self._schema = self._initial_schema
             self._remaining = self._initial_faults.count
             self._mutations: list[dict[str, Any]] = []
             self._requests: list[dict[str, Any]] = []
@@ -279,6 +284,15 @@ class SandboxState:
                 self._faults = replace(self._faults, mode=None, count=None)
                 self._remaining = None
             return mode
+
+    @property
+    def schema(self) -> SchemaConfig:
+        with self._lock:
+            return self._schema
+
+    def set_schema(self, schema: SchemaConfig) -> None:
+        with self._lock:
+            self._schema = schema
 
     def record_mutation(self, entry: dict[str, Any]) -> None:
         with self._lock:
