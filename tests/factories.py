@@ -475,9 +475,6 @@ def caller_user_id(db: Session, caller: Caller) -> int:
     return user_id
 
 
-# -- merge point: suggestions --
-
-
 def make_listing_copy(
     db: Session,
     *,
@@ -494,15 +491,6 @@ def make_listing_copy(
     product.marketplace_product_id = listing.id
     db.flush()
     return listing, product
-
-
-# -- merge point: actions --
-
-# -- merge point: queue --
-
-# -- merge point: history --
-
-# -- merge point: deadlines --
 
 
 def set_deadline_hours(db: Session, vendor: Vendor, hours: int | None) -> None:

@@ -159,8 +159,6 @@ def mount(tree: Tree) -> APIRouter:
         )
         return BulkResolveResponse(resolved_count=count, gtin=body.gtin, product_id=body.product_id)
 
-    # -- merge point: queue (collection routes) --
-
     @router.get("/order-exceptions/groups", response_model=ExceptionGroupList)
     def list_exception_groups(
         session: SessionDep,
@@ -254,8 +252,6 @@ def mount(tree: Tree) -> APIRouter:
         )
         return BulkSelectionResponse.model_validate(outcome, from_attributes=True)
 
-    # -- merge point: history (collection routes) --
-
     @router.get(
         "/order-exceptions/export.csv",
         response_class=StreamingResponse,
@@ -286,8 +282,6 @@ def mount(tree: Tree) -> APIRouter:
             media_type=export.MEDIA_TYPE,
             headers={"Content-Disposition": 'attachment; filename="order-exceptions.csv"'},
         )
-
-    # -- merge point: deadlines (collection routes) --
 
     @router.get("/order-exceptions/kpis", response_model=KpiReportOut, response_model_by_alias=True)
     def exception_kpis(
@@ -339,8 +333,6 @@ def mount(tree: Tree) -> APIRouter:
         )
         return ExceptionOut.model_validate(row)
 
-    # -- merge point: suggestions (per-exception routes) --
-
     @router.get("/order-exceptions/{exception_id}/suggestions", response_model=SuggestionList)
     def suggest_products(
         exception_id: IdParam,
@@ -356,8 +348,6 @@ def mount(tree: Tree) -> APIRouter:
             session, scope=scope, exception_id=exception_id, limit=limit
         )
         return SuggestionList.model_validate(view)
-
-    # -- merge point: actions (per-exception routes) --
 
     @router.post(
         "/order-exceptions/{exception_id}/create-product",
@@ -393,8 +383,6 @@ def mount(tree: Tree) -> APIRouter:
             session, scope=scope, exception_id=exception_id, notes=body.notes
         )
         return ReopenResponse.model_validate(reopened.attributes())
-
-    # -- merge point: history (per-exception routes) --
 
     @router.get("/order-exceptions/{exception_id}/events", response_model=EventList)
     def exception_events(

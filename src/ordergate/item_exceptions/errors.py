@@ -97,11 +97,6 @@ class BulkGtinInvalidError(AppError):
         )
 
 
-# -- merge point: suggestions --
-
-# -- merge point: actions --
-
-
 class ExceptionGtinInvalidError(AppError):
     """create-product would give the new product a GTIN that is not valid: the line's own
     (a ``gtin_mismatch``), or a corrected ``gtin`` that is not valid either."""
@@ -200,9 +195,6 @@ class ExceptionUnitsConfirmedError(ConflictError):
         )
 
 
-# -- merge point: queue --
-
-
 class OrderItemExceptionsNotFoundError(NotFoundError):
     """Bulk by selection: ids that are missing or another vendor's (the same answer for both);
     nothing was changed."""
@@ -217,11 +209,6 @@ class OrderItemExceptionsNotFoundError(NotFoundError):
             f"Order item exceptions not found: {shown}; nothing was changed",
             details={"exception_ids": exception_ids},
         )
-
-
-# -- merge point: history --
-
-# -- merge point: deadlines --
 
 
 class KpiRangeInvalidError(AppError):

@@ -654,8 +654,6 @@ def delete_mapping(session: Session, *, scope: Scope, mapping_id: int) -> bool:
     return bool(rows_changed(result))
 
 
-# -- merge point: suggestions --
-
 # Suggestions (`suggestions.py`): indexed look-ups over the vendor's matchable products
 # (`catalog.repository.matchable`), each bounded, sent as one UNION ALL of product ids.
 
@@ -847,9 +845,6 @@ def remembered_elsewhere(
     return found
 
 
-# -- merge point: actions --
-
-
 def marketplace_product_with_gtin(
     session: Session, *, canonical_gtin: str, marketplace: str
 ) -> MarketplaceProduct | None:
@@ -933,7 +928,6 @@ def delete_mapping_to(
     return None if row is None else RemovedMapping(*row)
 
 
-# -- merge point: queue --
 # The grouped queue, bulk by selection, the bulk-resolve preview and stats by type (queue.py).
 
 
@@ -1211,9 +1205,6 @@ def preview_gtin(
     return GtinPreview(exceptions, orders or 0, confirmable or 0)
 
 
-# -- merge point: history --
-
-
 def exception_timeline(
     session: Session, *, vendor_id: int, exception_id: int, page: PageRequest | None
 ) -> tuple[list[Event], int]:
@@ -1293,9 +1284,6 @@ def export_batch(
         .order_by(*NEWEST_FIRST)
         .limit(limit)
     ).all()
-
-
-# -- merge point: deadlines --
 
 
 def exception_confirm_by() -> ColumnElement[datetime]:

@@ -167,9 +167,6 @@ class GtinMappingList(Page):
     mappings: list[GtinMappingOut]
 
 
-# -- merge point: suggestions --
-
-
 class SuggestedProduct(Schema):
     id: int
     title: str
@@ -196,9 +193,6 @@ class SuggestionList(Schema):
     exception_id: int
     exception_type: ExceptionType
     suggestions: list[SuggestionOut] = Field(description="Best first; never applied by itself")
-
-
-# -- merge point: actions --
 
 
 class CreateProductRequest(BaseModel):
@@ -247,7 +241,6 @@ class ReopenResponse(ExceptionOut):
     )
 
 
-# -- merge point: queue --
 BULK_SELECTION_MAX = 500
 
 
@@ -334,11 +327,6 @@ class BulkSelectionResponse(BaseModel):
     resolved_count: int
     ignored_count: int
     skipped_count: int
-
-
-# -- merge point: history --
-
-# -- merge point: deadlines --
 
 
 class KpiResolved(Schema):

@@ -386,13 +386,6 @@ def sweep(session: Session, *, vendor_code: str | None) -> Iterator[tuple[str, i
         yield vendor.code, matching.sweep_vendor(session, vendor_id=vendor.id)
 
 
-# -- merge point: suggestions --
-
-# -- merge point: actions --
-
-# -- merge point: queue --
-
-
 def stats_by_type(session: Session, *, scope: Scope) -> dict[str, dict[str, int]]:
     """Exceptions per type and status: every type with every status, zeros included."""
     counts = repository.count_by_type_and_status(session, scope=scope)
@@ -400,8 +393,3 @@ def stats_by_type(session: Session, *, scope: Scope) -> dict[str, dict[str, int]
         kind.value: {status.value: counts.get((kind, status), 0) for status in ExceptionStatus}
         for kind in ExceptionType
     }
-
-
-# -- merge point: history --
-
-# -- merge point: deadlines --

@@ -428,11 +428,6 @@ def mark_confirmed(session: Session, order_ids: Collection[int], *, at: datetime
     )
 
 
-# -- merge point: suggestions --
-
-# -- merge point: actions --
-
-
 def unmatch_lines(
     session: Session, *, item_ids: Sequence[int], placeholder_id: int, at: datetime
 ) -> None:
@@ -468,11 +463,6 @@ def units_in_states(session: Session, *, item_id: int, states: Collection[str]) 
     )
 
 
-# -- merge point: queue --
-
-# -- merge point: history --
-
-
 def order_timeline(
     session: Session, *, vendor_id: int, order_id: int, page: PageRequest
 ) -> tuple[list[Event], int]:
@@ -491,9 +481,6 @@ def order_timeline(
         ),
         page=page,
     )
-
-
-# -- merge point: deadlines --
 
 
 def order_confirm_by() -> ColumnElement[datetime]:

@@ -82,14 +82,3 @@ class OrderOut(Schema):
 
 class OrderList(Page):
     orders: list[OrderOut]
-
-
-# -- merge point: suggestions --
-
-# -- merge point: actions --
-
-# -- merge point: queue --
-
-# -- merge point: history --
-
-# -- merge point: deadlines --

@@ -69,15 +69,6 @@ def get_order(
     return order
 
 
-# -- merge point: suggestions --
-
-# -- merge point: actions --
-
-# -- merge point: queue --
-
-# -- merge point: history --
-
-
 def order_events(
     session: Session, *, scope: Scope, order_id: int, page: PageRequest, emails: UserEmails
 ) -> tuple[list[TimelineEntry], int]:
@@ -90,6 +81,3 @@ def order_events(
         session, vendor_id=order.vendor_id, order_id=order.id, page=page
     )
     return timeline.entries(session, events, emails=emails), total
-
-
-# -- merge point: deadlines --

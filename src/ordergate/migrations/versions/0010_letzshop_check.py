@@ -6,7 +6,7 @@ ran, its outcome (``ok`` / ``mismatch``), whether it found the confirmation muta
 never checked have nulls and ``false``.
 
 Revision ID: 0010
-Revises: 0005
+Revises: 0009
 """
 
 from collections.abc import Sequence
@@ -18,7 +18,7 @@ from sqlalchemy.dialects import postgresql
 import ordergate.db
 
 revision: str = "0010"
-down_revision: str | None = "0005"
+down_revision: str | None = "0009"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
