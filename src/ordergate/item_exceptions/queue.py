@@ -33,8 +33,9 @@ from ordergate.item_exceptions.errors import (
     BulkGtinInvalidError,
     OrderItemExceptionsNotFoundError,
 )
+from ordergate.item_exceptions.export import neutralise
 from ordergate.item_exceptions.repository import GroupSort
-from ordergate.item_exceptions.service import _valid_product
+from ordergate.item_exceptions.service import check_matchable_product
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.orders.repository import point_lines_at
 from ordergate.scope import Scope, VendorScope
@@ -111,15 +112,12 @@ CSV_COLUMNS = (
     "oldest_order_date",
     "sample_exception_id",
 )
-# A spreadsheet evaluates a cell starting with these as a formula (OWASP "CSV injection"); tab
-# and carriage return also start one in some spreadsheets.
-FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
 
 
 def spreadsheet_safe(value: Any) -> Any:
-    """A text cell a spreadsheet shows as text: a leading formula character gets a quote."""
-    if isinstance(value, str) and value.startswith(FORMULA_STARTS):
-        return "'" + value
+    """A cell a spreadsheet shows as text (`export.neutralise`, the export's one rule)."""
+    if isinstance(value, str):
+        return neutralise(value)
     if isinstance(value, datetime):
         return value.isoformat()
     return value
@@ -238,7 +236,7 @@ def bulk_resolve_selection(
     """Resolve the chosen pending or ignored exceptions with one product of the vendor; the
     resolved ones are skipped (`already_resolved`). Events say `via: selection`."""
     wanted, found = _select(session, scope=scope, exception_ids=exception_ids)
-    _valid_product(session, product_id=product_id, vendor_id=scope.vendor_id)
+    check_matchable_product(session, product_id=product_id, vendor_id=scope.vendor_id)
     blocking = [row.id for row in found.values() if row.status in ExceptionStatus.blocking()]
     results: dict[int, tuple[str, str | None]] = {
         row.id: (SKIPPED, ALREADY_RESOLVED) for row in found.values()

@@ -145,7 +145,7 @@ def get_exception_detail(
     return ExceptionDetailView(exception=row, order=order, item=item, candidates=candidates)
 
 
-def _valid_product(session: Session, *, product_id: int, vendor_id: int) -> None:
+def check_matchable_product(session: Session, *, product_id: int, vendor_id: int) -> None:
     """The product is matchable for the vendor (`catalog.repository.matchable`), or the
     error says why not."""
     check = repository.check_product(session, product_id=product_id, vendor_id=vendor_id)
@@ -176,7 +176,7 @@ def resolve_exception(
         raise OrderItemExceptionNotFoundError(exception_id)
     if exception.status == ExceptionStatus.RESOLVED:
         raise ExceptionAlreadyResolvedError(exception_id)
-    _valid_product(session, product_id=product_id, vendor_id=exception.vendor_id)
+    check_matchable_product(session, product_id=product_id, vendor_id=exception.vendor_id)
     gtin_key = normalize_gtin(exception.original_gtin).key
     if remember and gtin_key is None:
         raise GtinRequiredToRememberError(exception_id)
@@ -313,7 +313,7 @@ def bulk_resolve_by_gtin(
     canonical form when valid, else as the trimmed raw string); returns how many. An invalid
     GTIN that no pending exception carries is refused (``BulkGtinInvalidError``)."""
     vendor_id = scope.vendor_id
-    _valid_product(session, product_id=product_id, vendor_id=vendor_id)
+    check_matchable_product(session, product_id=product_id, vendor_id=vendor_id)
     parsed = normalize_gtin(gtin)
     gtin_key = parsed.key
     if gtin_key is None:
