@@ -39,6 +39,7 @@ from ordergate.catalog.models import GtinMapping, MarketplaceProduct, Product
 from ordergate.catalog.repository import matchable
 from ordergate.db import (
     PageRequest,
+    UTCDateTime,
     in_list,
     in_list_batches,
     paginate,
@@ -1335,32 +1336,48 @@ def _with_deadline(
 
 
 def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:
-    """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation, per
-    `DeadlineState` at `now`; orders without a deadline are not counted."""
-    with_deadline = exists().where(
-        Vendor.confirmation_deadline_hours.is_not(None), *vendor_filter(scope, Vendor.id)
-    )
-    if not session.scalar(select(with_deadline)):
-        # No vendor in scope has a deadline: nothing to count (and the stats stay as fast).
-        return {}
+    """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation that are
+    `at_risk` or `overdue` at `now`; orders without a deadline are not counted.
+
+    No date arithmetic per row: for a vendor whose window is `h` hours, an order is overdue
+    when its start (`deadlines.due_at`'s: order date, else arrival) is at or before `now - h`,
+    and at risk when it is after that and before `now + 24 h - h`. So one count per distinct
+    window compares each blocked order's start with two moments fixed before the query."""
+    windows: dict[int, list[int]] = {}
+    for vendor_id, hours in session.execute(
+        select(Vendor.id, Vendor.confirmation_deadline_hours).where(
+            Vendor.confirmation_deadline_hours.is_not(None), *vendor_filter(scope, Vendor.id)
+        )
+    ):
+        if hours is not None:  # (filtered above; the column is nullable)
+            windows.setdefault(hours, []).append(vendor_id)
+    counts: dict[str, int] = {DeadlineState.AT_RISK: 0, DeadlineState.OVERDUE: 0}
     context = exception_context.c
-    blocked = scoped(select(context.order_id).where(context.blocking), scope, context.vendor_id)
-    deadline = deadlines.due_at(
-        order_date=Order.order_date, order_created_at=Order.created_at, vendor_id=Order.vendor_id
-    )
-    # The deadline computed once per order (inner query), its state from that column.
-    due = (
-        select(deadline.label("due"))
-        .where(Order.id.in_(blocked), Order.status == OrderStatus.PENDING)
-        .subquery()
-    )
-    states = select(deadlines.deadline_state(due.c.due, now=now).label("state")).subquery()
-    rows = session.execute(
-        select(states.c.state, func.count())
-        .where(states.c.state.is_not(None))
-        .group_by(states.c.state)
-    ).all()
-    return {state: count for state, count in rows}
+    start = func.coalesce(Order.order_date, Order.created_at)
+    for hours, vendor_ids in windows.items():
+        overdue_until = literal(now - timedelta(hours=hours), UTCDateTime())
+        at_risk_before = literal(
+            now - timedelta(hours=hours) + deadlines.AT_RISK_WITHIN, UTCDateTime()
+        )
+        for chunk in in_list_batches(session, vendor_ids):
+            # The vendors by id: each one's blocking rows are one range of the context index;
+            # each blocked order is then looked up by its key.
+            blocked = select(context.order_id).where(
+                in_list(session, context.vendor_id, chunk), context.blocking
+            )
+            overdue, at_risk = session.execute(
+                select(
+                    func.count(case((start <= overdue_until, 1))),
+                    func.count(case((start > overdue_until, 1))),
+                ).where(
+                    Order.id.in_(blocked),
+                    Order.status == OrderStatus.PENDING,
+                    start < at_risk_before,
+                )
+            ).one()
+            counts[DeadlineState.OVERDUE] += overdue
+            counts[DeadlineState.AT_RISK] += at_risk
+    return counts
 
 
 # --- KPIs (item_exceptions/kpis.py): exact counts over exceptions, lines and events ----------
