@@ -46,7 +46,7 @@ from ordergate.item_exceptions.errors import (
     ProductTitleRequiredError,
 )
 from ordergate.item_exceptions.repository import ExceptionRow, RemovedMapping
-from ordergate.item_exceptions.service import _after_resolved, get_exception, lost_race
+from ordergate.item_exceptions.service import after_resolved, get_exception, lost_race
 from ordergate.orders import repository as orders_repository
 from ordergate.orders.errors import FulfilmentInProgressError
 from ordergate.orders.models import (
@@ -259,7 +259,7 @@ def _resolve_by_hand(
     for rows, before in batches:
         if not rows:
             continue
-        _after_resolved(
+        after_resolved(
             session,
             rows,
             vendor_id=scope.vendor_id,
@@ -268,7 +268,7 @@ def _resolve_by_hand(
             product_before=repository.item_product_ids(
                 session, item_ids=[row.order_item_id for row in rows]
             ),
-            status_before=before,
+            status_before=dict.fromkeys((row.exception_id for row in rows), before),
             notes=notes,
             at=now,
             via=events.ResolvedVia.NEW_PRODUCT,

@@ -35,9 +35,8 @@ from ordergate.item_exceptions.errors import (
 )
 from ordergate.item_exceptions.export import neutralise
 from ordergate.item_exceptions.repository import GroupSort
-from ordergate.item_exceptions.service import check_matchable_product
+from ordergate.item_exceptions.service import after_resolved, check_matchable_product
 from ordergate.orders.models import ExceptionStatus, ExceptionType
-from ordergate.orders.repository import point_lines_at
 from ordergate.scope import Scope, VendorScope
 
 RESOLVED = "resolved"
@@ -255,27 +254,17 @@ def bulk_resolve_selection(
         )
         # The rows are locked: every blocking one is resolved.
         assert len(resolved) == len(blocking)
-        point_lines_at(
+        after_resolved(
             session,
-            item_ids=[row.order_item_id for row in resolved],
+            resolved,
+            vendor_id=scope.vendor_id,
+            actor_user_id=scope.actor_user_id,
             product_id=product_id,
+            product_before=product_before,
+            status_before={i: found[i].status for i in blocking},
+            notes=notes,
             at=now,
-        )
-        record_events(
-            session,
-            [
-                events.exception_resolved(
-                    exception_id=row.exception_id,
-                    vendor_id=scope.vendor_id,
-                    actor_user_id=scope.actor_user_id,
-                    status_before=found[row.exception_id].status,
-                    product_before=product_before[row.order_item_id],
-                    product_id=product_id,
-                    notes=notes,
-                    via=events.ResolvedVia.SELECTION,
-                )
-                for row in resolved
-            ],
+            via=events.ResolvedVia.SELECTION,
         )
         results.update({row.exception_id: (RESOLVED, None) for row in resolved})
     return _outcome(wanted, results)

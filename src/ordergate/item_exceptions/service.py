@@ -6,7 +6,7 @@ exactly like a missing one. The acting user is `scope.actor_user_id`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -196,14 +196,14 @@ def resolve_exception(
     if not resolved:
         # Another request resolved (or reopened, or ignored) it between our read and our write.
         raise lost_race(session, scope=scope, exception_id=exception_id)
-    _after_resolved(
+    after_resolved(
         session,
         resolved,
         vendor_id=exception.vendor_id,
         actor_user_id=scope.actor_user_id,
         product_id=product_id,
         product_before=product_before,
-        status_before=status_before,
+        status_before={exception_id: status_before},
         notes=notes,
         at=now,
         via=events.ResolvedVia.ONE,
@@ -232,22 +232,22 @@ def lost_race(session: Session, *, scope: Scope, exception_id: int) -> AppError:
     return ExceptionChangedError(exception_id, current.status)
 
 
-def _after_resolved(
+def after_resolved(
     session: Session,
     resolved: list[repository.Resolution],
     *,
     vendor_id: int,
     actor_user_id: int | None,
     product_id: int,
-    product_before: dict[int, int],
-    status_before: str,
+    product_before: Mapping[int, int],
+    status_before: Mapping[int, str],
     notes: str | None,
     at: datetime,
     via: events.ResolvedVia,
     bulk_gtin: str | None = None,
 ) -> None:
     """A person's resolution, after `write_resolution`: the lines point at the product and
-    each exception gets its event."""
+    each exception gets its event (`product_before` by line, `status_before` by exception)."""
     point_lines_at(
         session, item_ids=[row.order_item_id for row in resolved], product_id=product_id, at=at
     )
@@ -258,7 +258,7 @@ def _after_resolved(
                 exception_id=row.exception_id,
                 vendor_id=vendor_id,
                 actor_user_id=actor_user_id,
-                status_before=status_before,
+                status_before=status_before[row.exception_id],
                 product_before=product_before[row.order_item_id],
                 product_id=product_id,
                 notes=notes,
@@ -338,14 +338,16 @@ def bulk_resolve_by_gtin(
     product_before = repository.item_product_ids(
         session, item_ids=[row.order_item_id for row in resolved]
     )
-    _after_resolved(
+    after_resolved(
         session,
         resolved,
         vendor_id=vendor_id,
         actor_user_id=scope.actor_user_id,
         product_id=product_id,
         product_before=product_before,
-        status_before=ExceptionStatus.PENDING,
+        status_before=dict.fromkeys(
+            (row.exception_id for row in resolved), ExceptionStatus.PENDING
+        ),
         notes=notes,
         at=now,
         via=events.ResolvedVia.GTIN,
