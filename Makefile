@@ -7,9 +7,10 @@ BIN := $(VENV)/bin
 
 install: $(VENV)/.installed
 
-$(VENV)/.installed: pyproject.toml
+$(VENV)/.installed: pyproject.toml assets/package-lock.json
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/pip install --quiet --disable-pip-version-check -e '.[dev]'
+	$(BIN)/python scripts/build_assets.py
 	touch $@
 
 ## make run: install, migrate, seed the demo (with the Letzshop sandbox) and serve on :8000
@@ -21,6 +22,7 @@ run: install
 ## make test: lint, the whole suite on SQLite and on a throwaway PostgreSQL cluster, then every
 ## benchmark at smoke size (they check their own row counts)
 test: install lint
+	$(BIN)/python scripts/ensure_chromium.py
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/python bench/run_all.py --smoke

@@ -9,6 +9,7 @@ import anyio
 from anyio import to_thread
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
+from fastapi_offline import FastAPIOffline
 from sqlalchemy import text
 
 from ordergate import __version__
@@ -26,6 +27,7 @@ from ordergate.orders import endpoints as order_endpoints
 from ordergate.security import SecretBox
 from ordergate.vendors import endpoints as vendor_endpoints
 from ordergate.vendors.endpoints import router as vendors_router
+from ordergate.web import install_web
 
 DOMAIN_ENDPOINTS = (
     exception_endpoints,
@@ -58,7 +60,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    app = FastAPI(
+    # Swagger UI and ReDoc from the package's own files: /docs works without internet.
+    app = FastAPIOffline(
         title="ordergate",
         version=__version__,
         description="Order intake and product-match QC for Letzshop sellers.",
@@ -98,6 +101,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             return JSONResponse({"status": "error", "database": "unreachable"}, status_code=503)
         return JSONResponse({"status": "ok", "database": "ok"})
 
+    install_web(app)
     install_http_contract(
         app,
         json_limit=settings.request_body_limit_bytes,

@@ -104,6 +104,12 @@ class Settings(BaseSettings):
     # Where uploads are spooled while a job reads them (default: the system's temporary folder).
     catalog_import_dir: Path | None = None
 
+    # Dashboard logins (docs/dashboard.md): a session lasts this long from login (a working
+    # day); its cookie is Secure when the request came over HTTPS (behind a proxy, run uvicorn
+    # with --proxy-headers), or always when web_secure_cookies is true.
+    web_session_hours: float = Field(default=12.0, gt=0, le=24 * 30)
+    web_secure_cookies: bool = False
+
     def resolved_secret_key(self) -> str:
         """The secret key; in development, one generated into a local file on first use."""
         if self.secret_key:

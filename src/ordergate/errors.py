@@ -7,13 +7,13 @@ Domain errors carry their HTTP status and a stable machine code; the API body is
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse
+from fastapi.responses import JSONResponse, Response
 from psycopg import errors as pg_errors
 from sqlalchemy.exc import DataError, IntegrityError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeoutError
@@ -153,6 +153,26 @@ def _json(status: int, code: str, message: str, details: Any = None, **kw: Any) 
     return JSONResponse(error_body(code, message, details), status_code=status, **kw)
 
 
+# Renders an error as a dashboard page: (request, status, code, message, details, headers).
+ErrorPage = Callable[[Request, int, str, str, Any, dict[str, str] | None], Response]
+API_PATHS = ("/api/", "/health", "/openapi.json")
+
+
+def _respond(
+    request: Request,
+    status: int,
+    code: str,
+    message: str,
+    details: Any = None,
+    headers: dict[str, str] | None = None,
+) -> Response:
+    """The error envelope as JSON; a dashboard page (`app.state.error_page`) outside the API."""
+    error_page: ErrorPage | None = getattr(request.app.state, "error_page", None)
+    if error_page is not None and not request.url.path.startswith(API_PATHS):
+        return error_page(request, status, code, message, details, headers)
+    return _json(status, code, message, details, headers=headers)
+
+
 def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
     details = []
     for err in exc.errors():
@@ -165,53 +185,60 @@ def _validation_details(exc: RequestValidationError) -> list[dict[str, Any]]:
 
 def install_error_handlers(app: FastAPI) -> None:
     @app.exception_handler(AppError)
-    async def _app_error(_: Request, exc: AppError) -> JSONResponse:
+    async def _app_error(request: Request, exc: AppError) -> Response:
         headers = {"WWW-Authenticate": "Bearer"} if exc.status_code == 401 else {}
         headers.update(exc.headers or {})
-        return _json(exc.status_code, exc.code, exc.message, exc.details, headers=headers)
+        return _respond(
+            request, exc.status_code, exc.code, exc.message, exc.details, headers=headers
+        )
 
     @app.exception_handler(RequestValidationError)
-    async def _validation(_: Request, exc: RequestValidationError) -> JSONResponse:
+    async def _validation(request: Request, exc: RequestValidationError) -> Response:
         details = _validation_details(exc)
         fields = ", ".join(d["field"] for d in details) or "request"
-        return _json(422, "VALIDATION_ERROR", f"Invalid request: check {fields}", details)
+        return _respond(
+            request, 422, "VALIDATION_ERROR", f"Invalid request: check {fields}", details
+        )
 
     @app.exception_handler(StarletteHTTPException)
-    async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
+    async def _http(request: Request, exc: StarletteHTTPException) -> Response:
         code = _HTTP_CODES.get(exc.status_code, "HTTP_ERROR")
-        return _json(exc.status_code, code, str(exc.detail), headers=exc.headers)
+        headers = dict(exc.headers) if exc.headers else None
+        return _respond(request, exc.status_code, code, str(exc.detail), headers=headers)
 
     @app.exception_handler(IntegrityError)
-    async def _integrity(_: Request, exc: IntegrityError) -> JSONResponse:
+    async def _integrity(request: Request, exc: IntegrityError) -> Response:
         # Raw database text never reaches the client: it can leak schema and data.
         logger.warning("integrity error: %s", exc.orig)
-        return _json(409, "CONFLICT", "The change conflicts with existing data")
+        return _respond(request, 409, "CONFLICT", "The change conflicts with existing data")
 
     @app.exception_handler(DataError)
-    async def _data(_: Request, exc: DataError) -> JSONResponse:
+    async def _data(request: Request, exc: DataError) -> Response:
         # e.g. an id beyond the database's integer range in a path, query or body
         logger.info("value refused by the database: %s", exc.orig)
-        return _json(422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
+        return _respond(request, 422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
 
     @app.exception_handler(OverflowError)
-    async def _overflow(_: Request, exc: OverflowError) -> JSONResponse:
+    async def _overflow(request: Request, exc: OverflowError) -> Response:
         # SQLite's driver refuses integers beyond 64 bits before the database sees them.
-        return _json(422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
+        return _respond(request, 422, "VALUE_OUT_OF_RANGE", _OUT_OF_RANGE)
 
     @app.exception_handler(OperationalError)
-    async def _operational(request: Request, exc: OperationalError) -> JSONResponse:
+    async def _operational(request: Request, exc: OperationalError) -> Response:
         if is_database_busy(exc):
             return await _busy(request, exc)
         logger.error("database unavailable: %s", exc.orig)
-        return _json(503, "DATABASE_UNAVAILABLE", "The database is busy or unavailable; retry")
+        return _respond(
+            request, 503, "DATABASE_UNAVAILABLE", "The database is busy or unavailable; retry"
+        )
 
     @app.exception_handler(PoolTimeoutError)
-    async def _busy(request: Request, exc: Exception) -> JSONResponse:
+    async def _busy(request: Request, exc: Exception) -> Response:
         # The request's transaction was rolled back before this answer (CommittingRoute).
         logger.warning("database busy: %s", getattr(exc, "orig", None) or exc)
         return await _app_error(request, busy_error(request))
 
     @app.exception_handler(Exception)
-    async def _unexpected(_: Request, exc: Exception) -> JSONResponse:
+    async def _unexpected(request: Request, exc: Exception) -> Response:
         logger.exception("unhandled error", exc_info=exc)
-        return _json(500, "INTERNAL_ERROR", "An unexpected error occurred")
+        return _respond(request, 500, "INTERNAL_ERROR", "An unexpected error occurred")

@@ -1,6 +1,6 @@
 """Imports every model so the metadata (and Alembic) sees the whole schema."""
 
-from ordergate.auth.models import User, VendorMembership
+from ordergate.auth.models import User, VendorMembership, WebSession
 from ordergate.catalog.models import CatalogImportRun, GtinMapping, MarketplaceProduct, Product
 from ordergate.db import Base
 from ordergate.events.models import Event
@@ -24,4 +24,5 @@ __all__ = [
     "User",
     "Vendor",
     "VendorMembership",
+    "WebSession",
 ]

@@ -53,3 +53,26 @@ class VendorMembership(Base):
 
     user: Mapped[User] = relationship(back_populates="memberships")
     vendor: Mapped[Vendor] = relationship(lazy="joined")
+
+
+class WebSession(Base):
+    """A dashboard login: the browser holds a random token in an HttpOnly cookie, the database
+    its SHA-256 (a copied database logs nobody in). Logout deletes the row; it also ends when
+    `expires_at` passes or the user's `token_version` moves on (password change, deactivation,
+    membership change, "log out everywhere")."""
+
+    __tablename__ = "web_sessions"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id", ondelete="CASCADE"), index=True)
+    # The vendor the user works in; None: an admin's "all vendors", or not chosen yet.
+    vendor_id: Mapped[int | None] = mapped_column(
+        ForeignKey("vendors.id", ondelete="SET NULL"), nullable=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    token_version: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+    user: Mapped[User] = relationship(lazy="joined")

@@ -80,6 +80,14 @@ def login(
     throttle: LoginThrottle,
     address: str,
 ) -> IssuedToken:
+    user = authenticate(session, email=email, password=password, throttle=throttle, address=address)
+    return issue_token(user, _vendor_for_login(user, vendor_code), tokens)
+
+
+def authenticate(
+    session: Session, *, email: str, password: str, throttle: LoginThrottle, address: str
+) -> User:
+    """The active user with this email and password; failures are throttled and answer alike."""
     account = f"email:{normalize_email(email)}"
     throttle.check(account=account, address=address)
     user = repository.find_user_by_email(session, email=normalize_email(email))
@@ -91,7 +99,7 @@ def login(
         throttle.record_failure(account=account, address=address)
         raise AuthenticationError("Incorrect email or password")
     throttle.record_success(account=account)
-    return issue_token(user, _vendor_for_login(user, vendor_code), tokens)
+    return user
 
 
 def _vendor_for_login(user: User, vendor_code: str | None) -> Vendor | None:
