@@ -1,6 +1,7 @@
 """The layering of src/ordergate, read from its `ast` (imports inside functions count too): the
 domains form the DAG of docs/architecture.md, FastAPI stays in the web layer, and no endpoint
-module (nor the dashboard) imports SQLAlchemy. Each test lists every violating (module, import) pair."""
+module (nor the dashboard) imports SQLAlchemy. Each test lists every violating (module, import)
+pair."""
 
 from __future__ import annotations
 
