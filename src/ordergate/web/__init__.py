@@ -10,9 +10,14 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ordergate.web import assets, auth_pages, queue_pages
+# -- merge point: page imports --
 from ordergate.web.templating import error_page
 
-PAGE_MODULES = (auth_pages, queue_pages)
+PAGE_MODULES = (
+    auth_pages,
+    queue_pages,
+    # -- merge point: page modules --
+)
 
 
 def install_web(app: FastAPI) -> None:
