@@ -46,3 +46,6 @@ def post_form(
     client: TestClient, url: str, csrf: str, data: dict[str, Any] | None = None, **kw: Any
 ) -> httpx.Response:
     return client.post(url, data={"csrf_token": csrf, **(data or {})}, follow_redirects=False, **kw)
+
+
+# -- merge point: page test helpers --
