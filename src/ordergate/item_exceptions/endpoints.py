@@ -269,11 +269,17 @@ def mount(tree: Tree) -> APIRouter:
         exception_type: TypeFilter = None,
         search: SearchFilter = None,
         bom: BomFlag = False,
+        deadline_state: DeadlineFilter = None,
         scope: Scope = tree.filtered,
     ) -> StreamingResponse:
         """The list's rows as CSV (UTF-8, header row), newest first, every row matching the
         filters; cells a spreadsheet would run as a formula start with an apostrophe."""
-        filters = export.ExportFilters(status=status, exception_type=exception_type, search=search)
+        filters = export.ExportFilters(
+            status=status,
+            exception_type=exception_type,
+            search=search,
+            deadline_state=deadline_state,
+        )
         first, job, after = history.start_export(
             session, scope=scope, filters=filters, emails=USER_EMAILS, bom=bom
         )

@@ -26,6 +26,7 @@ from sqlalchemy.orm import Session
 from ordergate.events.timeline import UserEmails
 from ordergate.item_exceptions import repository
 from ordergate.item_exceptions.repository import ExportKey
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.scope import Scope
 
@@ -150,6 +151,10 @@ class ExportFilters:
     status: ExceptionStatus | None = None
     exception_type: ExceptionType | None = None
     search: str | None = None
+    # The rows whose order's deadline is in this state at `now` (the list's `deadline_state`);
+    # `now` is fixed when the export starts, so every batch applies the same moment.
+    deadline_state: DeadlineState | None = None
+    now: datetime | None = None
 
 
 @dataclass(slots=True)
@@ -174,6 +179,8 @@ class Export:
             search=self.filters.search,
             after=after,
             limit=self.batch_size,
+            deadline_state=self.filters.deadline_state,
+            now=self.filters.now,
         )
         unknown = {r.resolved_by for r in rows if r.resolved_by is not None} - set(
             self.known_emails

@@ -7,11 +7,12 @@ export (`export.py`) streams the list's rows as CSV in batches.
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ordergate.db import PageRequest
+from ordergate.db import PageRequest, utcnow
 from ordergate.events import timeline
 from ordergate.events.timeline import TimelineEntry, UserEmails
 from ordergate.item_exceptions import export, repository, service
@@ -55,6 +56,9 @@ def start_export(
 ) -> tuple[bytes, export.Export, ExportKey | None]:
     """The header and the first batch (read in the caller's session, so a failure still
     answers an error), the export to continue, and where it continues (None: complete)."""
+    if filters.deadline_state is not None and filters.now is None:
+        # One moment for every batch: a row does not change state halfway through the file.
+        filters = replace(filters, now=utcnow())
     job = export.Export(scope=scope, filters=filters, emails=emails, batch_size=export.BATCH_SIZE)
     first, after = job.batch(session, None)
     return export.header(bom=bom) + first, job, after

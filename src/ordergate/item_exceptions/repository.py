@@ -1257,6 +1257,8 @@ def export_batch(
     search: str | None,
     after: ExportKey | None,
     limit: int,
+    deadline_state: DeadlineState | None = None,
+    now: datetime | None = None,
 ) -> Sequence[Any]:
     """The next `limit` rows of the list's filters (the same conditions as `list_exceptions`),
     newest first, after `after`: keyset pagination on (created_at, id), so every batch is an
@@ -1270,21 +1272,40 @@ def export_batch(
     if term:
         dialect = session.get_bind().dialect.name
         conditions.append(_search_condition(term, scope=scope, dialect=dialect))
+    if deadline_state is not None:
+        conditions.extend(_deadline_conditions(deadline_state, now=now or utcnow()))
     if after is not None:
         conditions.append(
             tuple_(OrderItemException.created_at, OrderItemException.id)
             < tuple_(literal(after.created_at, OrderItemException.created_at.type), after.id)
         )
-    return session.execute(
+    statement = (
         select(*_EXPORT_ROW)
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .join(Order, Order.id == OrderItem.order_id)
         .join(Vendor, Vendor.id == OrderItemException.vendor_id)
         .outerjoin(resolved_product, resolved_product.id == OrderItemException.resolved_product_id)
-        .where(*conditions)
-        .order_by(*NEWEST_FIRST)
-        .limit(limit)
-    ).all()
+    )
+    if deadline_state is not None:
+        statement = statement.join(
+            exception_context, exception_context.c.exception_id == OrderItemException.id
+        )
+    return session.execute(statement.where(*conditions).order_by(*NEWEST_FIRST).limit(limit)).all()
+
+
+def count_resolved_since(session: Session, *, scope: Scope, since: datetime) -> int:
+    """Exceptions resolved (and still resolved) at or after `since`: the queue's "resolved
+    today". Read per vendor from the (vendor_id, status, ...) index's resolved range."""
+    return (
+        session.scalar(
+            select(func.count()).where(
+                *_in_scope(scope),
+                OrderItemException.status == ExceptionStatus.RESOLVED,
+                OrderItemException.resolved_at >= literal(since, UTCDateTime()),
+            )
+        )
+        or 0
+    )
 
 
 def exception_confirm_by() -> ColumnElement[datetime]:
@@ -1323,16 +1344,21 @@ def _with_deadline(
     ).join(Order, Order.id == exception_context.c.order_id)
     deadline = exception_confirm_by()
     if deadline_state is not None:
-        # Only blocking rows of pending orders have a deadline: plain predicates the indexes
-        # can serve come first.
-        joined = joined.where(
-            exception_context.c.blocking,
-            Order.status == OrderStatus.PENDING,
-            deadlines.in_state(deadline, deadline_state, now=now),
-        )
+        joined = joined.where(*_deadline_conditions(deadline_state, now=now))
     if by_confirm_by:
         joined = joined.order_by(None).order_by(deadline.asc().nulls_last(), *NEWEST_FIRST)
     return joined
+
+
+def _deadline_conditions(state: DeadlineState, *, now: datetime) -> list[ColumnElement[bool]]:
+    """The rows (joined to their context row and `Order`) whose deadline is in `state` at
+    `now`: the list's and the export's one rule. Only blocking rows of pending orders have a
+    deadline: plain predicates the indexes can serve come first."""
+    return [
+        exception_context.c.blocking,
+        Order.status == OrderStatus.PENDING,
+        deadlines.in_state(exception_confirm_by(), state, now=now),
+    ]
 
 
 def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:

@@ -121,6 +121,12 @@ def exception_stats(
     )
 
 
+def count_resolved_since(session: Session, *, scope: Scope, since: datetime) -> int:
+    """How many exceptions were resolved at or after `since` and are still resolved (a reopened
+    one no longer counts): the queue's "resolved today" card."""
+    return repository.count_resolved_since(session, scope=scope, since=since)
+
+
 def get_exception(
     session: Session, *, scope: Scope, exception_id: int, now: datetime | None = None
 ) -> ExceptionRow:
