@@ -1273,7 +1273,12 @@ def export_batch(
         dialect = session.get_bind().dialect.name
         conditions.append(_search_condition(term, scope=scope, dialect=dialect))
     if deadline_state is not None:
-        conditions.extend(_deadline_conditions(deadline_state, now=now or utcnow()))
+        in_state = (
+            select(exception_context.c.exception_id)
+            .join(Order, Order.id == exception_context.c.order_id)
+            .where(*_deadline_conditions(deadline_state, now=now or utcnow()))
+        )
+        conditions.append(OrderItemException.id.in_(in_state))
     if after is not None:
         conditions.append(
             tuple_(OrderItemException.created_at, OrderItemException.id)
@@ -1286,10 +1291,6 @@ def export_batch(
         .join(Vendor, Vendor.id == OrderItemException.vendor_id)
         .outerjoin(resolved_product, resolved_product.id == OrderItemException.resolved_product_id)
     )
-    if deadline_state is not None:
-        statement = statement.join(
-            exception_context, exception_context.c.exception_id == OrderItemException.id
-        )
     return session.execute(statement.where(*conditions).order_by(*NEWEST_FIRST).limit(limit)).all()
 
 
@@ -1298,7 +1299,9 @@ def count_resolved_since(session: Session, *, scope: Scope, since: datetime) -> 
     today". Read per vendor from the (vendor_id, status, ...) index's resolved range."""
     return (
         session.scalar(
-            select(func.count()).where(
+            select(func.count())
+            .select_from(OrderItemException)
+            .where(
                 *_in_scope(scope),
                 OrderItemException.status == ExceptionStatus.RESOLVED,
                 OrderItemException.resolved_at >= literal(since, UTCDateTime()),

@@ -456,18 +456,24 @@ def _bulk_request(
         raise ValidationFailedError(
             "Select at least one exception first", details={"field": "exception_ids"}
         )
+    bad = [value for value in exception_ids if not value.strip().isdigit()]
+    if bad:
+        raise ValidationFailedError(
+            f"Invalid request: check exception_ids ({bad[0]!r} is not an exception id)",
+            details={"field": "exception_ids"},
+        )
+    ids = [int(value) for value in exception_ids]
+    product = product_id.strip()
     try:
         if action is BulkAction.RESOLVE:
             return BulkSelectionResolveRequest.model_validate(
                 {
-                    "exception_ids": exception_ids,
-                    "product_id": product_id.strip() or None,
+                    "exception_ids": ids,
+                    "product_id": int(product) if product.isdigit() else (product or None),
                     "notes": notes.strip() or None,
                 }
             )
-        return BulkSelectionIgnoreRequest.model_validate(
-            {"exception_ids": exception_ids, "notes": notes}
-        )
+        return BulkSelectionIgnoreRequest.model_validate({"exception_ids": ids, "notes": notes})
     except SchemaValidationError as error:
         raise ValidationFailedError(_schema_message(error), details={"form": True}) from None
 
