@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ordergate.web import assets, auth_pages, queue_pages
+
 # -- merge point: page imports --
 from ordergate.web.templating import error_page
 
