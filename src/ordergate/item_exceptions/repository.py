@@ -526,13 +526,15 @@ def awaited_marketplace_statement(
     *, vendor_id: int, search: str | None, marketplace: str | None
 ) -> Select[Any]:
     """The catalog's marketplace list (`catalog.repository.marketplace_statement`), only the
-    products whose canonical GTIN a pending exception of the vendor waits for."""
+    products whose canonical GTIN a pending `product_not_found` exception of the vendor waits
+    for (a `duplicate_gtin` one has its products already: a copy would add a third)."""
     awaited = (
         select(OrderItem.gtin_normalized)
         .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
         .where(
             OrderItemException.vendor_id == vendor_id,
             OrderItemException.status == ExceptionStatus.PENDING,
+            OrderItemException.exception_type == ExceptionType.PRODUCT_NOT_FOUND,
             OrderItem.gtin_normalized.is_not(None),
         )
     )
