@@ -79,18 +79,25 @@ def test_upgrade_create_vendor_and_users(cli) -> None:
     assert "--admin" in neither.stderr
 
 
-def test_demo_imports_from_the_sandbox_and_is_idempotent(cli, scratch_url: str) -> None:
+def test_demo_imports_from_the_sandbox_and_is_idempotent(
+    cli, scratch_url: str, tmp_path: Path
+) -> None:
     cli("db", "upgrade")
     port = str(free_port())
-    first = cli("demo", "--sandbox-port", port)
+    feed = tmp_path / "demo" / "feed.tsv"
+    first = cli("demo", "--sandbox-port", port, "--feed", str(feed))
     assert "admin@ordergate.test" in first.stdout
+    assert str(feed) in first.stdout.replace("\n", "")
+    written = feed.read_bytes()
     engine = make_engine(scratch_url)
     with make_session_factory(engine)() as session:
         orders = session.scalar(select(func.count()).select_from(Order))
         exceptions = session.scalar(select(func.count()).select_from(OrderItemException))
-    cli("demo", "--sandbox-port", port)
+    cli("demo", "--sandbox-port", port, "--feed", str(feed))
+    assert feed.read_bytes() == written
     with make_session_factory(engine)() as session:
-        assert session.scalar(select(func.count()).select_from(Order)) == orders == 80
+        # three vendors, 100 orders each
+        assert session.scalar(select(func.count()).select_from(Order)) == orders == 300
         assert session.scalar(select(func.count()).select_from(OrderItemException)) == exceptions
         assert exceptions > 0
     engine.dispose()

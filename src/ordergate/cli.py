@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 import socket
 import sys
+from pathlib import Path
 
 import typer
 from alembic.runtime.migration import MigrationContext
@@ -265,10 +266,15 @@ def serve(
 
 
 @app.command()
-def demo(sandbox_port: int = typer.Option(8765, help="Port of the Letzshop sandbox")) -> None:
-    """Seed an idempotent demo: an admin, two vendors with catalogs and staff, and their orders
-    imported from the Letzshop sandbox."""
-    from ordergate.demo import DEMO_VENDORS, login_lines, seed_demo
+def demo(
+    sandbox_port: int = typer.Option(8765, help="Port of the Letzshop sandbox"),
+    feed: Path = typer.Option(
+        Path("demo/marketplace-feed.tsv"), help="Where to write the marketplace feed to upload"
+    ),
+) -> None:
+    """Seed an idempotent demo: an admin, three vendors with their catalogs and staff, their
+    orders imported from the Letzshop sandbox, and a marketplace feed to upload."""
+    from ordergate.demo import DEMO_VENDORS, login_lines, seed_demo, write_marketplace_feed
     from ordergate.letzshop.cli import import_for_vendor, print_summary
     from ordergate.security import SecretBox
 
@@ -282,12 +288,19 @@ def demo(sandbox_port: int = typer.Option(8765, help="Port of the Letzshop sandb
         )
     sandbox = _start_sandbox(sandbox_port)
     try:
-        for code, _, _ in DEMO_VENDORS:
-            print_summary(import_for_vendor(code, "all", trigger="demo"))
+        for vendor in DEMO_VENDORS:
+            print_summary(import_for_vendor(vendor.code, "all", trigger="demo"))
     finally:
         if sandbox is not None:
             sandbox.stop()
-    console.print("\nLog in at http://127.0.0.1:8000/docs (POST /api/v1/auth/login) as:")
+    written = write_marketplace_feed(feed)
+    console.print(
+        f"\nMarketplace feed to upload: {written.path} ({written.rows} rows; rows "
+        f"{', '.join(map(str, written.bad_rows))} are bad on purpose). As the admin: Catalog → "
+        'Upload; then as a vendor: Catalog → "only what my exceptions wait for" → Copy all, '
+        "and watch the exceptions auto-match."
+    )
+    console.print("\nLog in at http://127.0.0.1:8000/ (API docs: /docs) as:")
     for line in login_lines():
         console.print(line)
 
@@ -307,14 +320,15 @@ def _port_is_free(host: str, port: int) -> bool:
 
 def _start_sandbox(port: int) -> SandboxHandle | None:
     """The demo sandbox in a background thread; None when something already serves the port."""
-    from ordergate.demo import DEMO_SEED
-    from ordergate.sandbox import SandboxState, run_in_thread
+    from ordergate.db import utcnow
+    from ordergate.demo import demo_sandbox_state
+    from ordergate.sandbox import run_in_thread
 
     with socket.socket() as probe:
         if probe.connect_ex(("127.0.0.1", port)) == 0:
             console.print(f"port {port} is in use; assuming the Letzshop sandbox runs there")
             return None
-    handle = run_in_thread(SandboxState(seed=DEMO_SEED), port=port)
+    handle = run_in_thread(demo_sandbox_state(utcnow()), port=port)
     console.print(f"Letzshop sandbox on {handle.graphql_url}")
     return handle
 

@@ -299,8 +299,10 @@ def test_the_demo_seeds_an_owner_and_a_staff_member_per_vendor(
         select(User.email, VendorMembership.role).join(VendorMembership.user).order_by(User.email)
     ).all()
     assert roles == [
+        ("owner@kirchbooks.test", "owner"),
         ("owner@luxtoys.test", "owner"),
         ("owner@moselwine.test", "owner"),
+        ("staff@kirchbooks.test", "staff"),
         ("staff@luxtoys.test", "staff"),
         ("staff@moselwine.test", "staff"),
     ]

@@ -21,6 +21,7 @@ WRITES = {
 CALLERS = {
     ("src/ordergate/catalog/endpoints.py", "run_copy_to_catalog", "GTIN_MATCHING"),
     ("src/ordergate/catalog/endpoints.py", "create_product", "AUTO_MATCH"),
+    ("src/ordergate/web/catalog_pages.py", "run_copy_to_catalog", "GTIN_MATCHING"),
     ("src/ordergate/catalog/service.py", "add_products", "after_products_added"),
     ("src/ordergate/demo.py", "add_products", "auto_match_products"),
     ("bench/auto_match.py", "run_copy_to_catalog", "GtinMatching(...)"),

@@ -176,9 +176,9 @@ def test_the_demo_sets_a_deadline_and_keeps_a_changed_one(db: Session, settings:
     seed = {"box": SecretBox(TEST_SECRET), "settings": settings, "sandbox_url": SANDBOX}
     vendors = seed_demo(db, **seed)  # type: ignore[arg-type]
     db.commit()
-    assert [v.confirmation_deadline_hours for v in vendors] == [48, 48]
+    assert [v.confirmation_deadline_hours for v in vendors] == [48, 48, 48]
     set_deadline_hours(db, vendors[0], 12)
     db.commit()
     again = seed_demo(db, **seed)  # type: ignore[arg-type]
     db.commit()
-    assert [v.confirmation_deadline_hours for v in again] == [12, 48]
+    assert [v.confirmation_deadline_hours for v in again] == [12, 48, 48]

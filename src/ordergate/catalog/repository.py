@@ -142,9 +142,7 @@ def missing_marketplace_ids(session: Session, ids: Sequence[int]) -> list[int]:
     return missing
 
 
-def marketplace_products_page(
-    session: Session, *, search: str | None, marketplace: str | None, page: PageRequest
-) -> tuple[list[MarketplaceProduct], int]:
+def marketplace_statement(*, search: str | None, marketplace: str | None) -> Select[Any]:
     """Marketplace products by id; ``search`` matches the marketplace id, the GTIN (raw or
     canonical) or part of the title."""
     conditions: list[ColumnElement[bool]] = []
@@ -160,8 +158,53 @@ def marketplace_products_page(
         if canonical is not None:
             matches.append(MarketplaceProduct.gtin_normalized == canonical)
         conditions.append(or_(*matches))
-    statement = select(MarketplaceProduct).where(*conditions).order_by(MarketplaceProduct.id)
+    return select(MarketplaceProduct).where(*conditions).order_by(MarketplaceProduct.id)
+
+
+def marketplace_products_page(
+    session: Session, *, search: str | None, marketplace: str | None, page: PageRequest
+) -> tuple[list[MarketplaceProduct], int]:
+    """A page of ``marketplace_statement`` and its total."""
+    statement = marketplace_statement(search=search, marketplace=marketplace)
     return paginate(session, statement, page)
+
+
+def marketplace_ids(session: Session, statement: Select[Any], *, limit: int) -> list[int]:
+    """The ids of (at most ``limit``) marketplace products ``statement`` selects, in order."""
+    ids = statement.with_only_columns(MarketplaceProduct.id).limit(limit)
+    return list(session.scalars(ids))
+
+
+def marketplace_ids_in_catalog(
+    session: Session, *, vendor_id: int, products: Sequence[MarketplaceProduct]
+) -> set[int]:
+    """Which of ``products`` the vendor's catalog already holds: copied from them, or an active
+    product with their canonical GTIN (copying it would make that GTIN a duplicate)."""
+    if not products:
+        return set()
+    ids = [p.id for p in products]
+    gtins = sorted({p.gtin_normalized for p in products if p.gtin_normalized})
+    copied = set(
+        session.scalars(
+            select(Product.marketplace_product_id).where(
+                Product.vendor_id == vendor_id,
+                in_list(session, Product.marketplace_product_id, ids),
+            )
+        )
+    )
+    held = set(
+        session.scalars(
+            select(Product.gtin_normalized).where(
+                Product.vendor_id == vendor_id,
+                Product.is_placeholder == false(),
+                Product.is_active.is_(True),
+                in_list(session, Product.gtin_normalized, gtins),
+            )
+        )
+        if gtins
+        else []
+    )
+    return {p.id for p in products if p.id in copied or (p.gtin_normalized in held)}
 
 
 # --- import runs ------------------------------------------------------------------------------

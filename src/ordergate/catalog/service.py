@@ -257,6 +257,24 @@ def list_marketplace_products(
     )
 
 
+def marketplace_product_ids(
+    session: Session, *, search: str | None = None, marketplace: str | None = None
+) -> list[int]:
+    """The ids of every marketplace product ``list_marketplace_products`` finds (at most the
+    copy limit plus one, so a copy of too many is refused with the copy's own error)."""
+    statement = repository.marketplace_statement(search=_term(search), marketplace=marketplace)
+    return repository.marketplace_ids(session, statement, limit=MAX_COPY_IDS + 1)
+
+
+def marketplace_ids_in_catalog(
+    session: Session, *, scope: VendorScope, products: Sequence[MarketplaceProduct]
+) -> set[int]:
+    """Which of ``products`` (a page) the vendor's catalog already holds, by copy or GTIN."""
+    return repository.marketplace_ids_in_catalog(
+        session, vendor_id=scope.vendor_id, products=products
+    )
+
+
 def _term(search: str | None) -> str | None:
     return search.strip() if search and search.strip() else None
 

@@ -36,7 +36,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Bundle, Session, aliased, selectinload
 
 from ordergate.catalog.models import GtinMapping, MarketplaceProduct, Product
-from ordergate.catalog.repository import matchable
+from ordergate.catalog.repository import marketplace_statement, matchable
 from ordergate.db import (
     PageRequest,
     UTCDateTime,
@@ -520,6 +520,26 @@ def pending_gtins(session: Session, *, vendor_id: int) -> set[str]:
             .distinct()
         )
     )
+
+
+def awaited_marketplace_statement(
+    *, vendor_id: int, search: str | None, marketplace: str | None
+) -> Select[Any]:
+    """The catalog's marketplace list (`catalog.repository.marketplace_statement`), only the
+    products whose canonical GTIN a pending `product_not_found` exception of the vendor waits
+    for (a `duplicate_gtin` one has its products already: a copy would add a third)."""
+    awaited = (
+        select(OrderItem.gtin_normalized)
+        .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+        .where(
+            OrderItemException.vendor_id == vendor_id,
+            OrderItemException.status == ExceptionStatus.PENDING,
+            OrderItemException.exception_type == ExceptionType.PRODUCT_NOT_FOUND,
+            OrderItem.gtin_normalized.is_not(None),
+        )
+    )
+    statement = marketplace_statement(search=search, marketplace=marketplace)
+    return statement.where(MarketplaceProduct.gtin_normalized.in_(awaited))
 
 
 def lock_pending_with_gtins(

@@ -14,8 +14,9 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from ordergate.catalog.models import Product
-from ordergate.db import PageRequest, utcnow
+from ordergate.catalog.models import MAX_COPY_IDS, MarketplaceProduct, Product
+from ordergate.catalog.repository import marketplace_ids
+from ordergate.db import PageRequest, paginate, utcnow
 from ordergate.errors import AppError, ValidationFailedError
 from ordergate.events.repository import record_events
 from ordergate.gtin import normalize_gtin
@@ -401,3 +402,40 @@ def stats_by_type(session: Session, *, scope: Scope) -> dict[str, dict[str, int]
         kind.value: {status.value: counts.get((kind, status), 0) for status in ExceptionStatus}
         for kind in ExceptionType
     }
+
+
+# --- what the marketplace offers the queue ----------------------------------------------------
+
+
+def list_awaited_marketplace_products(
+    session: Session,
+    *,
+    scope: VendorScope,
+    search: str | None = None,
+    marketplace: str | None = None,
+    page: PageRequest,
+) -> tuple[list[MarketplaceProduct], int]:
+    """Marketplace products (searched as the catalog's list searches them) whose canonical GTIN
+    a pending exception of the vendor waits for: what copy-to-catalog would auto-match."""
+    statement = repository.awaited_marketplace_statement(
+        vendor_id=scope.vendor_id, search=_term(search), marketplace=marketplace
+    )
+    return paginate(session, statement, page)
+
+
+def awaited_marketplace_product_ids(
+    session: Session,
+    *,
+    scope: VendorScope,
+    search: str | None = None,
+    marketplace: str | None = None,
+) -> list[int]:
+    """The ids of all of them (at most the copy limit plus one: a copy of more is refused)."""
+    statement = repository.awaited_marketplace_statement(
+        vendor_id=scope.vendor_id, search=_term(search), marketplace=marketplace
+    )
+    return marketplace_ids(session, statement, limit=MAX_COPY_IDS + 1)
+
+
+def _term(search: str | None) -> str | None:
+    return search.strip() if search and search.strip() else None

@@ -75,9 +75,12 @@ def generate_shipments(
     mix: DirtMix | None = None,
     catalog: list[Article] | None = None,
     id_prefix: str = "v1",
+    end_at: datetime | None = None,
 ) -> list[dict[str, Any]]:
     """``count`` shipment nodes exactly as the GraphQL API returns them."""
-    return generate_dataset(seed, count, mix=mix, catalog=catalog, id_prefix=id_prefix).shipments
+    return generate_dataset(
+        seed, count, mix=mix, catalog=catalog, id_prefix=id_prefix, end_at=end_at
+    ).shipments
 
 
 def generate_dataset(
@@ -87,20 +90,41 @@ def generate_dataset(
     mix: DirtMix | None = None,
     catalog: list[Article] | None = None,
     id_prefix: str = "v1",
+    end_at: datetime | None = None,
 ) -> GeneratedShipments:
     """Like ``generate_shipments``, also telling which line kind each variant id stands for.
 
     ``catalog`` defaults to ``sandbox_catalog(seed)``; ``id_prefix`` keeps ids of different
-    vendors apart.
+    vendors apart. Orders count from a fixed date in 2024; with ``end_at`` (the demo: about
+    now) the same orders are moved in time so that the newest was completed at ``end_at``:
+    the caller's clock, never read here, and without it the output stays as it always was.
     """
+    dataset, last = _generated(seed, count, mix, catalog, id_prefix, BASE_COMPLETED_AT)
+    if end_at is None:
+        return dataset
+    # Same seed, same spacing: a second pass from the shifted start ends exactly at end_at.
+    start = BASE_COMPLETED_AT + (end_at - last)
+    return _generated(seed, count, mix, catalog, id_prefix, start)[0]
+
+
+def _generated(
+    seed: int,
+    count: int,
+    mix: DirtMix | None,
+    catalog: list[Article] | None,
+    id_prefix: str,
+    start: datetime,
+) -> tuple[GeneratedShipments, datetime]:
     builder = _Builder(
         rng=random.Random(f"shipments:{seed}:{id_prefix}"),
         mix=mix or DirtMix(),
         catalog=catalog if catalog is not None else sandbox_catalog(seed),
         id_prefix=id_prefix,
+        start=start,
     )
     shipments = [builder.shipment(index) for index in range(count)]
-    return GeneratedShipments(shipments=shipments, variant_kinds=builder.variant_kinds)
+    dataset = GeneratedShipments(shipments=shipments, variant_kinds=builder.variant_kinds)
+    return dataset, builder.completed_at
 
 
 def money(cents: int, *, as_string: bool) -> int | float | str:
@@ -112,7 +136,13 @@ def money(cents: int, *, as_string: bool) -> int | float | str:
 
 class _Builder:
     def __init__(
-        self, *, rng: random.Random, mix: DirtMix, catalog: list[Article], id_prefix: str
+        self,
+        *,
+        rng: random.Random,
+        mix: DirtMix,
+        catalog: list[Article],
+        id_prefix: str,
+        start: datetime,
     ) -> None:
         self.rng = rng
         self.mix = mix
@@ -125,7 +155,7 @@ class _Builder:
         self.variant_kinds: dict[str, LineKind] = {}
         self.variant_prices: dict[str, int] = {}
         self.unit_count = 0
-        self.completed_at = BASE_COMPLETED_AT
+        self.completed_at = start
 
     def shipment(self, index: int) -> dict[str, Any]:
         rng = self.rng

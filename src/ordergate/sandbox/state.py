@@ -13,6 +13,7 @@ import copy
 import threading
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
+from datetime import datetime
 from typing import Any
 
 from ordergate.sandbox.catalog import Article, sandbox_catalog
@@ -92,7 +93,10 @@ class SandboxState:
     """Keys → vendors → shipments, plus the fault switch and the log of mutations received.
 
     Each vendor's shipments come from ``generate_shipments(seed, shipments_per_vendor, ...)``
-    with its own id prefix (``v1``, ``v2``, ... in order of first appearance in ``api_keys``).
+    with its own id prefix (``v1``, ``v2``, ... in order of first appearance in ``api_keys``),
+    drawn from ``catalogs[vendor]`` when given (a shop of its own, the demo's) else from the
+    shared ``sandbox_catalog(seed)``; ``end_at`` moves each vendor's orders so its newest was
+    completed then (``generate_shipments``).
     """
 
     def __init__(
@@ -104,6 +108,8 @@ class SandboxState:
         api_keys: Mapping[str, Sequence[str]] | None = None,
         faults: FaultConfig | None = None,
         schema: SchemaConfig | None = None,
+        catalogs: Mapping[str, list[Article]] | None = None,
+        end_at: datetime | None = None,
     ) -> None:
         self.seed = seed
         self.shipments_per_vendor = shipments_per_vendor
@@ -111,6 +117,8 @@ class SandboxState:
         self.api_keys = {key: tuple(v) for key, v in (api_keys or DEFAULT_API_KEYS).items()}
         self.vendor_ids = list(dict.fromkeys(v for vs in self.api_keys.values() for v in vs))
         self.catalog: list[Article] = sandbox_catalog(seed)
+        self.catalogs = dict(catalogs or {})
+        self.end_at = end_at
         self._initial_faults = faults or FaultConfig()
         self._initial_schema = schema or SchemaConfig()
         self._lock = threading.RLock()
@@ -134,8 +142,9 @@ class SandboxState:
                     self.seed,
                     self.shipments_per_vendor,
                     mix=self.mix,
-                    catalog=self.catalog,
+                    catalog=self.catalogs.get(vendor_id, self.catalog),
                     id_prefix=f"v{number}",
+                    end_at=self.end_at,
                 )
                 self._append(vendor_id, generated)
 

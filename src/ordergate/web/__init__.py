@@ -4,7 +4,7 @@
 declares a `router`; every state-changing form is checked for the session's form token.
 """
 
-from __future__ import annotations
+from __future__ import annotations  # noqa: I001 (merge points below)
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
@@ -12,12 +12,15 @@ from fastapi.staticfiles import StaticFiles
 from ordergate.web import assets, auth_pages, queue_pages
 
 # -- merge point: page imports --
+from ordergate.web import catalog_pages, kpi_pages
 from ordergate.web.templating import error_page
 
 PAGE_MODULES = (
     auth_pages,
     queue_pages,
     # -- merge point: page modules --
+    catalog_pages,
+    kpi_pages,
 )
 
 
