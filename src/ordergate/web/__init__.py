@@ -10,13 +10,17 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ordergate.web import assets, auth_pages, queue_pages
+
 # -- merge point: page imports --
+from ordergate.web import order_pages, sync_pages  # isort: skip  (orders area)
 from ordergate.web.templating import error_page
 
 PAGE_MODULES = (
     auth_pages,
     queue_pages,
     # -- merge point: page modules --
+    order_pages,
+    sync_pages,
 )
 
 
