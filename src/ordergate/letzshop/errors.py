@@ -187,9 +187,10 @@ class SyncRunAbandonedError(AppError):
 class SyncRunNotFoundError(NotFoundError):
     code = "SYNC_RUN_NOT_FOUND"
 
-    def __init__(self, *, vendor_id: int, run_id: int) -> None:
+    def __init__(self, *, vendor_id: int | None, run_id: int) -> None:
+        where = "" if vendor_id is None else f" for vendor {vendor_id}"
         super().__init__(
-            f"Sync run {run_id} not found for vendor {vendor_id}",
+            f"Sync run {run_id} not found{where}",
             details={"vendor_id": vendor_id, "run_id": run_id},
         )
 

@@ -40,14 +40,16 @@ def abandon_stale_runs(session: Session, *, scope: Scope, lease_seconds: float) 
 
 
 def list_runs(
-    session: Session, *, scope: VendorScope, page: PageRequest, lease_seconds: float
+    session: Session, *, scope: Scope, page: PageRequest, lease_seconds: float
 ) -> tuple[list[SyncRun], int]:
-    """The vendor's runs, newest first (runs past their lease read as abandoned)."""
+    """The vendor's runs (an admin's "all vendors" scope: every vendor's), newest first (runs
+    past their lease read as abandoned)."""
     abandon_stale_runs(session, scope=scope, lease_seconds=lease_seconds)
     return repository.runs_page(session, scope, page)
 
 
-def get_run(session: Session, *, scope: VendorScope, run_id: int, lease_seconds: float) -> SyncRun:
+def get_run(session: Session, *, scope: Scope, run_id: int, lease_seconds: float) -> SyncRun:
+    """One run of the scope's vendor (an admin's "all vendors": of any vendor)."""
     abandon_stale_runs(session, scope=scope, lease_seconds=lease_seconds)
     run = repository.find_run(session, scope, run_id)
     if run is None:

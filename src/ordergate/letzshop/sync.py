@@ -71,12 +71,17 @@ def run_sync(
     trigger: SyncTrigger,
     state: SyncState = SyncState.UNCONFIRMED,
     on_page: Callable[[SyncSummary], None] | None = None,
+    on_start: Callable[[SyncSummary], None] | None = None,
 ) -> SyncSummary:
     """Import the scope's vendor's shipments of ``state`` (the run is triggered by the scope's
-    actor); a failed Letzshop request fails the run and raises ``LetzshopUpstreamError``."""
+    actor); a failed Letzshop request fails the run and raises ``LetzshopUpstreamError``.
+    ``on_start`` hears of the run once it is claimed and committed (before the first page),
+    ``on_page`` after each committed page."""
     connection, summary, resume_cursor = _start(
         session_factory, settings, box, scope, state, trigger
     )
+    if on_start:
+        on_start(summary)
     job = SyncJob(session_factory, scope.vendor_id, summary, on_page)
     listed = None if state == SyncState.ALL else str(state)
     try:

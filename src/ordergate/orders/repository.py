@@ -325,6 +325,19 @@ def remembered_products(
     return {key: product_id for key, product_id in rows}
 
 
+def products_by_ids(
+    session: Session, *, vendor_id: int, product_ids: Collection[int]
+) -> list[Product]:
+    """The vendor's products with these ids (the products an order's lines point at)."""
+    if not product_ids:
+        return []
+    return list(
+        session.scalars(
+            select(Product).where(Product.vendor_id == vendor_id, Product.id.in_(product_ids))
+        )
+    )
+
+
 # --- The import: bulk writes --------------------------------------------------------------------
 
 

@@ -6,6 +6,7 @@ the queries are in ``repository.py``.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
@@ -16,7 +17,8 @@ from ordergate.events import timeline
 from ordergate.events.timeline import TimelineEntry, UserEmails
 from ordergate.orders import repository
 from ordergate.orders.deadlines import DeadlineState
-from ordergate.orders.errors import OrderNotFoundError
+from ordergate.orders.errors import OrderHasUnresolvedExceptionsError, OrderNotFoundError
+from ordergate.orders.guard import ensure_confirmable
 from ordergate.orders.models import Order, OrderStatus
 from ordergate.scope import Scope
 
@@ -81,3 +83,35 @@ def order_events(
         session, vendor_id=order.vendor_id, order_id=order.id, page=page
     )
     return timeline.entries(session, events, emails=emails), total
+
+
+@dataclass(frozen=True, slots=True)
+class LineProduct:
+    """The catalog product an order line points at (the placeholder while unmatched)."""
+
+    id: int
+    title: str
+    sku: str | None
+    gtin: str | None
+    is_placeholder: bool
+
+
+def line_products(session: Session, *, order: Order) -> dict[int, LineProduct]:
+    """Line id -> its product, for an order read with ``get_order`` (one query)."""
+    ids = {item.product_id for item in order.items}
+    products = {
+        p.id: LineProduct(p.id, p.title, p.sku, p.gtin, p.is_placeholder)
+        for p in repository.products_by_ids(session, vendor_id=order.vendor_id, product_ids=ids)
+    }
+    return {i.id: products[i.product_id] for i in order.items if i.product_id in products}
+
+
+def confirmation_blocker(
+    session: Session, *, order_id: int
+) -> OrderHasUnresolvedExceptionsError | None:
+    """Why the gate would refuse to confirm the order now (its own error), or None."""
+    try:
+        ensure_confirmable(session, order_id=order_id)
+    except OrderHasUnresolvedExceptionsError as refusal:
+        return refusal
+    return None

@@ -13,6 +13,7 @@ from ordergate.web import assets, auth_pages, queue_pages
 
 # -- merge point: page imports --
 from ordergate.web import catalog_pages, kpi_pages
+from ordergate.web import order_pages, sync_pages  # isort: skip  (orders area)
 from ordergate.web.templating import error_page
 
 PAGE_MODULES = (
@@ -21,6 +22,8 @@ PAGE_MODULES = (
     # -- merge point: page modules --
     catalog_pages,
     kpi_pages,
+    order_pages,
+    sync_pages,
 )
 
 
