@@ -10,13 +10,16 @@ from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
 from ordergate.web import assets, auth_pages, queue_pages
+
 # -- merge point: page imports --
+from ordergate.web import exception_pages  # isort: skip (merge point)
 from ordergate.web.templating import error_page
 
 PAGE_MODULES = (
     auth_pages,
     queue_pages,
     # -- merge point: page modules --
+    exception_pages,
 )
 
 
