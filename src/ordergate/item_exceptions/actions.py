@@ -214,6 +214,33 @@ def create_product_from_exception(
     )
 
 
+def create_product_defaults(session: Session, *, scope: Scope, exception_id: int) -> NewProduct:
+    """What create-product would create with no fields given (the marketplace product with the
+    line's GTIN, else the line's snapshot), for a form to show and edit. A line without a valid
+    GTIN gets no GTIN (a corrected one must be given) and a line without a name an empty title;
+    nothing is written."""
+    exception = _found(session, scope=scope, exception_id=exception_id)
+    order, item = repository.get_order_and_item(session, item_id=exception.order_item_id)
+    if normalize_gtin(exception.original_gtin).status == "invalid":
+        target = _ProductGtin(None, None, None, corrected=False)
+    else:
+        target = _product_gtin(exception, item, None)
+    common: dict[str, Any] = {
+        "session": session,
+        "exception": exception,
+        "order": order,
+        "item": item,
+        "target": target,
+        "sku": None,
+        "brand": None,
+        "price_cents": None,
+    }
+    try:
+        return _new_product(title=None, **common)
+    except ProductTitleRequiredError:
+        return _new_product(title=" ", **common)
+
+
 def _resolve_by_hand(
     session: Session,
     *,

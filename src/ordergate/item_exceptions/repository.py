@@ -1654,3 +1654,150 @@ def kpi_vendors(session: Session, *, scope: Scope) -> list[tuple[int, str]]:
         select(Vendor.id, Vendor.code).where(*vendor_filter(scope, Vendor.id)).order_by(Vendor.id)
     ).all()
     return [(vendor_id, code) for vendor_id, code in rows]
+
+
+# --- the exception detail page (`detail.py`): the product picker, the next pending exception --
+
+# Rows each picker look-up may return.
+PICKER_PER_LOOKUP = 10
+
+
+class PickerLookup(NamedTuple):
+    """What the product picker looks for; an empty field is not looked up."""
+
+    gtin_ranges: Sequence[tuple[str, str]]  # canonical GTIN ranges [low, high) (prefixes)
+    sku: str | None  # lower-cased; the same SKU or an SKU starting with it
+    title_words: Sequence[str]  # every word in the title (SQLite: the last one as a prefix)
+
+
+def _prefix_end(prefix: str) -> str:
+    """The smallest string above every string starting with `prefix` (its last character
+    incremented): with the lower bound, a range an index walks."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
+def _escaped_like(term: str) -> str:
+    return term.replace("/", "//").replace("%", "/%").replace("_", "/_")
+
+
+def picker_products(
+    session: Session, *, vendor_id: int, lookup: PickerLookup, limit: int = PICKER_PER_LOOKUP
+) -> list[tuple[int, str]]:
+    """(product id, look-up) pairs of the vendor's matchable products, look-ups `gtin`, `sku`,
+    `title`, each walking an index and stopping at its limit:
+
+    - `gtin`: ranges of the (vendor_id, gtin_normalized) index (a whole GTIN is a range of one);
+    - `sku`: a range of the (vendor_id, lower(sku)) index, rechecked with LIKE;
+    - `title`: the FTS5 table's vendor words (SQLite, the last word as a prefix query) or
+      ILIKE per word over pg_trgm's GIN index (PostgreSQL)."""
+    arms: list[Subquery] = []
+    gtin = Product.gtin_normalized
+    for low, high in lookup.gtin_ranges:
+        arms.append(_picker_arm("gtin", [gtin >= low, gtin < high], gtin, limit, vendor_id))
+    if lookup.sku:
+        sku = func.lower(Product.sku)
+        in_range = [
+            sku >= lookup.sku,
+            sku < _prefix_end(lookup.sku),
+            sku.like(_escaped_like(lookup.sku) + "%", escape="/"),
+        ]
+        arms.append(_picker_arm("sku", in_range, sku, limit, vendor_id))
+    title = _picker_title_arm(session, vendor_id=vendor_id, lookup=lookup, limit=limit)
+    if title is not None:
+        arms.append(title)
+    if not arms:
+        return []
+    statement = union_all(*(select(arm.c.id, arm.c.via) for arm in arms))
+    return [(row.id, row.via) for row in session.execute(statement)]
+
+
+def _picker_arm(
+    via: str,
+    conditions: list[ColumnElement[bool]],
+    order: SQLColumnExpression[Any],
+    limit: int,
+    vendor_id: int,
+) -> Subquery:
+    return (
+        select(Product.id.label("id"), literal(via).label("via"))
+        .where(matchable(vendor_id), *conditions)
+        .order_by(order, Product.id)
+        .limit(limit)
+        .subquery()
+    )
+
+
+def _picker_title_arm(
+    session: Session, *, vendor_id: int, lookup: PickerLookup, limit: int
+) -> Subquery | None:
+    if session.get_bind().dialect.name == "postgresql":
+        if not lookup.title_words:
+            return None
+        contains = [
+            Product.title.ilike("%" + _escaped_like(word) + "%", escape="/")
+            for word in lookup.title_words
+        ]
+        return (
+            select(Product.id.label("id"), literal("title").label("via"))
+            .where(matchable(vendor_id), *contains)
+            .order_by(func.length(Product.title), Product.id)
+            .limit(limit)
+            .subquery()
+        )
+    if not lookup.title_words:
+        return None
+    *whole, last = lookup.title_words
+    phrases = ['"' + vendor_word(vendor_id, word).replace('"', '""') + '"' for word in whole]
+    phrases.append('"' + vendor_word(vendor_id, last).replace('"', '""') + '"*')
+    search = table(TITLE_SEARCH_TABLE, column("rowid", Integer))
+    rank: ColumnElement[Any] = literal_column(f"bm25({TITLE_SEARCH_TABLE})")
+    return (
+        select(Product.id.label("id"), literal("title").label("via"))
+        .select_from(search)
+        .join(Product, Product.id == search.c.rowid)
+        .where(
+            literal_column(TITLE_SEARCH_TABLE).op("MATCH")(" AND ".join(phrases)),
+            matchable(vendor_id),
+        )
+        .order_by(rank, Product.id)
+        .limit(limit)
+        .subquery()
+    )
+
+
+def next_pending_id(
+    session: Session, *, vendor_id: int, created_at: datetime, exception_id: int
+) -> int | None:
+    """The vendor's pending exception after this one in the queue's newest-first order, else
+    the newest other one (wrapping round); read from the (vendor_id, status, created_at, id)
+    index."""
+    exception = OrderItemException
+    pending = [exception.vendor_id == vendor_id, exception.status == ExceptionStatus.PENDING]
+    older = or_(
+        exception.created_at < created_at,
+        and_(exception.created_at == created_at, exception.id < exception_id),
+    )
+    found = session.scalar(
+        select(exception.id).where(*pending, older).order_by(*NEWEST_FIRST).limit(1)
+    )
+    if found is None:
+        found = session.scalar(
+            select(exception.id)
+            .where(*pending, exception.id != exception_id)
+            .order_by(*NEWEST_FIRST)
+            .limit(1)
+        )
+    return found
+
+
+def product_titles(session: Session, *, vendor_id: int, ids: Sequence[int]) -> dict[int, str]:
+    """Titles of the vendor's products with these ids (any: inactive and the placeholder too,
+    as a resolution or a timeline names them)."""
+    if not ids:
+        return {}
+    rows = session.execute(
+        select(Product.id, Product.title).where(
+            Product.vendor_id == vendor_id, in_list(session, Product.id, ids)
+        )
+    )
+    return {row.id: row.title for row in rows}

@@ -4,26 +4,31 @@
 declares a `router`; every state-changing form is checked for the session's form token.
 """
 
-from __future__ import annotations  # noqa: I001 (merge points below)
+from __future__ import annotations
 
 from fastapi import FastAPI
 from fastapi.staticfiles import StaticFiles
 
-from ordergate.web import assets, auth_pages, queue_pages
-
-# -- merge point: page imports --
-from ordergate.web import catalog_pages, kpi_pages
-from ordergate.web import order_pages, sync_pages  # isort: skip  (orders area)
+from ordergate.web import (
+    assets,
+    auth_pages,
+    catalog_pages,
+    exception_pages,
+    kpi_pages,
+    order_pages,
+    queue_pages,
+    sync_pages,
+)
 from ordergate.web.templating import error_page
 
 PAGE_MODULES = (
     auth_pages,
     queue_pages,
-    # -- merge point: page modules --
     catalog_pages,
     kpi_pages,
     order_pages,
     sync_pages,
+    exception_pages,
 )
 
 
