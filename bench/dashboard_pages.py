@@ -1,0 +1,169 @@
+#!/usr/bin/env python3
+"""Server-side latency of the dashboard's main pages on the benchmark dataset (issue 10 §3:
+p95 <= 100 ms at 1,000,000 items and 100,000 exceptions, SQLite and PostgreSQL).
+
+    .venv/bin/python bench/dashboard_pages.py                # SQLite, bench/out/bench.db
+    .venv/bin/python bench/dashboard_pages.py --database-url postgresql+psycopg://...
+
+The dataset is bench/exceptions_api.py's (generated and loaded when the database holds none).
+Users log in through the login form (cookie session, as a browser does); each page is fetched
+through the ASGI app in-process (no network, so the time is the server's: routing, session,
+queries, template). Before measuring, every page is checked to show what the services say:
+the queue's pending card equals `exception_stats`, an order page names its order number, an
+exception page its GTIN (exit 1 otherwise).
+"""
+
+from __future__ import annotations
+
+import argparse
+import random
+import re
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
+
+import exceptions_api  # noqa: E402
+import generate_dataset  # noqa: E402
+from fastapi.testclient import TestClient  # noqa: E402
+from sqlalchemy import func, select  # noqa: E402
+
+from ordergate.app import create_app  # noqa: E402
+from ordergate.config import Settings  # noqa: E402
+from ordergate.item_exceptions import service  # noqa: E402
+from ordergate.orders.models import Order, OrderItemException  # noqa: E402
+from ordergate.scope import Scope  # noqa: E402
+from ordergate.security import use_cheap_password_hashing  # noqa: E402
+from ordergate.vendors.models import Vendor  # noqa: E402
+
+TARGET_MS = 100.0
+_LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
+
+
+def web_login(client: TestClient, email: str) -> None:
+    form = _LOGIN_CSRF.search(client.get("/").text)
+    assert form, "no login form"
+    response = client.post(
+        "/login",
+        data={"email": email, "password": exceptions_api.PASSWORD, "login_csrf": form.group(1)},
+        follow_redirects=False,
+    )
+    if response.status_code != 303:
+        sys.exit(f"login of {email} failed: {response.status_code}")
+
+
+def sample_ids(session: object, rng: random.Random, vendor_id: int) -> tuple[list, list]:
+    """(order id, number) of orders with exceptions and (exception id, GTIN) pairs, of the
+    vendor (the staff user's) and of every vendor."""
+    rows = session.execute(  # type: ignore[attr-defined]
+        select(OrderItemException.id, OrderItemException.original_gtin, Order.id, Order.vendor_id)
+        .join(Order, Order.id == OrderItemException.order_id)
+        .where(OrderItemException.original_gtin.is_not(None))
+        .order_by(OrderItemException.id)
+        .limit(20_000)
+    ).all()
+    picked = rng.sample(rows, 400)
+    own = [row for row in rows if row[3] == vendor_id][:200]
+    return picked, own
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--sqlite", type=Path, default=exceptions_api.DEFAULT_SQLITE)
+    parser.add_argument("--database-url")
+    parser.add_argument("--requests", type=int, default=100)
+    parser.add_argument("--seed", type=int, default=11)
+    args = parser.parse_args()
+    url = args.database_url or f"sqlite:///{args.sqlite}"
+    rng = random.Random(args.seed)
+    use_cheap_password_hashing()
+    exceptions_api.prepare_dataset(url, regenerate=False, seed=generate_dataset.SEED)
+    app = create_app(
+        Settings(env="test", database_url=url, secret_key="bench-secret-key-for-ordergate-pages")
+    )
+    with app.state.session_factory() as session:
+        vendor_id, vendor_code = session.execute(
+            select(Vendor.id, Vendor.code)
+            .join(OrderItemException, OrderItemException.vendor_id == Vendor.id)
+            .group_by(Vendor.id, Vendor.code)
+            .order_by(func.count().desc())
+            .limit(1)
+        ).one()
+        exceptions_api.ensure_users(session, vendor_code)
+        every, own = sample_ids(session, rng, vendor_id)
+        numbers = dict(session.execute(select(Order.id, Order.order_number)).all())
+        pending = service.exception_stats(
+            session, scope=Scope(actor_user_id=None, vendor_id=None, is_admin=True)
+        ).pending
+    print(f"database: {url.split('@')[-1]}; pending {pending:,}; staff of {vendor_code}")
+
+    results = []
+    admin, staff = TestClient(app), TestClient(app)
+    with admin, staff:
+        web_login(admin, "admin@bench.test")
+        web_login(staff, "staff@bench.test")
+        first = admin.get("/queue")
+        if f"{pending:,}" not in first.text and str(pending) not in first.text:
+            sys.exit(f"the admin queue does not show the {pending} pending exceptions")
+
+        def page(
+            client: TestClient, paths: list[str], expect: list[str] | None = None
+        ) -> Callable[[int], None]:
+            def call(i: int) -> None:
+                response = client.get(paths[i % len(paths)])
+                if response.status_code != 200:
+                    sys.exit(f"{paths[i % len(paths)]}: {response.status_code}")
+                if expect and expect[i % len(paths)] not in response.text:
+                    sys.exit(f"{paths[i % len(paths)]} does not show {expect[i % len(paths)]}")
+
+            return call
+
+        scenarios = [
+            ("queue", "admin, all vendors", page(admin, ["/queue"])),
+            ("queue", "admin, overdue", page(admin, ["/queue?deadline_state=overdue"])),
+            ("queue", "staff, own vendor", page(staff, ["/queue", "/queue?skip=50"])),
+            ("grouped queue", "admin, all vendors", page(admin, ["/queue?mode=groups"])),
+            ("grouped queue", "staff, own vendor", page(staff, ["/queue?mode=groups"])),
+            (
+                "order detail",
+                "admin",
+                page(
+                    admin,
+                    [f"/orders/{row[2]}" for row in every],
+                    [str(numbers[row[2]]) for row in every],
+                ),
+            ),
+            (
+                "order detail",
+                "staff",
+                page(
+                    staff,
+                    [f"/orders/{row[2]}" for row in own],
+                    [str(numbers[row[2]]) for row in own],
+                ),
+            ),
+            (
+                "exception detail",
+                "admin",
+                page(admin, [f"/exceptions/{row[0]}" for row in every], [r[1] for r in every]),
+            ),
+            (
+                "exception detail",
+                "staff",
+                page(staff, [f"/exceptions/{row[0]}" for row in own], [r[1] for r in own]),
+            ),
+        ]
+        for name, who, call in scenarios:
+            timings = exceptions_api.measure(call, args.requests, warmup=5)
+            results.append((name, who, timings))
+
+    print("\n| page | who | p50 ms | p95 ms | target | |\n|---|---|--:|--:|--:|---|")
+    for name, who, timings in results:
+        p50, p95 = exceptions_api.p(timings, 50), exceptions_api.p(timings, 95)
+        verdict = "met" if p95 <= TARGET_MS else "missed"
+        print(f"| {name} | {who} | {p50:.1f} | {p95:.1f} | {TARGET_MS:.0f} | {verdict} |")
+
+
+if __name__ == "__main__":
+    main()
