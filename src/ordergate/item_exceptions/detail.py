@@ -41,12 +41,17 @@ class PickedProduct:
 _ORDER = {"gtin": 0, "sku": 1, "title": 2}
 
 
+def _after(prefix: str) -> str:
+    """The smallest digit string above every string starting with `prefix`."""
+    return prefix[:-1] + chr(ord(prefix[-1]) + 1)
+
+
 def _gtin_ranges(query: str) -> list[tuple[str, str]]:
     """Ranges of canonical GTINs the query names: a whole valid GTIN exactly, else every GTIN
     whose digits begin with the query's (as typed, before zero-padding to 14)."""
     parsed = normalize_gtin(query)
     if parsed.canonical is not None:
-        return [(parsed.canonical, parsed.canonical + "\x00")]
+        return [(parsed.canonical, _after(parsed.canonical))]
     digits = ean.compact(query)
     if not (digits.isascii() and digits.isdigit()) or len(digits) < _MIN_GTIN_PREFIX:
         return []
@@ -54,7 +59,7 @@ def _gtin_ranges(query: str) -> list[tuple[str, str]]:
     for length in _GTIN_LENGTHS:
         if len(digits) <= length:
             low = "0" * (CANONICAL_LENGTH - length) + digits
-            ranges.append((low, low[:-1] + chr(ord(low[-1]) + 1)))
+            ranges.append((low, _after(low)))
     return ranges
 
 

@@ -21,6 +21,11 @@
     }
   }
 
-  document.addEventListener("DOMContentLoaded", focusTarget);
+  if (document.readyState === "loading") {
+    document.addEventListener("DOMContentLoaded", focusTarget);
+  } else {
+    focusTarget();
+  }
+  window.addEventListener("load", focusTarget);
   window.addEventListener("hashchange", focusTarget);
 })();
