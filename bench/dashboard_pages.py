@@ -32,7 +32,7 @@ from sqlalchemy import func, select  # noqa: E402
 from ordergate.app import create_app  # noqa: E402
 from ordergate.config import Settings  # noqa: E402
 from ordergate.item_exceptions import service  # noqa: E402
-from ordergate.orders.models import Order, OrderItemException  # noqa: E402
+from ordergate.orders.models import Order, OrderItem, OrderItemException  # noqa: E402
 from ordergate.scope import Scope  # noqa: E402
 from ordergate.security import use_cheap_password_hashing  # noqa: E402
 from ordergate.vendors.models import Vendor  # noqa: E402
@@ -58,7 +58,8 @@ def sample_ids(session: object, rng: random.Random, vendor_id: int) -> tuple[lis
     vendor (the staff user's) and of every vendor."""
     rows = session.execute(  # type: ignore[attr-defined]
         select(OrderItemException.id, OrderItemException.original_gtin, Order.id, Order.vendor_id)
-        .join(Order, Order.id == OrderItemException.order_id)
+        .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
+        .join(Order, Order.id == OrderItem.order_id)
         .where(OrderItemException.original_gtin.is_not(None))
         .order_by(OrderItemException.id)
         .limit(20_000)
