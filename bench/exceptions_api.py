@@ -108,6 +108,18 @@ def prepare_dataset(url: str, *, regenerate: bool, seed: int) -> None:
         engine.dispose()
 
 
+def biggest_vendor(session: Session) -> tuple[int, str]:
+    """(id, code) of the vendor with the most exceptions: the worst case for its lists."""
+    vendor_id, vendor_code = session.execute(
+        select(Vendor.id, Vendor.code)
+        .join(OrderItemException, OrderItemException.vendor_id == Vendor.id)
+        .group_by(Vendor.id, Vendor.code)
+        .order_by(func.count().desc())
+        .limit(1)
+    ).one()
+    return int(vendor_id), str(vendor_code)
+
+
 def ensure_users(session: Session, vendor_code: str) -> None:
     if session.scalar(select(func.count()).select_from(User)) == 0:
         create_user(
@@ -219,13 +231,7 @@ def main() -> None:
     sessions = app.state.session_factory
     with sessions() as session:
         # The vendor token acts for the biggest vendor (the worst case for its lists).
-        vendor_id, vendor_code = session.execute(
-            select(Vendor.id, Vendor.code)
-            .join(OrderItemException, OrderItemException.vendor_id == Vendor.id)
-            .group_by(Vendor.id, Vendor.code)
-            .order_by(func.count().desc())
-            .limit(1)
-        ).one()
+        vendor_id, vendor_code = biggest_vendor(session)
         vendor_ids = list(session.scalars(select(Vendor.id).order_by(Vendor.id)))
         ensure_users(session, vendor_code)
         admin_terms = search_terms(session, rng, None)

@@ -1730,9 +1730,9 @@ def _picker_arm(
 def _picker_title_arm(
     session: Session, *, vendor_id: int, lookup: PickerLookup, limit: int
 ) -> Subquery | None:
+    if not lookup.title_words:
+        return None
     if session.get_bind().dialect.name == "postgresql":
-        if not lookup.title_words:
-            return None
         contains = [
             Product.title.ilike("%" + _escaped_like(word) + "%", escape="/")
             for word in lookup.title_words
@@ -1744,8 +1744,6 @@ def _picker_title_arm(
             .limit(limit)
             .subquery()
         )
-    if not lookup.title_words:
-        return None
     *whole, last = lookup.title_words
     phrases = ['"' + vendor_word(vendor_id, word).replace('"', '""') + '"' for word in whole]
     phrases.append('"' + vendor_word(vendor_id, last).replace('"', '""') + '"*')

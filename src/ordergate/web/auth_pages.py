@@ -10,6 +10,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from ordergate.auth import web_sessions
+from ordergate.auth.endpoints import AddressDep
 from ordergate.auth.service import authenticate
 from ordergate.deps import SessionDep, ThrottleDep
 from ordergate.errors import AppError
@@ -19,10 +20,6 @@ from ordergate.web.templating import redirect, render, safe_next
 
 router = APIRouter(route_class=CommittingRoute, include_in_schema=False)
 LOGIN_CSRF_COOKIE = "ordergate_login_csrf"
-
-
-def _address(request: Request) -> str:
-    return request.client.host if request.client else "unknown"
 
 
 def _login_form(
@@ -69,6 +66,7 @@ def login(
     request: Request,
     session: SessionDep,
     throttle: ThrottleDep,
+    address: AddressDep,
     email: Annotated[str, Form(max_length=320)],
     password: Annotated[str, Form(max_length=1024)],
     login_csrf: Annotated[str, Form(max_length=100)] = "",
@@ -80,7 +78,7 @@ def login(
         return _login_form(request, next_path=safe_next(next), error=error, email=email)
     try:
         user = authenticate(
-            session, email=email, password=password, throttle=throttle, address=_address(request)
+            session, email=email, password=password, throttle=throttle, address=address
         )
     except AppError as error:
         return _login_form(request, next_path=safe_next(next), error=error, email=email)
