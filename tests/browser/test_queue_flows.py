@@ -11,6 +11,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.db import utcnow
 from ordergate.vendors.models import Vendor
+from tests.browser.conftest import PHONE
 from tests.browser.flows import card, log_in
 from tests.factories import exception_state, make_product, make_unmatched_line, make_user
 from tests.factories import make_vendor as make_shop
@@ -122,3 +123,28 @@ def test_checked_rows_are_ignored_with_one_reason_and_each_rows_result_is_shown(
         state = exception_state(db, exception_id)
         assert (state["status"], state["resolution_notes"]) == ("ignored", "Samples, not for sale")
     assert exception_state(db, first)["status"] == "pending"
+
+
+def test_on_a_phone_each_row_is_a_card_and_the_page_does_not_scroll_sideways(
+    page: Page, db: Session
+) -> None:
+    shop1, _ = _two_shops(db)
+    _lines(db, shop1, "Wooden train set with a rather long name for a phone", "Red kite")
+    db.commit()
+    page.set_viewport_size(PHONE)
+    log_in(page, "staff@shop1.test", "/queue")
+    expect(page.locator("#queue-table tbody tr")).to_have_count(2)
+    widths = page.evaluate(
+        """() => [document.documentElement, document.querySelector('.table-wrap')]
+            .map(el => el.scrollWidth - el.clientWidth)"""
+    )
+    assert widths == [0, 0]  # nothing wider than the screen, the table included
+    first = page.locator("#queue-table tbody tr").first
+    assert first.evaluate("row => getComputedStyle(row).display") == "flex"
+    for cell in ("td.lead", 'td[data-label="Order"]', 'td[data-label="Deadline"]'):
+        box = first.locator(cell).bounding_box()
+        assert box is not None, cell
+        assert box["x"] >= 0, cell
+        assert box["x"] + box["width"] <= PHONE["width"], cell
+    expect(first.locator('td[data-label="Order"]')).to_be_visible()
+    expect(page.get_by_text("Select all on this page")).to_be_visible()
