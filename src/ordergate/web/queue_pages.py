@@ -5,7 +5,8 @@ fragments the keyboard triage and the product picker load.
 Every number and row comes from the service the API calls for the same question: the cards from
 `service.exception_stats` (and `count_resolved_since`), the list from `service.list_exceptions`,
 the groups from `queue.list_groups`, the exports from `history.start_export` and
-`queue.groups_csv`, bulk from `queue.bulk_resolve_selection` / `bulk_ignore_selection`.
+`queue.groups_csv`, bulk from `queue.bulk_resolve_selection` / `bulk_ignore_selection`, the
+product picker from `detail.search_vendor_products` (the exception detail page's search).
 """
 
 from __future__ import annotations
