@@ -9,6 +9,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.orders.models import OrderItem, OrderItemException
 from tests.browser.flows import card, log_in
+from tests.conftest import PASSWORD
 from tests.factories import exception_state, make_unmatched_line, make_user, make_vendor
 
 
@@ -82,5 +83,14 @@ def test_a_form_posted_without_its_token_is_refused_and_changes_nothing(
     assert answer.value.status == 403
     expect(page.get_by_role("main")).to_contain_text("CSRF_TOKEN_INVALID")
     assert exception_state(db, own.id) == before
+    # The API over the same live server agrees: still pending, no resolution notes.
+    token = page.request.post(
+        "/api/v1/auth/login", data={"email": "staff@shop1.test", "password": PASSWORD}
+    ).json()["access_token"]
+    api = page.request.get(
+        f"/api/v1/vendor/order-exceptions/{own.id}", headers={"Authorization": f"Bearer {token}"}
+    )
+    assert api.status == 200, api.text()
+    assert (api.json()["status"], api.json()["resolution_notes"]) == ("pending", None)
     page.goto(f"/exceptions/{own.id}")
     expect(page.locator("h1 .badge")).to_have_text("pending")
