@@ -8,7 +8,7 @@ import re
 from playwright.sync_api import Page, expect
 from sqlalchemy.orm import Session
 
-from tests.conftest import PASSWORD
+from tests.browser.flows import log_in
 from tests.factories import (
     exception_state,
     gtin13,
@@ -22,12 +22,7 @@ GTIN = gtin13("400638133393")
 
 
 def _login(page: Page, target: str) -> None:
-    page.goto("/")
-    page.get_by_label("Email").fill("staff@shop1.test")
-    page.get_by_label("Password").fill(PASSWORD)
-    page.get_by_role("button", name="Log in").click()
-    expect(page.get_by_role("button", name="Log out")).to_be_visible()
-    page.goto(target)
+    log_in(page, "staff@shop1.test", target)
 
 
 def test_resolve_from_a_suggestion(page: Page, db: Session) -> None:

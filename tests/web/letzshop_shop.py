@@ -4,7 +4,6 @@ and the database hold. Test modules import the fixtures they use."""
 
 from __future__ import annotations
 
-import re
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -16,7 +15,7 @@ from fastapi.testclient import TestClient
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
+from ordergate.orders.models import Order, OrderItem, OrderItemException
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from ordergate.vendors.models import Vendor
 from tests.factories import admin_headers, make_user, make_vendor
@@ -102,24 +101,6 @@ def exception_of(db: Session, item: OrderItem) -> OrderItemException:
     ).one()
 
 
-def local_state(db: Session) -> dict[str, Any]:
-    """Everything a refused POST must leave as it was."""
-    db.rollback()
-    return {
-        "units": sorted(db.execute(select(OrderItemUnit.external_unit_id, OrderItemUnit.state))),
-        "exceptions": sorted(
-            db.execute(
-                select(
-                    OrderItemException.id,
-                    OrderItemException.status,
-                    OrderItemException.resolved_product_id,
-                )
-            )
-        ),
-        "orders": sorted(db.execute(select(Order.id, Order.status))),
-    }
-
-
 def mutations(control: httpx.Client) -> list[dict[str, Any]]:
     return list(control.get("/control/mutations").json()["mutations"])
 
@@ -127,14 +108,6 @@ def mutations(control: httpx.Client) -> list[dict[str, Any]]:
 def sandbox_unit_states(control: httpx.Client) -> dict[str, str]:
     dump = control.get("/control/shipments", params={"api_key": KEY}).json()["shipments"]
     return {u["id"]: u["state"] for s in dump for u in s["shipment"]["inventoryUnits"]}
-
-
-_FLASH = re.compile(r'<div class="flash flash-(\w+)" role="status">([^<]*)</div>')
-
-
-def flash_of(page: httpx.Response) -> tuple[str, str] | None:
-    match = _FLASH.search(page.text)
-    return (match.group(1), match.group(2)) if match else None
 
 
 def wait_for_run(client: TestClient, run_id: int, *, timeout: float = 30.0) -> httpx.Response:

@@ -6,11 +6,10 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from ordergate.catalog.models import Product
@@ -25,13 +24,20 @@ from tests.factories import (
     make_order,
     make_product,
     make_unmatched_line,
-    make_user,
-    make_vendor,
     mappings,
     minutes,
     row_count,
 )
-from tests.web.pages import csrf_of, post_form, web_login
+from tests.web.pages import (
+    ADMIN,
+    STAFF,
+    commit_and_log_in,
+    csrf_of,
+    db_state,
+    flash_after,
+    post_form,
+    two_shops,
+)
 
 GTIN = gtin13("400638133393")  # 4006381333931
 OTHER_GTIN = gtin13("501234567890")
@@ -47,46 +53,18 @@ class Shop:
 @pytest.fixture
 def shop(client: TestClient, db: Session) -> Shop:
     """shop1 (its staff logged in through the form) and shop2."""
-    vendor = make_vendor(db, code="shop1", name="Maison Verte")
-    other = make_vendor(db, code="shop2", name="Other Shop")
-    make_user(db, email="staff@shop1.test", vendors=["shop1"])
-    db.commit()
-    csrf = web_login(client, "staff@shop1.test")
+    vendor, other = two_shops(db)
+    csrf = commit_and_log_in(client, db, STAFF)
     return Shop(vendor_id=vendor.id, other_vendor_id=other.id, csrf=csrf)
 
 
-def _flash_after(client: TestClient, response: Any) -> str:
-    assert response.status_code == 303, response.text[:500]
-    page = client.get(response.headers["location"])
-    match = re.search(r'<div class="flash flash-ok" role="status">([^<]*)</div>', page.text)
-    assert match, page.text[:2000]
-    return match.group(1).replace("&#39;", "'")
-
-
-def _snapshot(db: Session) -> dict[str, Any]:
-    """Every exception's state, line links, products and events: what a refusal must keep."""
-    exceptions = db.execute(
-        select(
-            OrderItemException.id,
-            OrderItemException.status,
-            OrderItemException.resolved_product_id,
-            OrderItemException.resolution_notes,
-        ).order_by(OrderItemException.id)
-    ).all()
-    lines = db.execute(
-        select(OrderItem.id, OrderItem.product_id, OrderItem.needs_product_match).order_by(
-            OrderItem.id
-        )
-    ).all()
-    products = db.scalar(select(func.count()).select_from(Product))
+def _line_and_mug(db: Session, shop: Shop) -> tuple[OrderItemException, Product]:
+    """A pending line of `GTIN` in shop1 and an active product "Mug" to resolve it to;
+    committed."""
+    product = make_product(db, vendor_id=shop.vendor_id, title="Mug")
+    exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
     db.commit()
-    return {
-        "exceptions": [tuple(r) for r in exceptions],
-        "lines": [tuple(r) for r in lines],
-        "products": products,
-        "events": [tuple(e.values()) for x in exceptions for e in events_of(db, x.id)],
-        "mappings": mappings(db),
-    }
+    return exception, product
 
 
 # --- the page ---------------------------------------------------------------------------------
@@ -247,7 +225,7 @@ def test_resolve_one_line_resolves_writes_the_event_and_unblocks_the_order(
         {"product_id": str(product.id), "notes": "Same mug", "scope": "one"},
     )
     assert response.headers["location"] == f"/exceptions/{exception.id}"
-    assert _flash_after(client, response) == (
+    assert flash_after(client, response) == (
         f"Resolved exception {exception.id}; order {order_number} can now be confirmed"
     )
     state = exception_state(db, exception.id)
@@ -266,9 +244,7 @@ def test_resolve_one_line_resolves_writes_the_event_and_unblocks_the_order(
 
 
 def test_remember_maps_the_gtin(client: TestClient, db: Session, shop: Shop) -> None:
-    product = make_product(db, vendor_id=shop.vendor_id, title="Mug")
-    exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
-    db.commit()
+    exception, product = _line_and_mug(db, shop)
     response = post_form(
         client,
         f"/exceptions/{exception.id}/resolve",
@@ -302,7 +278,7 @@ def test_resolve_by_gtin_shows_the_preview_and_resolves_every_pending_line(
         shop.csrf,
         {"product_id": str(product.id), "scope": "gtin"},
     )
-    assert _flash_after(client, response) == (
+    assert flash_after(client, response) == (
         f"Resolved 4 exceptions with GTIN {GTIN}; 3 orders can now be confirmed"
     )
     assert [exception_state(db, x.id)["status"] for x in lines] == ["resolved"] * 4
@@ -317,7 +293,7 @@ def test_resolve_to_another_vendors_product_is_refused_and_changes_nothing(
     theirs = make_product(db, vendor_id=shop.other_vendor_id, title="Theirs")
     exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
     db.commit()
-    before = _snapshot(db)
+    before = db_state(db)
     for scope in ("one", "gtin"):
         response = post_form(
             client,
@@ -333,7 +309,7 @@ def test_resolve_to_another_vendors_product_is_refused_and_changes_nothing(
     bad = post_form(client, f"/exceptions/{exception.id}/resolve", shop.csrf, {"product_id": "x"})
     assert bad.status_code == 422
     assert "Invalid request: check product_id" in bad.text
-    assert _snapshot(db) == before
+    assert db_state(db) == before
 
 
 # --- ignore, create-product, reopen -----------------------------------------------------------
@@ -342,18 +318,18 @@ def test_resolve_to_another_vendors_product_is_refused_and_changes_nothing(
 def test_ignore_needs_a_reason(client: TestClient, db: Session, shop: Shop) -> None:
     exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
     db.commit()
-    before = _snapshot(db)
+    before = db_state(db)
     for notes in ("", "   "):
         url = f"/exceptions/{exception.id}/ignore"
         refused = post_form(client, url, shop.csrf, {"notes": notes})
         assert refused.status_code == 422
         assert "Invalid request: check notes" in refused.text
         assert 'role="alert"' in refused.text
-    assert _snapshot(db) == before
+    assert db_state(db) == before
     done = post_form(
         client, f"/exceptions/{exception.id}/ignore", shop.csrf, {"notes": "  Discontinued "}
     )
-    assert _flash_after(client, done) == (
+    assert flash_after(client, done) == (
         f"Ignored exception {exception.id}; it still blocks confirmation"
     )
     state = exception_state(db, exception.id)
@@ -384,7 +360,7 @@ def test_create_product_shows_its_defaults_creates_and_resolves_the_siblings(
         shop.csrf,
         {"title": "Funko Pop! Iron Man", "sku": "FU-1", "price": "24,50", "gtin": GTIN},
     )
-    flash = _flash_after(client, response)
+    flash = flash_after(client, response)
     assert flash.startswith("Created product 'Funko Pop! Iron Man' (#")
     assert flash.endswith("resolved 2 exceptions (this one and 1 other pending line with its GTIN)")
     assert row_count(db, Product) == products + 1
@@ -404,7 +380,7 @@ def test_create_product_for_an_invalid_gtin_without_a_correction_is_refused(
         db, vendor_id=shop.vendor_id, gtin=bad, exception_type="gtin_mismatch"
     )
     db.commit()
-    before = _snapshot(db)
+    before = db_state(db)
     refused = post_form(
         client,
         f"/exceptions/{exception.id}/create-product",
@@ -419,30 +395,28 @@ def test_create_product_for_an_invalid_gtin_without_a_correction_is_refused(
     assert refused.status_code == 400
     assert "is not a valid GTIN" in refused.text
     assert 'value="Cup"' in refused.text
-    assert _snapshot(db) == before
+    assert db_state(db) == before
 
 
 def test_reopen_restores_the_placeholder_and_needs_a_reason(
     client: TestClient, db: Session, shop: Shop
 ) -> None:
-    product = make_product(db, vendor_id=shop.vendor_id, title="Mug")
-    exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
-    db.commit()
+    exception, product = _line_and_mug(db, shop)
     post_form(
         client,
         f"/exceptions/{exception.id}/resolve",
         shop.csrf,
         {"product_id": str(product.id), "remember": "true"},
     )
-    before = _snapshot(db)
+    before = db_state(db)
     refused = post_form(client, f"/exceptions/{exception.id}/reopen", shop.csrf, {"notes": " "})
     assert refused.status_code == 422
     assert "Invalid request: check notes" in refused.text
-    assert _snapshot(db) == before
+    assert db_state(db) == before
     done = post_form(
         client, f"/exceptions/{exception.id}/reopen", shop.csrf, {"notes": "Wrong mug"}
     )
-    assert _flash_after(client, done) == (
+    assert flash_after(client, done) == (
         f"Reopened exception {exception.id}: the line waits on the placeholder again; "
         "the remembered mapping of GTIN 04006381333931 is removed"
     )
@@ -462,9 +436,7 @@ def test_reopen_restores_the_placeholder_and_needs_a_reason(
 def test_reopen_after_letzshop_confirmed_shows_the_apis_409(
     client: TestClient, db: Session, shop: Shop
 ) -> None:
-    product = make_product(db, vendor_id=shop.vendor_id, title="Mug")
-    exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
-    db.commit()
+    exception, product = _line_and_mug(db, shop)
     post_form(
         client, f"/exceptions/{exception.id}/resolve", shop.csrf, {"product_id": str(product.id)}
     )
@@ -473,12 +445,12 @@ def test_reopen_after_letzshop_confirmed_shows_the_apis_409(
     ).one()
     unit.state = "confirmed_available"
     db.commit()
-    before = _snapshot(db)
+    before = db_state(db)
     refused = post_form(client, f"/exceptions/{exception.id}/reopen", shop.csrf, {"notes": "x"})
     assert refused.status_code == 409
     assert f"Order item exception {exception.id} cannot be reopened" in refused.text
     assert "already confirmed at the marketplace" in refused.text
-    assert _snapshot(db) == before
+    assert db_state(db) == before
 
 
 # --- the next pending exception ---------------------------------------------------------------
@@ -520,17 +492,15 @@ def _posts(exception_id: int, product_id: int) -> list[tuple[str, dict[str, str]
 def test_posts_without_the_form_token_are_refused_and_change_nothing(
     client: TestClient, db: Session, shop: Shop
 ) -> None:
-    product = make_product(db, vendor_id=shop.vendor_id, title="Mug")
-    exception = make_unmatched_line(db, vendor_id=shop.vendor_id, gtin=GTIN)
-    db.commit()
-    before = _snapshot(db)
+    exception, product = _line_and_mug(db, shop)
+    before = db_state(db)
     for url, data in _posts(exception.id, product.id):
         missing = client.post(url, data=data, follow_redirects=False)
         assert missing.status_code == 403, url
         assert "CSRF_TOKEN_INVALID" in missing.text
         wrong = post_form(client, url, "not-the-token", data)
         assert wrong.status_code == 403, url
-    assert _snapshot(db) == before
+    assert db_state(db) == before
 
 
 def test_another_vendors_exception_is_a_404_page_for_every_route(
@@ -539,7 +509,7 @@ def test_another_vendors_exception_is_a_404_page_for_every_route(
     theirs = make_unmatched_line(db, vendor_id=shop.other_vendor_id, gtin=GTIN)
     their_product = make_product(db, vendor_id=shop.other_vendor_id, title="Theirs")
     db.commit()
-    before = _snapshot(db)
+    before = db_state(db)
     message = f"Order item exception {theirs.id} not found"
     for url in (f"/exceptions/{theirs.id}", f"/exceptions/{theirs.id}?scope=gtin&q=The"):
         page = client.get(url)
@@ -558,16 +528,14 @@ def test_another_vendors_exception_is_a_404_page_for_every_route(
     missing = client.get("/exceptions/999999")
     assert missing.status_code == 404
     assert "Order item exception 999999 not found" in missing.text
-    assert _snapshot(db) == before
+    assert db_state(db) == before
 
 
 def test_an_admin_on_all_vendors_sees_and_resolves_by_gtin(client: TestClient, db: Session) -> None:
-    vendor = make_vendor(db, code="shop1")
-    make_user(db, email="admin@example.test", is_admin=True)
+    vendor, _ = two_shops(db)
     product = make_product(db, vendor_id=vendor.id, title="Mug")
     lines = [make_unmatched_line(db, vendor_id=vendor.id, gtin=GTIN) for _ in range(2)]
-    db.commit()
-    csrf = web_login(client, "admin@example.test")
+    csrf = commit_and_log_in(client, db, ADMIN)
     page = client.get(f"/exceptions/{lines[0].id}")
     assert page.status_code == 200
     assert csrf_of(page) == csrf
@@ -577,5 +545,5 @@ def test_an_admin_on_all_vendors_sees_and_resolves_by_gtin(client: TestClient, d
         csrf,
         {"product_id": str(product.id), "scope": "gtin"},
     )
-    assert _flash_after(client, response).startswith("Resolved 2 exceptions")
+    assert flash_after(client, response).startswith("Resolved 2 exceptions")
     assert [exception_state(db, x.id)["status"] for x in lines] == ["resolved", "resolved"]

@@ -6,21 +6,21 @@ through the fulfilment job, vendor isolation and CSRF."""
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 
 import httpx
+import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ordergate.orders.models import OrderItemException
-from tests.factories import make_product, make_user, set_deadline_hours
+from ordergate.orders.models import Order, OrderItem, OrderItemException
+from tests.factories import exception_state, make_product, make_user, set_deadline_hours
 from tests.web.letzshop_shop import (  # noqa: F401  (fixtures)
     KNOWN,
     UNKNOWN,
     Shop,
     exception_of,
-    flash_of,
     line,
-    local_state,
     mixed_shipment,
     mutations,
     order_of,
@@ -29,16 +29,28 @@ from tests.web.letzshop_shop import (  # noqa: F401  (fixtures)
     sandbox_unit_states,
     shop,
 )
-from tests.web.pages import csrf_of, post_form, web_login
+from tests.web.pages import commit_and_log_in, csrf_of, db_state, flash_of, post_form, web_login
 
 CONFIRM_BUTTON = re.compile(r'<button type="submit" class="primary" id="confirm-order"\s*([^>]*)>')
 
 
-def _blocked_order(client: TestClient, db: Session, shop: Shop, control: httpx.Client):  # noqa: ANN202
+@dataclass
+class Blocked:
+    order: Order
+    mystery: OrderItem  # the line of the unknown GTIN
+    exception: OrderItemException  # its exception, which blocks confirmation
+
+
+@pytest.fixture
+def blocked(client: TestClient, db: Session, shop: Shop, control: httpx.Client) -> Blocked:
+    """shop1's order S1 imported from the sandbox: two units of "Known toy" (in the catalog)
+    and one of an unknown GTIN (line "mystery"), whose pending exception blocks the order."""
     make_product(db, vendor_id=shop.vendor.id, title="Known toy", gtin=KNOWN)
     db.commit()
     put_and_sync(client, shop, control, mixed_shipment())
-    return order_of(db, "S1")
+    order = order_of(db, "S1")
+    mystery = line(db, order, "mystery")
+    return Blocked(order=order, mystery=mystery, exception=exception_of(db, mystery))
 
 
 def _confirm_button(page: httpx.Response) -> str:
@@ -99,11 +111,13 @@ def test_htmx_filters_get_only_the_results(
 
 
 def test_a_blocked_orders_confirm_is_disabled_with_the_gates_reason(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
-    mystery = line(db, order, "mystery")
-    exception = exception_of(db, mystery)
+    order, mystery, exception = blocked.order, blocked.mystery, blocked.exception
     web_login(client, shop.staff_email)
 
     page = client.get(f"/orders/{order.id}")
@@ -129,25 +143,27 @@ def test_a_blocked_orders_confirm_is_disabled_with_the_gates_reason(
 
 
 def test_ignore_needs_a_reason_and_an_ignored_exception_still_blocks(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
-    exception = exception_of(db, line(db, order, "mystery"))
+    order, exception = blocked.order, blocked.exception
     csrf = web_login(client, shop.staff_email)
     url = f"/orders/{order.id}/exceptions/{exception.id}/ignore"
-    before = local_state(db)
+    before = db_state(db)
 
     blank = post_form(client, url, csrf, {"notes": "   "})
     assert blank.status_code == 422
     assert f"a reason is required to ignore exception {exception.id}" in blank.text
     assert 'aria-invalid="true"' in blank.text
-    assert local_state(db) == before
+    assert db_state(db) == before
 
     done = post_form(client, url, csrf, {"notes": "supplier is checking the GTIN"})
     assert done.status_code == 303
     assert done.headers["location"] == f"/orders/{order.id}"
-    db.rollback()
-    assert db.get(OrderItemException, exception.id).status == "ignored"
+    assert exception_state(db, exception.id)["status"] == "ignored"
     page = client.get(f"/orders/{order.id}")
     assert flash_of(page) == (
         "ok",
@@ -163,10 +179,13 @@ def test_ignore_needs_a_reason_and_an_ignored_exception_still_blocks(
 
 
 def test_resolve_to_the_top_suggestion_then_confirm_and_the_sandbox_shows_the_units_confirmed(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
-    exception = exception_of(db, line(db, order, "mystery"))
+    order, exception = blocked.order, blocked.exception
     product = make_product(db, vendor_id=shop.vendor.id, title="Mystery box", gtin=UNKNOWN)
     db.commit()
     csrf = web_login(client, shop.staff_email)
@@ -202,10 +221,13 @@ def test_resolve_to_the_top_suggestion_then_confirm_and_the_sandbox_shows_the_un
 
 
 def test_declining_the_blocked_line_unblocks_and_confirming_the_rest_succeeds(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
-    mystery = line(db, order, "mystery")
+    order, mystery = blocked.order, blocked.mystery
     csrf = web_login(client, shop.staff_email)
 
     declined = post_form(client, f"/orders/{order.id}/items/{mystery.id}/decline", csrf)
@@ -227,11 +249,15 @@ def test_declining_the_blocked_line_unblocks_and_confirming_the_rest_succeeds(
 
 
 def test_confirming_a_blocked_order_by_a_crafted_post_is_refused_by_the_gate(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
+    order = blocked.order
     csrf = web_login(client, shop.staff_email)
-    before = local_state(db)
+    before = db_state(db)
     response = post_form(client, f"/orders/{order.id}/confirm", csrf)
     assert response.status_code == 303
     page = client.get(f"/orders/{order.id}")
@@ -239,33 +265,39 @@ def test_confirming_a_blocked_order_by_a_crafted_post_is_refused_by_the_gate(
     assert level == "error"
     assert text.startswith("Order cannot be confirmed: 1 unresolved product exception(s)")
     assert mutations(control) == []
-    assert local_state(db) == before
+    assert db_state(db) == before
 
 
 def test_letzshop_failures_are_shown_in_the_apis_words(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
+    order = blocked.order
     csrf = web_login(client, shop.staff_email)
-    before = local_state(db)
+    before = db_state(db)
     control.post("/control/faults", json={"mode": "http_502"}).raise_for_status()
     response = post_form(client, f"/orders/{order.id}/reject", csrf)
     assert response.status_code == 303
     level, text = flash_of(client.get(f"/orders/{order.id}")) or ("", "")
     assert level == "error"
     assert text.startswith(f"Letzshop request for vendor {shop.vendor.id} failed: ")
-    assert local_state(db) == before
+    assert db_state(db) == before
 
 
 def test_another_vendors_order_is_404_and_every_post_is_refused(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
-    mystery = line(db, order, "mystery")
-    exception = exception_of(db, mystery)
+    order, mystery, exception = blocked.order, blocked.mystery, blocked.exception
     product = make_product(db, vendor_id=shop.vendor.id, gtin=UNKNOWN)
     db.commit()
-    before = local_state(db)
+    before = db_state(db)
     csrf = web_login(client, shop.other_email)
 
     page = client.get(f"/orders/{order.id}")
@@ -286,7 +318,7 @@ def test_another_vendors_order_is_404_and_every_post_is_refused(
         assert response.status_code == 404, (url, response.text)
         assert "ORDER_NOT_FOUND" in response.text
     assert mutations(control) == []
-    assert local_state(db) == before
+    assert db_state(db) == before
 
 
 def test_an_exception_of_another_order_is_404(
@@ -299,38 +331,44 @@ def test_an_exception_of_another_order_is_404(
     put_and_sync(client, shop, control, mixed_shipment("S1"), clean)
     blocked, other = order_of(db, "S1"), order_of(db, "S2")
     exception = exception_of(db, line(db, blocked, "mystery"))
-    before = local_state(db)
+    before = db_state(db)
     csrf = web_login(client, shop.staff_email)
     response = post_form(
         client, f"/orders/{other.id}/exceptions/{exception.id}/ignore", csrf, {"notes": "x"}
     )
     assert response.status_code == 404
     assert "ORDER_ITEM_EXCEPTION_NOT_FOUND" in response.text
-    assert local_state(db) == before
+    assert db_state(db) == before
 
 
 def test_a_post_without_the_form_token_is_403_and_changes_nothing(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
-    mystery = line(db, order, "mystery")
+    order, mystery = blocked.order, blocked.mystery
     web_login(client, shop.staff_email)
-    before = local_state(db)
+    before = db_state(db)
     for url in (f"/orders/{order.id}/reject", f"/orders/{order.id}/items/{mystery.id}/decline"):
         response = client.post(url, data={}, follow_redirects=False)
         assert response.status_code == 403, url
         assert "CSRF_TOKEN_INVALID" in response.text
     assert mutations(control) == []
-    assert local_state(db) == before
+    assert db_state(db) == before
 
 
 def test_an_admin_sees_every_vendors_orders_and_filters_by_vendor(
-    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+    client: TestClient,
+    db: Session,
+    shop: Shop,
+    control: httpx.Client,
+    blocked: Blocked,
 ) -> None:
-    order = _blocked_order(client, db, shop, control)
+    order = blocked.order
     make_user(db, email="root@ordergate.test", is_admin=True)
-    db.commit()
-    web_login(client, "root@ordergate.test")
+    commit_and_log_in(client, db, "root@ordergate.test")
     page = client.get("/orders")
     assert '<label for="f-vendor">Vendor</label>' in page.text
     assert '<td class="optional">Maison Verte</td>' in page.text
@@ -339,7 +377,7 @@ def test_an_admin_sees_every_vendors_orders_and_filters_by_vendor(
     assert client.get("/orders?vendor_id=999999").status_code == 404
     assert client.get(f"/orders/{order.id}").status_code == 200
     csrf = csrf_of(page)
-    mystery = line(db, order, "mystery")
+    mystery = blocked.mystery
     declined = post_form(client, f"/orders/{order.id}/items/{mystery.id}/decline", csrf)
     assert declined.status_code == 303
     assert sandbox_unit_states(control)["u3"] == "confirmed_unavailable"

@@ -22,12 +22,10 @@ from tests.factories import (
     make_order,
     make_product,
     make_unmatched_line,
-    make_user,
-    make_vendor,
     row_count,
     set_deadline_hours,
 )
-from tests.web.pages import post_form, web_login
+from tests.web.pages import ADMIN, STAFF, commit_and_log_in, post_form, two_shops
 
 ADMIN_API = "/api/v1/admin/order-exceptions"
 VENDOR_API = "/api/v1/vendor/order-exceptions"
@@ -49,15 +47,6 @@ def total_of(html: str) -> int:
     return int(match.group(1)) if match else 0
 
 
-def _two_vendors(db: Session) -> tuple[Vendor, Vendor]:
-    shop1 = make_vendor(db, code="shop1", name="Lux Toys")
-    shop2 = make_vendor(db, code="shop2", name="Mosel Wine")
-    make_user(db, email="staff@shop1.test", vendors=["shop1"])
-    make_user(db, email="staff@shop2.test", vendors=["shop2"])
-    make_user(db, email="admin@example.test", is_admin=True)
-    return shop1, shop2
-
-
 def _line(db: Session, vendor: Vendor, name: str, **kw: Any) -> OrderItemException:
     return make_unmatched_line(db, vendor_id=vendor.id, product_name=name, **kw)
 
@@ -72,11 +61,10 @@ def _states(db: Session, ids: list[int]) -> list[dict[str, Any]]:
 def test_vendor_staff_see_only_their_own_rows_whatever_the_url_says(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     own = _line(db, shop1, "Wooden train")
     other = _line(db, shop2, "Riesling 2019")
-    db.commit()
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
     for url in ("/queue", f"/queue?vendor={shop2.id}", "/queue?vendor="):
         page = client.get(url)
         assert page.status_code == 200
@@ -89,11 +77,10 @@ def test_vendor_staff_see_only_their_own_rows_whatever_the_url_says(
 def test_admins_see_every_vendor_and_narrow_with_the_vendor_filter(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     one = _line(db, shop1, "Wooden train")
     two = _line(db, shop2, "Riesling 2019")
-    db.commit()
-    web_login(client, "admin@example.test")
+    commit_and_log_in(client, db, ADMIN)
     page = client.get("/queue")
     assert sorted(row_ids(page.text)) == sorted([one.id, two.id])
     assert "All vendors" in page.text
@@ -104,15 +91,15 @@ def test_admins_see_every_vendor_and_narrow_with_the_vendor_filter(
     assert cards(narrowed.text)["Pending"] == 1
     missing = client.get("/queue?vendor=999999")
     assert missing.status_code == 404
-    assert "Vendor 999999 not found" in missing.text or "999999" in missing.text
+    assert "VENDOR_NOT_FOUND" in missing.text
+    assert "Riesling 2019" not in missing.text
 
 
 def test_a_bad_filter_value_is_a_422_page_naming_the_parameter(
     client: TestClient, db: Session
 ) -> None:
-    _two_vendors(db)
-    db.commit()
-    web_login(client, "staff@shop1.test")
+    two_shops(db)
+    commit_and_log_in(client, db)
     page = client.get("/queue?status=done")
     assert page.status_code == 422
     assert "check status" in page.text
@@ -138,11 +125,10 @@ def _mixed_queue(db: Session, vendor: Vendor) -> dict[str, list[int]]:
 def test_filters_in_the_url_narrow_rows_and_cards_agree_with_the_api(
     client: TestClient, db: Session
 ) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     made = _mixed_queue(db, shop1)
-    db.commit()
-    api = login(client, "staff@shop1.test")
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
+    api = login(client, STAFF)
 
     stats = client.get(f"{VENDOR_API}/stats", headers=api).json()
     page = client.get("/queue")
@@ -187,7 +173,7 @@ def test_filters_in_the_url_narrow_rows_and_cards_agree_with_the_api(
 def test_deadline_filter_and_the_overdue_card_match_the_api(
     client: TestClient, db: Session
 ) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     set_deadline_hours(db, shop1, 48)
     now = utcnow()
     late = _line(
@@ -203,9 +189,8 @@ def test_deadline_filter_and_the_overdue_card_match_the_api(
         order=make_order(db, vendor_id=shop1.id, order_date=now - timedelta(hours=30)),
     )
     _line(db, shop1, "Fresh one", order=make_order(db, vendor_id=shop1.id, order_date=now))
-    db.commit()
-    api = login(client, "staff@shop1.test")
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
+    api = login(client, STAFF)
     stats = client.get(f"{VENDOR_API}/stats", headers=api).json()
     page = client.get("/queue")
     assert cards(page.text)["Orders overdue"] == stats["overdue"] == 1
@@ -223,13 +208,12 @@ def test_deadline_filter_and_the_overdue_card_match_the_api(
 
 
 def test_resolved_today_counts_todays_resolutions(client: TestClient, db: Session) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     old = _line(db, shop1, "Resolved long ago", status="resolved")
     old.resolved_at = utcnow() - timedelta(days=3)
     today = _line(db, shop1, "Resolved now", status="resolved")
     today.resolved_at = utcnow()
-    db.commit()
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
     page = client.get("/queue")
     assert cards(page.text)["Resolved today"] == 1
     assert 'href="/queue?status=resolved"' in page.text
@@ -248,12 +232,11 @@ def _csv_ids(response: Any) -> list[int]:
 def test_the_csv_export_of_a_filtered_view_has_exactly_its_rows(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     made = _mixed_queue(db, shop1)
     _line(db, shop2, "Other vendor's", exception_type="duplicate_gtin")
-    db.commit()
-    api = login(client, "staff@shop1.test")
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
+    api = login(client, STAFF)
     page = client.get("/queue?type=duplicate_gtin")
     assert 'href="/queue/export.csv?type=duplicate_gtin"' in page.text
     exported = client.get("/queue/export.csv?type=duplicate_gtin")
@@ -273,12 +256,11 @@ def test_the_csv_export_of_a_filtered_view_has_exactly_its_rows(
 def test_the_grouped_mode_ranks_groups_and_links_their_lines_and_bulk_resolve(
     client: TestClient, db: Session
 ) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     big = [_line(db, shop1, "Lego City", gtin="5702016912234") for _ in range(3)]
     _line(db, shop1, "Puzzle", gtin="4005556150311")
-    db.commit()
-    api = login(client, "staff@shop1.test")
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
+    api = login(client, STAFF)
     page = client.get("/queue?mode=groups")
     assert page.status_code == 200
     assert total_of(page.text) == 2
@@ -300,14 +282,13 @@ def test_the_grouped_mode_ranks_groups_and_links_their_lines_and_bulk_resolve(
 def test_bulk_resolve_resolves_the_checked_rows_and_shows_each_result(
     client: TestClient, db: Session
 ) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     a = _line(db, shop1, "Train A")
     b = _line(db, shop1, "Train B")
     done = _line(db, shop1, "Train C", status="resolved")
     untouched = _line(db, shop1, "Train D")
     product = make_product(db, vendor_id=shop1.id, title="Wooden train", sku="WT-1")
-    db.commit()
-    csrf = web_login(client, "staff@shop1.test")
+    csrf = commit_and_log_in(client, db)
     response = post_form(
         client,
         "/queue/bulk",
@@ -333,11 +314,10 @@ def test_bulk_resolve_resolves_the_checked_rows_and_shows_each_result(
 
 
 def test_bulk_ignore_sets_the_rows_aside_with_one_reason(client: TestClient, db: Session) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     a = _line(db, shop1, "Bottle A")
     ignored = _line(db, shop1, "Bottle B", status="ignored")
-    db.commit()
-    csrf = web_login(client, "staff@shop1.test")
+    csrf = commit_and_log_in(client, db)
     response = post_form(
         client,
         "/queue/bulk",
@@ -355,14 +335,13 @@ def test_bulk_ignore_sets_the_rows_aside_with_one_reason(client: TestClient, db:
 def test_bulk_with_another_vendors_id_changes_nothing_and_says_which(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     own = _line(db, shop1, "Train A")
     foreign = _line(db, shop2, "Riesling")
     product = make_product(db, vendor_id=shop1.id, title="Wooden train")
-    db.commit()
+    csrf = commit_and_log_in(client, db)
     ids = [own.id, foreign.id]
     before = _states(db, ids)
-    csrf = web_login(client, "staff@shop1.test")
     for data in (
         {"action": "resolve", "product_id": str(product.id)},
         {"action": "ignore", "notes": "nope"},
@@ -382,12 +361,11 @@ def test_bulk_with_another_vendors_id_changes_nothing_and_says_which(
 def test_bulk_refusals_show_the_apis_message_and_change_nothing(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     own = _line(db, shop1, "Train A")
     foreign_product = make_product(db, vendor_id=shop2.id, title="Riesling")
-    db.commit()
+    csrf = commit_and_log_in(client, db)
     before = _states(db, [own.id])
-    csrf = web_login(client, "staff@shop1.test")
     cases = (
         ({"action": "ignore", "notes": "  "}, 422, "check notes"),
         ({"action": "resolve", "product_id": ""}, 422, "check product_id"),
@@ -420,11 +398,10 @@ def test_bulk_refusals_show_the_apis_message_and_change_nothing(
 def test_a_bulk_post_without_the_form_token_is_refused_and_changes_nothing(
     client: TestClient, db: Session
 ) -> None:
-    shop1, _ = _two_vendors(db)
+    shop1, _ = two_shops(db)
     own = _line(db, shop1, "Train A")
-    db.commit()
+    commit_and_log_in(client, db)
     before = _states(db, [own.id])
-    web_login(client, "staff@shop1.test")
     response = client.post(
         "/queue/bulk", data={"action": "ignore", "notes": "x", "exception_id": str(own.id)}
     )
@@ -434,11 +411,10 @@ def test_a_bulk_post_without_the_form_token_is_refused_and_changes_nothing(
 
 
 def test_an_admin_acts_in_bulk_on_the_vendor_filtered(client: TestClient, db: Session) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     one = _line(db, shop1, "Train A")
     two = _line(db, shop2, "Riesling")
-    db.commit()
-    csrf = web_login(client, "admin@example.test")
+    csrf = commit_and_log_in(client, db, ADMIN)
     refused = post_form(
         client,
         "/queue/bulk",
@@ -475,9 +451,8 @@ def test_an_admin_acts_in_bulk_on_the_vendor_filtered(client: TestClient, db: Se
 
 
 def test_empty_states_say_what_to_do(client: TestClient, db: Session) -> None:
-    shop1, _ = _two_vendors(db)
-    db.commit()
-    web_login(client, "staff@shop1.test")
+    shop1, _ = two_shops(db)
+    commit_and_log_in(client, db)
     none_yet = client.get("/queue")
     assert "No exceptions yet." in none_yet.text
     assert 'href="/sync"' in none_yet.text
@@ -497,31 +472,47 @@ def test_empty_states_say_what_to_do(client: TestClient, db: Session) -> None:
 def test_the_product_picker_searches_only_the_vendors_active_catalog(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     mine = make_product(
         db, vendor_id=shop1.id, title="Wooden train", sku="WT-1", gtin="4006381333931"
     )
     make_product(db, vendor_id=shop1.id, title="Wooden train old", is_active=False)
     make_product(db, vendor_id=shop2.id, title="Wooden train crate")
-    db.commit()
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
     for term in ("wooden", "WT-1", "4006381333931"):
         found = client.get("/queue/products", params={"q": term})
         assert found.status_code == 200
         assert f'data-pick-product="{mine.id}"' in found.text, term
         assert found.text.count("data-pick-product=") == 1, term
     assert "No active product matches" in client.get("/queue/products?q=zzz").text
+    assert "Type at least two characters" in client.get("/queue/products?q=w").text
+
+
+def test_the_product_picker_is_the_detail_pages_indexed_search_and_says_when_more_match(
+    client: TestClient, db: Session
+) -> None:
+    shop1, _ = two_shops(db)
+    blocks = [make_product(db, vendor_id=shop1.id, title=f"Wooden block {n:02}") for n in range(12)]
+    by_prefix = make_product(db, vendor_id=shop1.id, title="Kite", gtin="5901234123457")
+    commit_and_log_in(client, db)
+    found = client.get("/queue/products", params={"q": "wooden bl"})
+    shown = [int(i) for i in re.findall(r'data-pick-product="(\d+)"', found.text)]
+    assert shown == [b.id for b in blocks[:10]]  # by title, at most 10
+    assert "More match: type more to narrow." in found.text
+    # A GTIN's first digits: the picker's GTIN index ranges, as on the detail page.
+    by_gtin = client.get("/queue/products", params={"q": "590123"})
+    assert re.findall(r'data-pick-product="(\d+)"', by_gtin.text) == [str(by_prefix.id)]
+    assert "More match" not in by_gtin.text
 
 
 def test_row_suggestions_answer_404_for_another_vendors_exception(
     client: TestClient, db: Session
 ) -> None:
-    shop1, shop2 = _two_vendors(db)
+    shop1, shop2 = two_shops(db)
     own = _line(db, shop1, "Wooden train", gtin="4006381333931")
     foreign = _line(db, shop2, "Riesling")
     product = make_product(db, vendor_id=shop1.id, title="Wooden train", gtin="4006381333931")
-    db.commit()
-    web_login(client, "staff@shop1.test")
+    commit_and_log_in(client, db)
     mine = client.get(f"/queue/suggestions/{own.id}")
     assert mine.status_code == 200
     assert f'data-pick-product="{product.id}"' in mine.text

@@ -19,12 +19,11 @@ from tests.factories import make_product, make_user
 from tests.letzshop.conftest import KEY
 from tests.web.letzshop_shop import (  # noqa: F401  (fixtures)
     Shop,
-    flash_of,
     sandbox,
     shop,
     wait_for_run,
 )
-from tests.web.pages import post_form, web_login
+from tests.web.pages import flash_of, post_form, web_login
 
 
 def _runs(db: Session) -> list[SyncRun]:

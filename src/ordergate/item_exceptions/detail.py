@@ -66,33 +66,36 @@ def _gtin_ranges(query: str) -> list[tuple[str, str]]:
 def search_products(
     session: Session, *, scope: Scope, exception_id: int, query: str, limit: int = PICKER_LIMIT
 ) -> list[PickedProduct]:
-    """The exception's vendor's matchable products matching `query` (GTIN, SKU, title), GTIN
-    matches first, then SKU, then title; at most `limit`. Another vendor's exception is
-    reported as missing."""
+    """The exception's vendor's matchable products matching `query` (`search_vendor_products`).
+    Another vendor's exception is reported as missing."""
     exception = repository.get_exception(session, scope=scope, exception_id=exception_id)
     if exception is None:
         raise OrderItemExceptionNotFoundError(exception_id)
+    return search_vendor_products(session, vendor_id=exception.vendor_id, query=query, limit=limit)
+
+
+def search_vendor_products(
+    session: Session, *, vendor_id: int, query: str, limit: int = PICKER_LIMIT
+) -> list[PickedProduct]:
+    """The vendor's matchable products matching `query` (GTIN, SKU, title), GTIN matches
+    first, then SKU, then title; at most `limit`. The one picker search of the dashboard: the
+    exception detail page and the queue's bulk bar and triage dialog. The caller has checked
+    that the user works in `vendor_id`."""
     term = query.strip()[:PICKER_MAX_LENGTH]
     if len(term) < PICKER_MIN_LENGTH:
         return []
-    words = title_words(term)
     lookup = repository.PickerLookup(
         gtin_ranges=_gtin_ranges(term),
         sku=term.lower(),
-        title_words=words,
+        title_words=title_words(term),
     )
-    found = repository.picker_products(
-        session, vendor_id=exception.vendor_id, lookup=lookup, limit=limit
-    )
+    found = repository.picker_products(session, vendor_id=vendor_id, lookup=lookup, limit=limit)
     best: dict[int, str] = {}
     for product_id, via in found:
         if product_id not in best or _ORDER[via] < _ORDER[best[product_id]]:
             best[product_id] = via
     products = {
-        p.id: p
-        for p in repository.products_by_ids(
-            session, vendor_id=exception.vendor_id, ids=sorted(best)
-        )
+        p.id: p for p in repository.products_by_ids(session, vendor_id=vendor_id, ids=sorted(best))
     }
     picked = [
         PickedProduct(product=products[product_id], matched_by=via)

@@ -16,10 +16,11 @@ from ordergate.deps import SessionDep, ThrottleDep
 from ordergate.errors import AppError
 from ordergate.routing import CommittingRoute
 from ordergate.web.deps import SESSION_COOKIE, FormDep, OptionalWebDep, WebDep
-from ordergate.web.templating import redirect, render, safe_next
+from ordergate.web.templating import delete_cookie, redirect, render, safe_next, set_cookie
 
 router = APIRouter(route_class=CommittingRoute, include_in_schema=False)
 LOGIN_CSRF_COOKIE = "ordergate_login_csrf"
+LOGIN_FORM_SECONDS = 3600  # how long a login page's form token is good for
 
 
 def _login_form(
@@ -33,20 +34,8 @@ def _login_form(
     response = render(request, "login.html", context, status_code=status)
     if error is not None and error.headers:
         response.headers.update(error.headers)
-    response.set_cookie(
-        LOGIN_CSRF_COOKIE,
-        token,
-        max_age=3600,
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
-    )
+    set_cookie(request, response, LOGIN_CSRF_COOKIE, token, max_age=LOGIN_FORM_SECONDS)
     return response
-
-
-def _secure(request: Request) -> bool:
-    return request.url.scheme == "https" or request.app.state.settings.web_secure_cookies
 
 
 @router.get("/")
@@ -90,16 +79,14 @@ def login(
     if started.record.vendor_id is None and not user.is_admin:
         target = f"/vendor?next={target}"
     response = redirect(request, target)
-    response.set_cookie(
+    set_cookie(
+        request,
+        response,
         SESSION_COOKIE,
         started.token,
         max_age=int(settings.web_session_hours * 3600),
-        path="/",
-        httponly=True,
-        samesite="lax",
-        secure=_secure(request),
     )
-    response.delete_cookie(LOGIN_CSRF_COOKIE, path="/")
+    delete_cookie(request, response, LOGIN_CSRF_COOKIE)
     return response
 
 
@@ -108,7 +95,7 @@ def logout(request: Request, session: SessionDep, web: FormDep) -> Response:
     token = request.cookies.get(SESSION_COOKIE, "")
     web_sessions.end(session, token=token)
     response = redirect(request, "/", flash="You are logged out.")
-    response.delete_cookie(SESSION_COOKIE, path="/")
+    delete_cookie(request, response, SESSION_COOKIE)
     return response
 
 

@@ -5,7 +5,8 @@ fragments the keyboard triage and the product picker load.
 Every number and row comes from the service the API calls for the same question: the cards from
 `service.exception_stats` (and `count_resolved_since`), the list from `service.list_exceptions`,
 the groups from `queue.list_groups`, the exports from `history.start_export` and
-`queue.groups_csv`, bulk from `queue.bulk_resolve_selection` / `bulk_ignore_selection`.
+`queue.groups_csv`, bulk from `queue.bulk_resolve_selection` / `bulk_ignore_selection`, the
+product picker from `detail.search_vendor_products` (the exception detail page's search).
 """
 
 from __future__ import annotations
@@ -22,11 +23,10 @@ from fastapi.responses import Response, StreamingResponse
 from pydantic import BaseModel
 from pydantic import ValidationError as SchemaValidationError
 
-from ordergate.catalog import service as catalog_service
 from ordergate.db import PageRequest, utcnow
 from ordergate.deps import USER_EMAILS, SessionDep
 from ordergate.errors import AppError, ValidationFailedError
-from ordergate.item_exceptions import export, history, queue, service, suggestions
+from ordergate.item_exceptions import detail, export, history, queue, service, suggestions
 from ordergate.item_exceptions.repository import GroupSort
 from ordergate.item_exceptions.schemas import (
     BulkSelectionIgnoreRequest,
@@ -49,7 +49,7 @@ PAGE_SIZES = (25, 50, 100, 200)
 DEFAULT_LIMIT = 50
 MAX_SKIP = 2_147_483_647
 SEARCH_MAX_LENGTH = 200  # as the API's `search`
-PICKER_LIMIT = 10
+PICKER_LIMIT = detail.PICKER_LIMIT
 TRIAGE_SUGGESTIONS = 3
 
 TYPE_LABELS = {
@@ -394,22 +394,22 @@ def product_choices(
     q: Annotated[str, Query(max_length=SEARCH_MAX_LENGTH)] = "",
     vendor: Annotated[str, Query(max_length=12)] = "",
 ) -> Response:
-    """Type-ahead over the vendor's active catalog (GTIN, SKU, title): the catalog's own search
-    (`catalog.service.list_products`, as `GET …/products?search=`)."""
+    """Type-ahead over the vendor's matchable products (GTIN, SKU, title): the dashboard's one
+    picker search, `detail.search_vendor_products`, as on the exception detail page."""
     view = QueueView.parse({"vendor": vendor} if vendor else {})
     scope = _vendor_scope(web, _vendor_id(web, view))
     term = q.strip()
-    products: list[Any] = []
-    total = 0
-    if term:
-        products, total = catalog_service.list_products(
-            session,
-            scope=scope,
-            search=term,
-            is_active=True,
-            page=PageRequest(skip=0, limit=PICKER_LIMIT),
-        )
-    context = {"web": web, "products": products, "total": total, "term": term}
+    # One more than shown, to say that more match.
+    picked = detail.search_vendor_products(
+        session, vendor_id=scope.vendor_id, query=term, limit=PICKER_LIMIT + 1
+    )
+    context = {
+        "web": web,
+        "products": [p.product for p in picked[:PICKER_LIMIT]],
+        "more": len(picked) > PICKER_LIMIT,
+        "term": term,
+        "too_short": 0 < len(term) < detail.PICKER_MIN_LENGTH,
+    }
     return render(request, "queue_products.html", context)
 
 
@@ -439,9 +439,9 @@ class BulkAction(StrEnum):
 def _schema_message(error: SchemaValidationError) -> str:
     """The API's wording for a body it refuses: which fields, and why."""
     parts = []
-    for detail in error.errors():
-        field = ".".join(str(part) for part in detail.get("loc", ())) or "request"
-        parts.append(f"{field}: {detail.get('msg', '')}")
+    for problem in error.errors():
+        field = ".".join(str(part) for part in problem.get("loc", ())) or "request"
+        parts.append(f"{field}: {problem.get('msg', '')}")
     names = ", ".join(
         dict.fromkeys(".".join(str(p) for p in d.get("loc", ())) for d in error.errors())
     )

@@ -18,6 +18,7 @@ from ordergate.web.assets import HTMX, asset_url
 
 templates = Jinja2Blocks(directory=Path(__file__).parent / "templates")
 FLASH_COOKIE = "ordergate_flash"
+FLASH_SECONDS = 60
 
 
 def is_htmx(request: Request) -> bool:
@@ -57,6 +58,25 @@ templates.env.globals.update(asset_url=asset_url, htmx_url=lambda: asset_url(HTM
 templates.env.globals["version"] = __version__
 
 
+def _cookie_settings(request: Request) -> dict[str, Any]:
+    """The dashboard's cookie attributes, the one place they are spelled: the whole site,
+    HttpOnly, SameSite=Lax, Secure over HTTPS (behind a proxy: uvicorn `--proxy-headers`) or
+    when `web_secure_cookies` says so. Deleting a cookie repeats them, so that the browser
+    matches the cookie it holds."""
+    secure = request.url.scheme == "https" or request.app.state.settings.web_secure_cookies
+    return {"path": "/", "httponly": True, "samesite": "lax", "secure": secure}
+
+
+def set_cookie(
+    request: Request, response: Response, name: str, value: str, *, max_age: int
+) -> None:
+    response.set_cookie(name, value, max_age=max_age, **_cookie_settings(request))
+
+
+def delete_cookie(request: Request, response: Response, name: str) -> None:
+    response.delete_cookie(name, **_cookie_settings(request))
+
+
 def _flash(request: Request) -> dict[str, str] | None:
     raw = request.cookies.get(FLASH_COOKIE)
     if not raw:
@@ -88,7 +108,7 @@ def render(
     else:
         response = templates.TemplateResponse(request, name, context, status_code=status_code)
     if FLASH_COOKIE in request.cookies and context["flash"] is not None:
-        response.delete_cookie(FLASH_COOKIE, path="/")
+        delete_cookie(request, response, FLASH_COOKIE)
     return response
 
 
@@ -103,9 +123,7 @@ def redirect(
         response = RedirectResponse(url, status_code=303)
     if flash:
         value = quote(json.dumps({"level": level, "text": flash}))
-        response.set_cookie(
-            FLASH_COOKIE, value, max_age=60, path="/", httponly=True, samesite="lax"
-        )
+        set_cookie(request, response, FLASH_COOKIE, value, max_age=FLASH_SECONDS)
     return response
 
 
