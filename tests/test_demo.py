@@ -14,12 +14,19 @@ from sqlalchemy.orm import Session
 
 from ordergate.config import Settings
 from ordergate.db import make_session_factory, utcnow
-from ordergate.demo import DEMO_VENDORS, demo_sandbox_state, seed_demo, write_marketplace_feed
+from ordergate.demo import (
+    DEMO_VENDORS,
+    IMPORT_LAG,
+    date_imports_as_if_live,
+    demo_sandbox_state,
+    seed_demo,
+    write_marketplace_feed,
+)
 from ordergate.events.models import Event
 from ordergate.item_exceptions import service
 from ordergate.letzshop.models import SyncState, SyncTrigger
 from ordergate.letzshop.sync import run_sync
-from ordergate.orders.models import OrderItemException
+from ordergate.orders.models import Order, OrderItem, OrderItemException
 from ordergate.sandbox import SandboxHandle, run_in_thread
 from ordergate.scope import Scope, VendorScope
 from ordergate.security import SecretBox
@@ -49,6 +56,8 @@ def _seed_and_import(db: Session, engine: Engine, settings: Settings, url: str) 
             trigger=SyncTrigger.DEMO,
             state=SyncState.ALL,
         )
+    date_imports_as_if_live(db, vendor_ids=[v.id for v in vendors])
+    db.commit()
 
 
 def test_the_demo_covers_every_exception_type_and_deadline_state(
@@ -121,3 +130,32 @@ def test_the_feed_is_the_same_on_every_run(tmp_path: Path) -> None:
     second = write_marketplace_feed(tmp_path / "b.tsv")
     assert first.path.read_bytes() == second.path.read_bytes()
     assert first.bad_rows == [53, 54]
+
+
+def test_imported_rows_are_dated_as_a_live_shop_would_have_them(
+    db: Session, engine: Engine, settings: Settings, demo_sandbox: SandboxHandle
+) -> None:
+    _seed_and_import(db, engine, settings, demo_sandbox.graphql_url)
+    db.rollback()
+    rows = db.execute(
+        select(Order.order_date, OrderItem.created_at, OrderItemException.created_at, Event.at)
+        .join(OrderItem, OrderItem.order_id == Order.id)
+        .join(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
+        .join(
+            Event,
+            (Event.subject_type == "order_item_exception")
+            & (Event.subject_id == OrderItemException.id)
+            & (Event.action == "created"),
+        )
+    ).all()
+    assert rows
+    for placed, line_at, raised_at, event_at in rows:
+        assert line_at == raised_at == event_at == placed + IMPORT_LAG
+    now = utcnow()
+    assert max(now - raised_at for _, _, raised_at, _ in rows).days >= 3  # ages spread over days
+
+    vendor_ids = list(db.scalars(select(Order.vendor_id).distinct()))
+    before = db.execute(select(OrderItemException.id, OrderItemException.created_at)).all()
+    date_imports_as_if_live(db, vendor_ids=vendor_ids)  # a second run changes nothing
+    db.commit()
+    assert db.execute(select(OrderItemException.id, OrderItemException.created_at)).all() == before

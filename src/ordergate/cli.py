@@ -274,18 +274,25 @@ def demo(
 ) -> None:
     """Seed an idempotent demo: an admin, three vendors with their catalogs and staff, their
     orders imported from the Letzshop sandbox, and a marketplace feed to upload."""
-    from ordergate.demo import DEMO_VENDORS, login_lines, seed_demo, write_marketplace_feed
+    from ordergate.demo import (
+        DEMO_VENDORS,
+        date_imports_as_if_live,
+        login_lines,
+        seed_demo,
+        write_marketplace_feed,
+    )
     from ordergate.letzshop.cli import import_for_vendor, print_summary
     from ordergate.security import SecretBox
 
     settings = get_settings()
     with session_scope() as session:
-        seed_demo(
+        vendors = seed_demo(
             session,
             box=SecretBox(settings.resolved_secret_key()),
             settings=settings,
             sandbox_url=f"http://127.0.0.1:{sandbox_port}/graphql",
         )
+        vendor_ids = [vendor.id for vendor in vendors]
     sandbox = _start_sandbox(sandbox_port)
     try:
         for vendor in DEMO_VENDORS:
@@ -293,6 +300,8 @@ def demo(
     finally:
         if sandbox is not None:
             sandbox.stop()
+    with session_scope() as session:
+        date_imports_as_if_live(session, vendor_ids=vendor_ids)
     written = write_marketplace_feed(feed)
     console.print(
         f"\nMarketplace feed to upload: {written.path} ({written.rows} rows; rows "

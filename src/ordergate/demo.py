@@ -26,6 +26,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy import and_, bindparam, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.auth import service as auth_service
@@ -33,8 +34,10 @@ from ordergate.auth.models import MemberRole
 from ordergate.catalog import service as catalog_service
 from ordergate.catalog.service import NewProduct
 from ordergate.config import Settings
+from ordergate.events.models import Event, EventAction, EventSubject
 from ordergate.item_exceptions.matching import auto_match_products
 from ordergate.letzshop import credentials as letzshop_credentials
+from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.sandbox import Article, DirtMix, SandboxState, generate_dataset
 from ordergate.sandbox.shops import Theme, shop_catalog
 from ordergate.scope import VendorScope
@@ -82,6 +85,9 @@ LEFT_OUT_EVERY = 8
 # spread over on track (< 24 h old), at risk (24-48 h) and overdue (> 48 h).
 DEMO_SHIPMENTS_PER_VENDOR = 100
 DEMO_NEWEST_ORDER_AGO = timedelta(minutes=20)
+# How long after an order was placed a continuously importing shop would have imported it
+# (date_imports_as_if_live).
+IMPORT_LAG = timedelta(minutes=3)
 # Fewer unknown articles than the sandbox's default (10%): the left-out ones already raise
 # product_not_found, under their real names.
 DEMO_MIX = DirtMix(
@@ -151,6 +157,58 @@ def seed_demo(
                 auto_sync=True,
             )
     return vendors
+
+
+def date_imports_as_if_live(session: Session, *, vendor_ids: list[int]) -> int:
+    """Date the demo vendors' imported rows (orders, lines, units, exceptions and the import's
+    events) IMPORT_LAG after each order was placed, as a shop that imports continuously would
+    have them: the demo imports six days of orders at once, which would make every age "0 min"
+    and every open exception younger than a day. Rows already dated that way are left alone,
+    so a second run changes nothing. Returns the number of orders dated."""
+    orders = session.execute(
+        select(Order.id, Order.order_date).where(
+            Order.vendor_id.in_(vendor_ids), Order.order_date.is_not(None)
+        )
+    ).all()
+    params = [{"oid": oid, "at": placed + IMPORT_LAG} for oid, placed in orders]
+    if not params:
+        return 0
+    conn = session.connection()
+    items = select(OrderItem.id).where(OrderItem.order_id == bindparam("oid"))
+    exceptions = select(OrderItemException.id).where(OrderItemException.order_item_id.in_(items))
+    later = bindparam("at")
+    for stmt in (
+        update(Order).where(Order.id == bindparam("oid")),
+        update(OrderItem).where(OrderItem.order_id == bindparam("oid")),
+        update(OrderItemUnit).where(OrderItemUnit.order_item_id.in_(items)),
+        update(OrderItemException).where(OrderItemException.id.in_(exceptions)),
+    ):
+        table = stmt.table
+        conn.execute(stmt.where(table.c.created_at > later).values(created_at=later), params)
+    import_events = and_(Event.actor_user_id.is_(None), Event.at > later)
+    conn.execute(
+        update(Event)
+        .where(
+            import_events,
+            Event.subject_type == EventSubject.ORDER,
+            Event.subject_id == bindparam("oid"),
+            Event.action == EventAction.STATUS_CHANGED,
+        )
+        .values(at=later),
+        params,
+    )
+    conn.execute(
+        update(Event)
+        .where(
+            import_events,
+            Event.subject_type == EventSubject.EXCEPTION,
+            Event.subject_id.in_(exceptions),
+            Event.action == EventAction.CREATED,
+        )
+        .values(at=later),
+        params,
+    )
+    return len(params)
 
 
 def login_lines() -> list[str]:
