@@ -220,18 +220,23 @@ def list_exceptions(
     if exception_type is not None:
         conditions.append(OrderItemException.exception_type == exception_type)
     term = search.strip() if search else ""
-    ids = select(OrderItemException.id).where(*conditions).order_by(*NEWEST_FIRST)
-    if deadline_state is not None or by_confirm_by:
-        ids = _with_deadline(
-            ids, deadline_state=deadline_state, by_confirm_by=by_confirm_by, now=now
+    ids = select(OrderItemException.id).where(*conditions)
+    if deadline_state is not None:
+        ids = ids.where(
+            OrderItemException.id.in_(
+                deadlines.in_deadline_state(deadline_state, scope=scope, now=now)
+            )
         )
     if term:
         dialect = session.get_bind().dialect.name
         ids = ids.where(_search_condition(term, scope=scope, dialect=dialect))
-        page_ids, total = _searched_page(session, ids, page)
+    if by_confirm_by:
+        page_ids, total = _confirm_by_page(session, ids, page, scope=scope)
+    elif term:
+        page_ids, total = _searched_page(session, ids.order_by(*NEWEST_FIRST), page)
     else:
         # A plain list walks an index and stops at the page, so it counts apart.
-        page_ids, total = paginate(session, ids, page)
+        page_ids, total = paginate(session, ids.order_by(*NEWEST_FIRST), page)
     if not page_ids:
         return [], total
     rows = _rows_with_context(session, in_list(session, OrderItemException.id, page_ids), now=now)
@@ -1293,11 +1298,7 @@ def export_batch(
         dialect = session.get_bind().dialect.name
         conditions.append(_search_condition(term, scope=scope, dialect=dialect))
     if deadline_state is not None:
-        in_state = (
-            select(exception_context.c.exception_id)
-            .join(Order, Order.id == exception_context.c.order_id)
-            .where(*_deadline_conditions(deadline_state, now=now or utcnow()))
-        )
+        in_state = deadlines.in_deadline_state(deadline_state, scope=scope, now=now or utcnow())
         conditions.append(OrderItemException.id.in_(in_state))
     if after is not None:
         conditions.append(
@@ -1331,21 +1332,9 @@ def count_resolved_since(session: Session, *, scope: Scope, since: datetime) -> 
     )
 
 
-def exception_confirm_by() -> ColumnElement[datetime]:
-    """Per exception row joined to its context row and its ``Order``: the order's
-    ``confirm_by`` while this exception blocks it (``orders/deadlines.py``)."""
-    return deadlines.confirm_by(
-        order_status=Order.status,
-        order_date=Order.order_date,
-        order_created_at=Order.created_at,
-        vendor_id=Order.vendor_id,
-        blocked=exception_context.c.blocking,
-    )
-
-
 def _deadline_columns(*, now: datetime) -> tuple[ColumnElement[Any], ...]:
     """`confirm_by`, `deadline_state` and `age_seconds` (since the exception was raised)."""
-    deadline = exception_confirm_by()
+    deadline = deadlines.row_confirm_by()
     return (
         deadline.label("confirm_by"),
         deadlines.deadline_state(deadline, now=now).label("deadline_state"),
@@ -1353,79 +1342,56 @@ def _deadline_columns(*, now: datetime) -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def _with_deadline(
-    ids: Select[Any],
-    *,
-    deadline_state: DeadlineState | None,
-    by_confirm_by: bool,
-    now: datetime,
-) -> Select[Any]:
-    """The list's id query joined to each row's context and order, filtered by the deadline's
-    state and/or ordered soonest deadline first (none last), then newest first."""
-    joined = ids.join(
-        exception_context, exception_context.c.exception_id == OrderItemException.id
-    ).join(Order, Order.id == exception_context.c.order_id)
-    deadline = exception_confirm_by()
-    if deadline_state is not None:
-        joined = joined.where(*_deadline_conditions(deadline_state, now=now))
-    if by_confirm_by:
-        joined = joined.order_by(None).order_by(deadline.asc().nulls_last(), *NEWEST_FIRST)
-    return joined
-
-
-def _deadline_conditions(state: DeadlineState, *, now: datetime) -> list[ColumnElement[bool]]:
-    """The rows (joined to their context row and `Order`) whose deadline is in `state` at
-    `now`: the list's and the export's one rule. Only blocking rows of pending orders have a
-    deadline: plain predicates the indexes can serve come first."""
-    return [
-        exception_context.c.blocking,
-        Order.status == OrderStatus.PENDING,
-        deadlines.in_state(exception_confirm_by(), state, now=now),
-    ]
+def _confirm_by_page(
+    session: Session, ids: Select[Any], page: PageRequest, *, scope: Scope
+) -> tuple[list[int], int]:
+    """`ids` (exception ids, filtered, unordered) soonest ``confirm_by`` first, then the rows
+    without one newest first, and how many. Two index walks instead of one sort of every row:
+    the rows with a deadline in ``due_at`` order (ties newest first), then the others newest
+    first, each stopping at the page."""
+    context = exception_context.c
+    joined = ids.join(exception_context, context.exception_id == OrderItemException.id)
+    with_deadline = joined.where(
+        *vendor_filter(scope, context.vendor_id), *deadlines.holds_deadline()
+    )
+    first = list(
+        session.scalars(
+            with_deadline.order_by(context.due_at, *NEWEST_FIRST)
+            .offset(page.skip)
+            .limit(page.limit)
+        )
+    )
+    total = _count(session, ids.order_by(None).subquery())
+    if len(first) == page.limit:
+        return first, total
+    if first:
+        holders = page.skip + len(first)
+    else:
+        holders = _count(session, with_deadline.order_by(None).subquery())
+    rest = joined.where(
+        or_(~context.blocking, ~context.awaiting, context.due_at.is_(None))
+    ).order_by(*NEWEST_FIRST)
+    more = session.scalars(rest.offset(max(page.skip - holders, 0)).limit(page.limit - len(first)))
+    return first + list(more), total
 
 
 def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:
     """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation that are
     `at_risk` or `overdue` at `now`; orders without a deadline are not counted.
 
-    No date arithmetic per row: for a vendor whose window is `h` hours, an order is overdue
-    when its start (`deadlines.due_at`'s: order date, else arrival) is at or before `now - h`,
-    and at risk when it is after that and before `now + 24 h - h`. So one count per distinct
-    window compares each blocked order's start with two moments fixed before the query."""
-    windows: dict[int, list[int]] = {}
-    for vendor_id, hours in session.execute(
-        select(Vendor.id, Vendor.confirmation_deadline_hours).where(
-            Vendor.confirmation_deadline_hours.is_not(None), *vendor_filter(scope, Vendor.id)
-        )
-    ):
-        if hours is not None:  # (filtered above; the column is nullable)
-            windows.setdefault(hours, []).append(vendor_id)
-    counts: dict[str, int] = {DeadlineState.AT_RISK: 0, DeadlineState.OVERDUE: 0}
+    Each count is one range of the context's ``(vendor_id,) blocking, awaiting, due_at,
+    order_id`` index. An order's rows all carry its ``due_at``, so its distinct
+    ``(due_at, order_id)`` pairs, which the index yields in order, are its distinct orders."""
+    counts: dict[str, int] = {}
     context = exception_context.c
-    start = func.coalesce(Order.order_date, Order.created_at)
-    for hours, vendor_ids in windows.items():
-        overdue_until = literal(now - timedelta(hours=hours), UTCDateTime())
-        at_risk_before = literal(
-            now - timedelta(hours=hours) + deadlines.AT_RISK_WITHIN, UTCDateTime()
+    for state in (DeadlineState.AT_RISK, DeadlineState.OVERDUE):
+        pairs = (
+            select(context.due_at, context.order_id)
+            .where(*deadlines.deadline_conditions(state, scope=scope, now=now))
+            .distinct()
+            .subquery()
         )
-        for chunk in in_list_batches(session, vendor_ids):
-            # The vendors by id: each one's blocking rows are one range of the context index;
-            # each blocked order is then looked up by its key.
-            blocked = select(context.order_id).where(
-                in_list(session, context.vendor_id, chunk), context.blocking
-            )
-            overdue, at_risk = session.execute(
-                select(
-                    func.count(case((start <= overdue_until, 1))),
-                    func.count(case((start > overdue_until, 1))),
-                ).where(
-                    Order.id.in_(blocked),
-                    Order.status == OrderStatus.PENDING,
-                    start < at_risk_before,
-                )
-            ).one()
-            counts[DeadlineState.OVERDUE] += overdue
-            counts[DeadlineState.AT_RISK] += at_risk
+        counts[state] = _count(session, pairs)
     return counts
 
 

@@ -22,6 +22,7 @@ from typing import Any
 
 from sqlalchemy import Boolean, Integer, String, column, table
 
+from ordergate.db import UTCDateTime
 from ordergate.item_exceptions.product_search import PRODUCT_SEARCH_INDEXES, PRODUCT_SEARCH_TABLES
 from ordergate.item_exceptions.queue_tables import QUEUE_TABLES
 
@@ -37,6 +38,11 @@ exception_context = table(
     column("order_id", Integer),
     column("order_number", String),
     column("blocking", Boolean),
+    # The order's start (order date, else arrival), whether it awaits confirmation, and start
+    # plus the vendor's hours (null without): migration 0012. `repository.row_confirm_by`.
+    column("order_start", UTCDateTime),
+    column("awaiting", Boolean),
+    column("due_at", UTCDateTime),
 )
 
 TRIGRAM_INDEXES = frozenset(
