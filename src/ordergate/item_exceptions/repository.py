@@ -5,6 +5,7 @@ without a vendor sees all of them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -198,15 +199,46 @@ def _substring_trigram(term: str) -> ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    """The exceptions list's filters, one definition for the list, the groups and the export
+    (`filter_conditions`): status, type, search (GTIN, name, SKU, order number) and the
+    order's deadline state at the request's `now`."""
+
+    status: ExceptionStatus | None = None
+    exception_type: ExceptionType | None = None
+    search: str | None = None
+    deadline_state: DeadlineState | None = None
+
+    @property
+    def term(self) -> str:
+        return self.search.strip() if self.search else ""
+
+
+def filter_conditions(
+    session: Session, filters: ListFilters, *, scope: Scope, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The conditions on `OrderItemException` of `filters` within `scope`."""
+    conditions = _in_scope(scope)
+    if filters.status is not None:
+        conditions.append(OrderItemException.status == filters.status)
+    if filters.exception_type is not None:
+        conditions.append(OrderItemException.exception_type == filters.exception_type)
+    if filters.deadline_state is not None:
+        in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
+        conditions.append(OrderItemException.id.in_(in_state))
+    if filters.term:
+        dialect = session.get_bind().dialect.name
+        conditions.append(_search_condition(filters.term, scope=scope, dialect=dialect))
+    return conditions
+
+
 def list_exceptions(
     session: Session,
     *,
     scope: Scope,
-    status: ExceptionStatus | None,
-    exception_type: ExceptionType | None,
-    search: str | None,
+    filters: ListFilters,
     page: PageRequest,
-    deadline_state: DeadlineState | None = None,
     by_confirm_by: bool = False,
     now: datetime | None = None,
 ) -> tuple[Sequence[ExceptionRow], int]:
@@ -214,22 +246,10 @@ def list_exceptions(
     first, their order context after: a search can match thousands of rows, and only the
     page's rows need their line and order."""
     now = now or utcnow()
-    conditions = _in_scope(scope)
-    if status is not None:
-        conditions.append(OrderItemException.status == status)
-    if exception_type is not None:
-        conditions.append(OrderItemException.exception_type == exception_type)
-    term = search.strip() if search else ""
-    ids = select(OrderItemException.id).where(*conditions)
-    if deadline_state is not None:
-        ids = ids.where(
-            OrderItemException.id.in_(
-                deadlines.in_deadline_state(deadline_state, scope=scope, now=now)
-            )
-        )
-    if term:
-        dialect = session.get_bind().dialect.name
-        ids = ids.where(_search_condition(term, scope=scope, dialect=dialect))
+    term = filters.term
+    ids = select(OrderItemException.id).where(
+        *filter_conditions(session, filters, scope=scope, now=now)
+    )
     if by_confirm_by:
         page_ids, total = _confirm_by_page(session, ids, page, scope=scope)
     elif term:
@@ -958,13 +978,16 @@ def delete_mapping_to(
 
 
 class GroupSort(StrEnum):
-    """The groups' orders: each by its total, largest first, then the oldest order first."""
+    """The groups' orders: each by its total, largest first, then the oldest order first;
+    `confirm_by`: the group's soonest deadline first (groups without one last), then as
+    `orders`."""
 
     ORDERS = "orders"
     LINES = "lines"
     UNITS = "units"
     VALUE = "value_cents"
     OLDEST = "oldest_order_date"
+    CONFIRM_BY = "confirm_by"
 
 
 _GROUP_KEY_COLUMNS = ("vendor_id", "status", "exception_type", "key_kind", "group_key")
@@ -983,7 +1006,12 @@ def _group_order(rows: Any, sort: GroupSort) -> list[Any]:
     total descending (oldest: the date ascending), then the oldest order, then the key, so a
     page is stable. The default matches the groups table's impact indexes."""
     c = rows.c
-    first = [] if sort == GroupSort.OLDEST else [c[sort.value].desc()]
+    if sort == GroupSort.OLDEST:
+        first = []
+    elif sort == GroupSort.CONFIRM_BY:
+        first = [c.confirm_by.asc().nulls_last(), c.orders.desc()]
+    else:
+        first = [c[sort.value].desc()]
     return [*first, c.oldest_order_date, *(c[name] for name in _GROUP_KEY_COLUMNS)]
 
 
@@ -999,6 +1027,8 @@ def _group_page(
     first, then only its rows are joined to their samples. `counted`: the page's rows also
     carry how many rows there are (a window count: a search's groups are computed once)."""
     columns = [rows.c[name] for name in (*_GROUP_KEY_COLUMNS, *_GROUP_TOTALS)]
+    if sort == GroupSort.CONFIRM_BY:
+        columns.append(rows.c.confirm_by)
     if counted:
         columns.append(func.count().over().label("total_groups"))
     ordered = select(*columns).order_by(*_group_order(rows, sort))
@@ -1025,33 +1055,28 @@ def list_groups(
     session: Session,
     *,
     scope: Scope,
+    filters: ListFilters,
     status: ExceptionStatus,
-    exception_type: ExceptionType | None,
-    search: str | None,
     sort: GroupSort,
     page: PageRequest | None,
+    now: datetime | None = None,
 ) -> tuple[list[Any], int]:
-    """Groups of the exceptions the list shows for the same filters, and how many groups.
+    """Groups of the exceptions the list shows for the same filters (`filters`, with `status`
+    for its status), and how many groups.
 
-    Without a search the trigger-maintained totals (`queue_tables.groups`) are read in the
-    order of their impact index; a search groups its matches' member rows on the fly (their
-    totals then count only the matching exceptions, as the list does). No page: every group
-    (the CSV)."""
-    term = search.strip() if search else ""
-    if term:
-        return _searched_groups(
-            session,
-            scope=scope,
-            status=status,
-            exception_type=exception_type,
-            term=term,
-            sort=sort,
-            page=page,
+    Without a search, a deadline filter or the deadline sort, the trigger-maintained totals
+    (`queue_tables.groups`) are read in the order of their impact index; otherwise the
+    matching exceptions' member rows are grouped on the fly (their totals then count only the
+    matching exceptions, as the list does). No page: every group (the CSV)."""
+    filters = replace(filters, status=status)
+    if filters.term or filters.deadline_state is not None or sort == GroupSort.CONFIRM_BY:
+        return _grouped_on_the_fly(
+            session, scope=scope, filters=filters, sort=sort, page=page, now=now or utcnow()
         )
     g = groups.c
     conditions = [*vendor_filter(scope, g.vendor_id), g.status == status]
-    if exception_type is not None:
-        conditions.append(g.exception_type == exception_type)
+    if filters.exception_type is not None:
+        conditions.append(g.exception_type == filters.exception_type)
     filtered = select(groups).where(*conditions).subquery("g")
     total = session.scalar(select(func.count()).select_from(groups).where(*conditions)) or 0
     if total == 0:
@@ -1060,42 +1085,48 @@ def list_groups(
     return found, total
 
 
-def _searched_groups(
+def _grouped_on_the_fly(
     session: Session,
     *,
     scope: Scope,
-    status: ExceptionStatus,
-    exception_type: ExceptionType | None,
-    term: str,
+    filters: ListFilters,
     sort: GroupSort,
     page: PageRequest | None,
+    now: datetime,
 ) -> tuple[list[Any], int]:
-    conditions = [*_in_scope(scope), OrderItemException.status == status]
-    if exception_type is not None:
-        conditions.append(OrderItemException.exception_type == exception_type)
-    dialect = session.get_bind().dialect.name
-    matching = select(OrderItemException.id).where(
-        *conditions, _search_condition(term, scope=scope, dialect=dialect)
-    )
     m = group_members.c
+    member_conditions = [
+        # The members' own key columns first: their index narrows the rows to the scope's
+        # vendor and the status before each is looked up among the matches.
+        *vendor_filter(scope, m.vendor_id),
+        m.status == filters.status,
+        *([] if filters.exception_type is None else [m.exception_type == filters.exception_type]),
+    ]
+    extra = replace(filters, status=None, exception_type=None)
+    if extra != ListFilters():
+        matching = select(OrderItemException.id).where(
+            *filter_conditions(session, extra, scope=scope, now=now)
+        )
+        member_conditions.append(m.exception_id.in_(matching))
+    aggregates = [
+        func.count().label("lines"),
+        func.count(m.order_id.distinct()).label("orders"),
+        func.sum(m.quantity).label("units"),
+        func.sum(m.value_cents).label("value_cents"),
+        func.min(m.order_date).label("oldest_order_date"),
+        func.min(m.exception_id).label("sample_exception_id"),
+    ]
+    members: Any = group_members
+    if sort == GroupSort.CONFIRM_BY:
+        # A group's soonest deadline: the least `confirm_by` of its rows.
+        aggregates.append(func.min(deadlines.row_confirm_by()).label("confirm_by"))
+        members = group_members.join(
+            exception_context, exception_context.c.exception_id == m.exception_id
+        )
     totals = (
-        select(
-            *(m[name] for name in _GROUP_KEY_COLUMNS),
-            func.count().label("lines"),
-            func.count(m.order_id.distinct()).label("orders"),
-            func.sum(m.quantity).label("units"),
-            func.sum(m.value_cents).label("value_cents"),
-            func.min(m.order_date).label("oldest_order_date"),
-            func.min(m.exception_id).label("sample_exception_id"),
-        )
-        .where(
-            # The members' own key columns first: their index narrows the rows to the scope's
-            # vendor and the status before each is looked up among the matches.
-            *vendor_filter(scope, m.vendor_id),
-            m.status == status,
-            *([] if exception_type is None else [m.exception_type == exception_type]),
-            m.exception_id.in_(matching),
-        )
+        select(*(m[name] for name in _GROUP_KEY_COLUMNS), *aggregates)
+        .select_from(members)
+        .where(*member_conditions)
         .group_by(*(m[name] for name in _GROUP_KEY_COLUMNS))
         .subquery("g")
     )
@@ -1277,29 +1308,15 @@ def export_batch(
     session: Session,
     *,
     scope: Scope,
-    status: ExceptionStatus | None,
-    exception_type: ExceptionType | None,
-    search: str | None,
+    filters: ListFilters,
     after: ExportKey | None,
     limit: int,
-    deadline_state: DeadlineState | None = None,
     now: datetime | None = None,
 ) -> Sequence[Any]:
-    """The next `limit` rows of the list's filters (the same conditions as `list_exceptions`),
+    """The next `limit` rows of the list's filters (`filter_conditions`, as `list_exceptions`),
     newest first, after `after`: keyset pagination on (created_at, id), so every batch is an
     index range whatever its depth, and a row is never read twice."""
-    conditions = _in_scope(scope)
-    if status is not None:
-        conditions.append(OrderItemException.status == status)
-    if exception_type is not None:
-        conditions.append(OrderItemException.exception_type == exception_type)
-    term = search.strip() if search else ""
-    if term:
-        dialect = session.get_bind().dialect.name
-        conditions.append(_search_condition(term, scope=scope, dialect=dialect))
-    if deadline_state is not None:
-        in_state = deadlines.in_deadline_state(deadline_state, scope=scope, now=now or utcnow())
-        conditions.append(OrderItemException.id.in_(in_state))
+    conditions = filter_conditions(session, filters, scope=scope, now=now or utcnow())
     if after is not None:
         conditions.append(
             tuple_(OrderItemException.created_at, OrderItemException.id)
@@ -1428,20 +1445,26 @@ def kpi_lines(
     session: Session, *, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, tuple[int, int]]:
     """Per vendor: (lines imported in the window, of them raised an exception). The importer
-    raises an exception for a line only when it arrives, so the others matched at import."""
+    raises an exception for a line only when it arrives, so the others matched at import.
+
+    Each vendor's lines of the window are one range of ``(vendor_id, created_at)`` (the lines
+    carry their order's vendor, migration 0012), each probed once for its exception."""
+    in_scope = select(Vendor.id).where(*vendor_filter(scope, Vendor.id))
     rows = session.execute(
-        select(Order.vendor_id, func.count(OrderItem.id), func.count(OrderItemException.id))
+        select(OrderItem.vendor_id, func.count(OrderItem.id), func.count(OrderItemException.id))
         .select_from(OrderItem)
-        .join(Order, Order.id == OrderItem.order_id)
         .outerjoin(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
         .where(
+            OrderItem.vendor_id.in_(in_scope),
             OrderItem.created_at >= start,
             OrderItem.created_at < end,
-            *vendor_filter(scope, Order.vendor_id),
         )
-        .group_by(Order.vendor_id)
+        .group_by(OrderItem.vendor_id)
     ).all()
-    return {vendor_id: (lines, raised) for vendor_id, lines, raised in rows}
+    # (Every line in a vendor's range has that vendor: the IN list holds no null.)
+    return {
+        vendor_id: (lines, raised) for vendor_id, lines, raised in rows if vendor_id is not None
+    }
 
 
 def kpi_exceptions_by_type(
