@@ -50,11 +50,11 @@ DECLINED = "'confirmed_unavailable'"
 CONTEXT_INDEXES = (
     ("ix_order_item_exception_context_order_id", ["order_id"]),
     (
-        "ix_order_item_exception_context_blocking_awaiting_due_at",
+        "ix_order_item_exception_context_deadline",
         ["blocking", "awaiting", "due_at", "order_id"],
     ),
     (
-        "ix_order_item_exception_context_vendor_id_blocking_awaiting_due_at",
+        "ix_order_item_exception_context_vendor_deadline",
         ["vendor_id", "blocking", "awaiting", "due_at", "order_id"],
     ),
 )
