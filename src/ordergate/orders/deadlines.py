@@ -215,6 +215,14 @@ def order_confirm_by(order_id: Any) -> ColumnElement[datetime]:
     )
 
 
+def orders_with_deadline(*, scope: Scope) -> Select[Any]:
+    """Ids of the orders (possibly repeated) that have a ``confirm_by``: one index range."""
+    context = exception_context.c
+    return select(context.order_id).where(
+        *vendor_filter(scope, context.vendor_id), *holds_deadline()
+    )
+
+
 def order_holds_deadline(order_id: Any) -> ColumnElement[bool]:
     """Per row with an order id column: the order has a ``confirm_by``."""
     context = exception_context.c

@@ -144,12 +144,11 @@ def list_orders(
     # Two walks instead of a deadline per order: the orders with one (the context's deadline
     # rows) soonest first, then the others newest first, each stopping at the page.
     holds = deadlines.order_holds_deadline(Order.id)
+    with_deadline = statement.where(Order.id.in_(deadlines.orders_with_deadline(scope=scope)))
     first = list(
         session.scalars(
             _with_lines(
-                statement.where(holds).order_by(
-                    deadlines.order_confirm_by(Order.id).asc(), *newest_first
-                ),
+                with_deadline.order_by(deadlines.order_confirm_by(Order.id).asc(), *newest_first),
                 now=now,
             )
             .offset(page.skip)
@@ -159,7 +158,7 @@ def list_orders(
     total = _count(session, statement)
     if len(first) == page.limit:
         return first, total
-    holders = page.skip + len(first) if first else _count(session, statement.where(holds))
+    holders = page.skip + len(first) if first else _count(session, with_deadline)
     rest = _with_lines(statement.where(~holds).order_by(*newest_first), now=now)
     more = session.scalars(rest.offset(max(page.skip - holders, 0)).limit(page.limit - len(first)))
     return first + list(more), total
