@@ -34,7 +34,7 @@ from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from ordergate.db import UTCDateTime
-from ordergate.item_exceptions.side_tables import exception_context
+from ordergate.orders.exception_context import exception_context
 from ordergate.scope import Scope, vendor_filter
 from ordergate.vendors.models import Vendor
 
