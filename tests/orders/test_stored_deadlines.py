@@ -8,11 +8,13 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 from typing import Any
 
+import pytest
 from sqlalchemy import Engine, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ordergate import migrate
 from ordergate.db import PageRequest, make_engine, make_session_factory
+from ordergate.item_exceptions import repository
 from ordergate.item_exceptions import service as exception_service
 from ordergate.item_exceptions.side_tables import exception_context
 from ordergate.orders import deadlines, guard
@@ -266,3 +268,37 @@ def test_a_line_inserted_without_its_vendor_gets_the_orders(db: Session) -> None
     db.commit()
     db.expire_all()
     assert db.get(OrderItem, item.id).vendor_id == vendor.id
+
+
+def test_a_dense_deadline_state_lists_the_same_rows_by_either_path(
+    db: Session, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vendor = _vendor_with_hours(db, 24)
+    other = _vendor_with_hours(db, 24, code="shop2")
+    for n in range(8):
+        order = make_order(
+            db, vendor_id=(vendor, other)[n % 2].id, order_date=BASE_TIME + timedelta(hours=n)
+        )
+        make_exception(
+            db, item=make_item(db, order=order), created_at=BASE_TIME + timedelta(minutes=n % 3)
+        )
+    make_exception(db, item=make_item(db, order=make_order(db, vendor_id=vendor.id)))
+    db.commit()
+
+    def listed(vendor_id: int | None) -> list[tuple[list[int], int]]:
+        scope = Scope(actor_user_id=None, vendor_id=vendor_id, is_admin=vendor_id is None)
+        found = []
+        for state in deadlines.DeadlineState:
+            for page in (PageRequest(limit=3), PageRequest(skip=3, limit=3)):
+                rows, total = exception_service.list_exceptions(
+                    db, scope=scope, deadline_state=state, page=page, now=NOW
+                )
+                found.append(([r.id for r in rows], total))
+        return found
+
+    for vendor_id in (None, vendor.id):
+        sparse = listed(vendor_id)
+        monkeypatch.setattr(repository, "DENSE_DEADLINE_ROWS", 1)
+        assert listed(vendor_id) == sparse
+        monkeypatch.undo()
+        assert any(total > 3 for _, total in sparse)

@@ -82,6 +82,10 @@ _EXCEPTION_ROW = (
     Order.order_date,
 )
 NEWEST_FIRST = (OrderItemException.created_at.desc(), OrderItemException.id.desc())
+# A deadline state with at least this many rows is listed by walking the newest-first index.
+DENSE_DEADLINE_ROWS = 5_000
+# No vendor condition (the caller's scope is applied on the exceptions themselves).
+UNSCOPED = Scope(actor_user_id=None, vendor_id=None, is_admin=True)
 
 
 def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
@@ -254,6 +258,31 @@ def list_exceptions(
         page_ids, total = _confirm_by_page(session, ids, page, scope=scope)
     elif term:
         page_ids, total = _searched_page(session, ids.order_by(*NEWEST_FIRST), page)
+    elif filters.deadline_state is not None and filters == ListFilters(
+        deadline_state=filters.deadline_state
+    ):
+        # The deadline alone: its rows are one range of the context's deadline index, counted
+        # there without looking up each exception. Many rows: walk the newest-first index and
+        # probe each row's context (matches are dense, the walk stops at the page); few rows:
+        # read them from the range and sort them.
+        in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
+        total = _count(session, in_state.subquery())
+        if total >= DENSE_DEADLINE_ROWS:
+            context = exception_context.c
+            ids = select(OrderItemException.id).where(
+                *_in_scope(scope),
+                exists(
+                    select(context.exception_id).where(
+                        context.exception_id == OrderItemException.id,
+                        *deadlines.deadline_conditions(
+                            filters.deadline_state, scope=UNSCOPED, now=now
+                        ),
+                    )
+                ),
+            )
+        page_ids = list(
+            session.scalars(ids.order_by(*NEWEST_FIRST).offset(page.skip).limit(page.limit))
+        )
     else:
         # A plain list walks an index and stops at the page, so it counts apart.
         page_ids, total = paginate(session, ids.order_by(*NEWEST_FIRST), page)
