@@ -20,6 +20,7 @@ from ordergate.item_exceptions.side_tables import exception_context
 from ordergate.orders import deadlines, guard
 from ordergate.orders import service as order_service
 from ordergate.orders.models import (
+    ExceptionStatus,
     Order,
     OrderItem,
     OrderItemException,
@@ -280,7 +281,10 @@ def test_a_dense_deadline_state_lists_the_same_rows_by_either_path(
             db, vendor_id=(vendor, other)[n % 2].id, order_date=BASE_TIME + timedelta(hours=n)
         )
         make_exception(
-            db, item=make_item(db, order=order), created_at=BASE_TIME + timedelta(minutes=n % 3)
+            db,
+            item=make_item(db, order=order),
+            created_at=BASE_TIME + timedelta(minutes=n % 3),
+            status=("pending", "ignored", "pending")[n % 3],
         )
     make_exception(db, item=make_item(db, order=make_order(db, vendor_id=vendor.id)))
     db.commit()
@@ -290,10 +294,11 @@ def test_a_dense_deadline_state_lists_the_same_rows_by_either_path(
         found = []
         for state in deadlines.DeadlineState:
             for page in (PageRequest(limit=3), PageRequest(skip=3, limit=3)):
-                rows, total = exception_service.list_exceptions(
-                    db, scope=scope, deadline_state=state, page=page, now=NOW
-                )
-                found.append(([r.id for r in rows], total))
+                for status in (None, ExceptionStatus.PENDING, ExceptionStatus.IGNORED):
+                    rows, total = exception_service.list_exceptions(
+                        db, scope=scope, status=status, deadline_state=state, page=page, now=NOW
+                    )
+                    found.append(([r.id for r in rows], total))
         return found
 
     for vendor_id in (None, vendor.id):

@@ -258,31 +258,8 @@ def list_exceptions(
         page_ids, total = _confirm_by_page(session, ids, page, scope=scope)
     elif term:
         page_ids, total = _searched_page(session, ids.order_by(*NEWEST_FIRST), page)
-    elif filters.deadline_state is not None and filters == ListFilters(
-        deadline_state=filters.deadline_state
-    ):
-        # The deadline alone: its rows are one range of the context's deadline index, counted
-        # there without looking up each exception. Many rows: walk the newest-first index and
-        # probe each row's context (matches are dense, the walk stops at the page); few rows:
-        # read them from the range and sort them.
-        in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
-        total = _count(session, in_state.subquery())
-        if total >= DENSE_DEADLINE_ROWS:
-            context = exception_context.c
-            ids = select(OrderItemException.id).where(
-                *_in_scope(scope),
-                exists(
-                    select(context.exception_id).where(
-                        context.exception_id == OrderItemException.id,
-                        *deadlines.deadline_conditions(
-                            filters.deadline_state, scope=UNSCOPED, now=now
-                        ),
-                    )
-                ),
-            )
-        page_ids = list(
-            session.scalars(ids.order_by(*NEWEST_FIRST).offset(page.skip).limit(page.limit))
-        )
+    elif filters.deadline_state is not None:
+        page_ids, total = _deadline_page(session, ids, filters, page, scope=scope, now=now)
     else:
         # A plain list walks an index and stops at the page, so it counts apart.
         page_ids, total = paginate(session, ids.order_by(*NEWEST_FIRST), page)
@@ -294,6 +271,47 @@ def list_exceptions(
         position = {exception_id: index for index, exception_id in enumerate(page_ids)}
         rows = sorted(rows, key=lambda row: position[row.id])
     return rows, total
+
+
+def _deadline_page(
+    session: Session,
+    ids: Select[Any],
+    filters: ListFilters,
+    page: PageRequest,
+    *,
+    scope: Scope,
+    now: datetime,
+) -> tuple[list[int], int]:
+    """A page of `ids` (the list's filters, with a deadline state and no search), newest
+    first, and the total. The state's rows are one range of the context's deadline index,
+    counted there first. Many rows: walk the newest-first index and probe each row's context
+    (matches are dense, the walk stops at the page); few: read them from the range and sort
+    them. The deadline alone is counted on the range; with other filters each in-state row is
+    looked up."""
+    assert filters.deadline_state is not None
+    in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
+    in_range = _count(session, in_state.subquery())
+    total = (
+        in_range
+        if filters == ListFilters(deadline_state=filters.deadline_state)
+        else _count(session, ids.subquery())
+    )
+    if in_range >= DENSE_DEADLINE_ROWS:
+        context = exception_context.c
+        in_its_state = exists(
+            select(context.exception_id).where(
+                context.exception_id == OrderItemException.id,
+                *deadlines.deadline_conditions(filters.deadline_state, scope=UNSCOPED, now=now),
+            )
+        )
+        others = replace(filters, deadline_state=None)
+        ids = select(OrderItemException.id).where(
+            *filter_conditions(session, others, scope=scope, now=now), in_its_state
+        )
+    page_ids = list(
+        session.scalars(ids.order_by(*NEWEST_FIRST).offset(page.skip).limit(page.limit))
+    )
+    return page_ids, total
 
 
 def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tuple[list[int], int]:
