@@ -5,7 +5,11 @@ p95 <= 100 ms at 1,000,000 items and 100,000 exceptions, SQLite and PostgreSQL).
     .venv/bin/python bench/dashboard_pages.py                # SQLite, bench/out/bench.db
     .venv/bin/python bench/dashboard_pages.py --database-url postgresql+psycopg://...
 
-The dataset is bench/exceptions_api.py's (generated and loaded when the database holds none).
+The dataset is bench/exceptions_api.py's (generated and loaded when the database holds none),
+with bench/deadlines_kpis.py's rows added while measuring (vendor deadlines, a unit per
+exception line, events) and removed afterwards, so the deadline badges and the overdue filter
+have rows to show. `--smoke` builds a small dataset in a temporary SQLite file and makes a few
+requests per page (the figures then mean nothing; `run_all.py --smoke` runs it).
 Users log in through the login form (cookie session, as a browser does); each page is fetched
 through the ASGI app in-process (no network, so the time is the server's: routing, session,
 queries, template). Before measuring, every page is checked to show what the services say:
@@ -19,11 +23,14 @@ import argparse
 import random
 import re
 import sys
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
+import deadlines_kpis  # noqa: E402
 import exceptions_api  # noqa: E402
 import generate_dataset  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
@@ -80,14 +87,32 @@ def main() -> None:
     parser.add_argument("--database-url")
     parser.add_argument("--requests", type=int, default=100)
     parser.add_argument("--seed", type=int, default=11)
+    parser.add_argument("--smoke", action="store_true", help="a small dataset, a few requests")
     args = parser.parse_args()
-    url = args.database_url or f"sqlite:///{args.sqlite}"
-    rng = random.Random(args.seed)
-    use_cheap_password_hashing()
-    exceptions_api.prepare_dataset(url, regenerate=False, seed=generate_dataset.SEED)
-    app = create_app(
-        Settings(env="test", database_url=url, secret_key="bench-secret-key-for-ordergate-pages")
-    )
+    size: dict[str, int] = {}
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.smoke:
+            args.sqlite, args.requests = Path(scratch) / "pages.db", 5
+            size = {"items": 20_000, "exceptions": 2_000}
+        url = args.database_url or f"sqlite:///{args.sqlite}"
+        use_cheap_password_hashing()
+        exceptions_api.prepare_dataset(
+            url, regenerate=args.smoke, seed=generate_dataset.SEED, **size
+        )
+        app = create_app(
+            Settings(
+                env="test", database_url=url, secret_key="bench-secret-key-for-ordergate-pages"
+            )
+        )
+        deadlines_kpis.add_rows(app.state.engine)
+        try:
+            measure_pages(app, url, random.Random(args.seed), args.requests)
+        finally:
+            deadlines_kpis.remove_rows(app.state.engine)
+            app.state.engine.dispose()
+
+
+def measure_pages(app: Any, url: str, rng: random.Random, requests: int) -> None:
     with app.state.session_factory() as session:
         vendor_id, vendor_code = exceptions_api.biggest_vendor(session)
         exceptions_api.ensure_users(session, vendor_code)
@@ -120,7 +145,8 @@ def main() -> None:
 
         scenarios = [
             ("queue", "admin, all vendors", page(admin, ["/queue"])),
-            ("queue", "admin, overdue", page(admin, ["/queue?deadline_state=overdue"])),
+            ("queue", "admin, overdue", page(admin, ["/queue?deadline=overdue"])),
+            ("queue", "admin, soonest deadline", page(admin, ["/queue?sort=confirm_by"])),
             ("queue", "staff, own vendor", page(staff, ["/queue", "/queue?skip=50"])),
             ("grouped queue", "admin, all vendors", page(admin, ["/queue?mode=groups"])),
             ("grouped queue", "staff, own vendor", page(staff, ["/queue?mode=groups"])),
@@ -154,7 +180,7 @@ def main() -> None:
             ),
         ]
         for name, who, call in scenarios:
-            timings = exceptions_api.measure(call, args.requests, warmup=5)
+            timings = exceptions_api.measure(call, requests, warmup=5)
             results.append((name, who, timings))
 
     print("\n| page | who | p50 ms | p95 ms | target | |\n|---|---|--:|--:|--:|---|")

@@ -58,7 +58,14 @@ def one_vendor(vendor_id: int) -> Scope:
 TARGETS_MS = {"list": 30.0, "search": 30.0, "stats": 50.0, "groups": 50.0}
 
 
-def prepare_dataset(url: str, *, regenerate: bool, seed: int) -> None:
+def prepare_dataset(
+    url: str,
+    *,
+    regenerate: bool,
+    seed: int,
+    items: int = 1_000_000,
+    exceptions: int = 100_000,
+) -> None:
     """Generate and load the dataset unless the database already holds one; bring it to the
     head revision; refresh the planner's statistics."""
     engine = make_engine(url)
@@ -83,7 +90,11 @@ def prepare_dataset(url: str, *, regenerate: bool, seed: int) -> None:
     else:
         started = time.perf_counter()
         data = generate_dataset.generate(
-            vendors=50, items=1_000_000, exceptions=100_000, products_per_vendor=1_000, seed=seed
+            vendors=50,
+            items=items,
+            exceptions=exceptions,
+            products_per_vendor=1_000,
+            seed=seed,
         )
         print(f"generated in {time.perf_counter() - started:.1f}s", flush=True)
         started = time.perf_counter()

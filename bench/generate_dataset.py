@@ -73,6 +73,7 @@ PRODUCT_COLUMNS = [
 ITEM_COLUMNS = [
     "id",
     "order_id",
+    "vendor_id",
     "product_id",
     "external_item_id",
     "product_name",
@@ -240,6 +241,7 @@ def generate(
                 (
                     item_id,
                     order_id,
+                    v,
                     product,
                     f"var-{item_id}-{line}",
                     name,

@@ -4,9 +4,10 @@ as `make bench` arranges) on PostgreSQL, each PostgreSQL run in a fresh database
 
     .venv/bin/python scripts/with_postgres.py -- .venv/bin/python bench/run_all.py
 
-`--smoke` runs the import, auto-match and feed benches at a tiny size on SQLite only (about 20 s;
-`make test` does, so a refactor that breaks a bench fails there). Each bench checks its own row
-counts and exits non-zero when they are wrong; the figures of a smoke run mean nothing.
+`--smoke` runs the import, auto-match, feed and dashboard-pages benches at a tiny size on SQLite
+only (about 40 s; `make test` does, so a refactor that breaks a bench fails there). Each bench
+checks its own row counts and exits non-zero when they are wrong; the figures of a smoke run
+mean nothing.
 """
 
 from __future__ import annotations
@@ -41,6 +42,7 @@ def smoke() -> None:
     run("import_orders.py", "--orders", "50", "--backend", "sqlite")
     run("auto_match.py", "--exceptions", "200", "--products", "500")
     run("feed_import.py", "--rows", "2000")
+    run("dashboard_pages.py", "--smoke")
 
 
 def main() -> None:
@@ -54,10 +56,14 @@ def main() -> None:
         run("auto_match.py", "--database-url", fresh_database(pg, "ordergate_bench_match"))
     run("exceptions_api.py", "--regenerate")
     run("export_csv.py")  # on exceptions_api.py's dataset
+    run("deadlines_kpis.py")
+    run("dashboard_pages.py")
     if pg:
         api_url = fresh_database(pg, "ordergate_bench_api")
         run("exceptions_api.py", "--database-url", api_url)
         run("export_csv.py", "--database-url", api_url)
+        run("deadlines_kpis.py", "--database-url", api_url)
+        run("dashboard_pages.py", "--database-url", api_url)
     run("feed_import.py")
     if pg:
         run("feed_import.py", "--database-url", fresh_database(pg, "ordergate_bench_feed"))

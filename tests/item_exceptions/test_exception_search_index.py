@@ -102,9 +102,7 @@ def _indexed_ids(db: Session, term: str, vendor_id: int | None) -> list[int]:
     rows, total = repository.list_exceptions(
         db,
         scope=_scope(vendor_id),
-        status=None,
-        exception_type=None,
-        search=term,
+        filters=repository.ListFilters(search=term),
         page=PageRequest(limit=200),
     )
     ids = [row.id for row in rows]

@@ -14,8 +14,10 @@ from fastapi.testclient import TestClient
 from sqlalchemy import delete, select, update
 from sqlalchemy.orm import Session
 
+from ordergate.db import utcnow
 from ordergate.item_exceptions.queue_tables import groups
 from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
+from ordergate.vendors.models import Vendor
 from tests.factories import (
     BASE_TIME,
     Caller,
@@ -446,3 +448,50 @@ def test_stats_by_type(client: TestClient, db: Session, caller: Caller) -> None:
         "duplicate_gtin": {"pending": 0, "resolved": 0, "ignored": 0},
     }
     assert (body["pending"], body["resolved"], body["ignored"], body["total"]) == (1, 1, 1, 3)
+
+
+def test_groups_take_the_lists_deadline_filter_and_sort(
+    client: TestClient, db: Session, caller: Caller
+) -> None:
+    vendor = db.get(Vendor, caller.vendor.id)
+    assert vendor is not None
+    vendor.confirmation_deadline_hours = 48
+    now = utcnow()
+    # G1: an overdue and an on-track order; G2: an at-risk order; G3: a processing order
+    # (no deadline).
+    for gtin, hours_ago, status in (
+        (G1, 50, "pending"),
+        (G1, 1, "pending"),
+        (G2, 30, "pending"),
+        ("0012345678905", 60, "processing"),
+    ):
+        order = make_order(
+            db, vendor_id=vendor.id, order_date=now - timedelta(hours=hours_ago), status=status
+        )
+        make_exception(db, item=make_item(db, order=order, gtin=gtin))
+    db.commit()
+    for state, expected in (("overdue", [G1]), ("at_risk", [G2]), ("on_track", [G1])):
+        grouped = _get(client, caller, "/groups", deadline_state=state)
+        listed = _get(client, caller, "", status="pending", deadline_state=state)
+        assert [g["key"] for g in grouped["groups"]] == [g.zfill(14) for g in expected], state
+        assert sum(g["lines"] for g in grouped["groups"]) == listed["total"] == 1
+        gaps = _get(client, caller, "/groups.csv", deadline_state=state).text
+        assert [row["key_kind"] for row in csv.DictReader(io.StringIO(gaps.lstrip("\ufeff")))] == [
+            "gtin"
+        ]
+    by_deadline = _get(client, caller, "/groups", sort="confirm_by")
+    assert [g["key"] for g in by_deadline["groups"]] == [
+        G1.zfill(14),
+        G2.zfill(14),
+        "0012345678905".zfill(14),
+    ]
+    assert [g["lines"] for g in by_deadline["groups"]] == [2, 1, 1]
+    paged = _get(client, caller, "/groups", sort="confirm_by", skip=1, limit=1)
+    assert (paged["total"], [g["key"] for g in paged["groups"]]) == (3, [G2.zfill(14)])
+    bad = client.get(
+        caller.url(admin=ADMIN, vendor=VENDOR) + "/groups",
+        headers=caller.headers,
+        params={**caller.vendor_query(), "deadline_state": "late"},
+    )
+    assert bad.status_code == 422
+    assert bad.json()["error"]["code"] == "VALIDATION_ERROR"

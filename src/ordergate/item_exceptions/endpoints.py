@@ -68,7 +68,8 @@ GroupSortQuery = Annotated[
     GroupSort,
     Query(
         description="orders (default), lines, units, value_cents: largest first; "
-        "oldest_order_date: oldest first; ties by the oldest order"
+        "oldest_order_date: oldest first; confirm_by: soonest deadline first (none last), "
+        "then as orders; ties by the oldest order"
     ),
 ]
 PreviewGtin = Annotated[BulkGtin, Query(description="The GTIN bulk-resolve would be given")]
@@ -166,6 +167,7 @@ def mount(tree: Tree) -> APIRouter:
         status: GroupStatusFilter = ExceptionStatus.PENDING,
         exception_type: TypeFilter = None,
         search: SearchFilter = None,
+        deadline_state: DeadlineFilter = None,
         sort: GroupSortQuery = GroupSort.ORDERS,
         scope: Scope = tree.filtered,
     ) -> ExceptionGroupList:
@@ -178,6 +180,7 @@ def mount(tree: Tree) -> APIRouter:
             status=status,
             exception_type=exception_type,
             search=search,
+            deadline_state=deadline_state,
             sort=sort,
             page=page,
         )
@@ -193,6 +196,7 @@ def mount(tree: Tree) -> APIRouter:
         status: GroupStatusFilter = ExceptionStatus.PENDING,
         exception_type: TypeFilter = None,
         search: SearchFilter = None,
+        deadline_state: DeadlineFilter = None,
         sort: GroupSortQuery = GroupSort.ORDERS,
         scope: Scope = tree.filtered,
     ) -> Response:
@@ -204,6 +208,7 @@ def mount(tree: Tree) -> APIRouter:
             status=status,
             exception_type=exception_type,
             search=search,
+            deadline_state=deadline_state,
             sort=sort,
         )
         return Response(

@@ -25,9 +25,8 @@ from sqlalchemy.orm import Session
 
 from ordergate.events.timeline import UserEmails
 from ordergate.item_exceptions import repository
-from ordergate.item_exceptions.repository import ExportKey
-from ordergate.orders.deadlines import DeadlineState
-from ordergate.orders.models import ExceptionStatus, ExceptionType
+from ordergate.item_exceptions.repository import ExportKey, ListFilters
+from ordergate.orders.models import ExceptionStatus
 from ordergate.scope import Scope
 
 BATCH_SIZE = 2_000
@@ -145,15 +144,10 @@ def header(*, bom: bool = False) -> bytes:
 
 
 @dataclass(frozen=True, slots=True)
-class ExportFilters:
-    """The list's filters (`service.list_exceptions`)."""
+class ExportFilters(ListFilters):
+    """The list's filters (`repository.ListFilters`), and the moment their `deadline_state` is
+    read at: fixed when the export starts, so every batch applies the same moment."""
 
-    status: ExceptionStatus | None = None
-    exception_type: ExceptionType | None = None
-    search: str | None = None
-    # The rows whose order's deadline is in this state at `now` (the list's `deadline_state`);
-    # `now` is fixed when the export starts, so every batch applies the same moment.
-    deadline_state: DeadlineState | None = None
     now: datetime | None = None
 
 
@@ -174,12 +168,9 @@ class Export:
         rows = repository.export_batch(
             session,
             scope=self.scope,
-            status=self.filters.status,
-            exception_type=self.filters.exception_type,
-            search=self.filters.search,
+            filters=self.filters,
             after=after,
             limit=self.batch_size,
-            deadline_state=self.filters.deadline_state,
             now=self.filters.now,
         )
         unknown = {r.resolved_by for r in rows if r.resolved_by is not None} - set(

@@ -36,6 +36,7 @@ from ordergate.item_exceptions.errors import (
 from ordergate.item_exceptions.export import neutralise
 from ordergate.item_exceptions.repository import GroupSort
 from ordergate.item_exceptions.service import after_resolved, check_matchable_product
+from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.models import ExceptionStatus, ExceptionType
 from ordergate.scope import Scope, VendorScope
 
@@ -77,19 +78,23 @@ def list_groups(
     status: ExceptionStatus = ExceptionStatus.PENDING,
     exception_type: ExceptionType | None = None,
     search: str | None = None,
+    deadline_state: DeadlineState | None = None,
     sort: GroupSort = GroupSort.ORDERS,
     page: PageRequest | None,
+    now: datetime | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """One page of groups (no page: all of them) and how many groups match. The lines of all
-    groups add up to the list's total for the same filters."""
+    groups add up to the list's total for the same filters (`repository.ListFilters`)."""
     rows, total = repository.list_groups(
         session,
         scope=scope,
+        filters=repository.ListFilters(
+            exception_type=exception_type, search=search, deadline_state=deadline_state
+        ),
         status=status,
-        exception_type=exception_type,
-        search=search,
         sort=sort,
         page=page,
+        now=now,
     )
     return [_group_view(row) for row in rows], total
 
@@ -129,6 +134,7 @@ def groups_csv(
     status: ExceptionStatus = ExceptionStatus.PENDING,
     exception_type: ExceptionType | None = None,
     search: str | None = None,
+    deadline_state: DeadlineState | None = None,
     sort: GroupSort = GroupSort.ORDERS,
 ) -> str:
     """Every group of the filters as CSV (UTF-8 with a byte-order mark, so spreadsheets read
@@ -140,6 +146,7 @@ def groups_csv(
         status=status,
         exception_type=exception_type,
         search=search,
+        deadline_state=deadline_state,
         sort=sort,
         page=None,
     )

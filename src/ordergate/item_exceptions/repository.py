@@ -5,6 +5,7 @@ without a vendor sees all of them."""
 from __future__ import annotations
 
 from collections.abc import Sequence
+from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, NamedTuple
@@ -81,6 +82,10 @@ _EXCEPTION_ROW = (
     Order.order_date,
 )
 NEWEST_FIRST = (OrderItemException.created_at.desc(), OrderItemException.id.desc())
+# A deadline state with at least this many rows is listed by walking the newest-first index.
+DENSE_DEADLINE_ROWS = 5_000
+# No vendor condition (the caller's scope is applied on the exceptions themselves).
+UNSCOPED = Scope(actor_user_id=None, vendor_id=None, is_admin=True)
 
 
 def _in_scope(scope: Scope) -> list[ColumnElement[bool]]:
@@ -198,15 +203,46 @@ def _substring_trigram(term: str) -> ColumnElement[bool]:
     )
 
 
+@dataclass(frozen=True, slots=True)
+class ListFilters:
+    """The exceptions list's filters, one definition for the list, the groups and the export
+    (`filter_conditions`): status, type, search (GTIN, name, SKU, order number) and the
+    order's deadline state at the request's `now`."""
+
+    status: ExceptionStatus | None = None
+    exception_type: ExceptionType | None = None
+    search: str | None = None
+    deadline_state: DeadlineState | None = None
+
+    @property
+    def term(self) -> str:
+        return self.search.strip() if self.search else ""
+
+
+def filter_conditions(
+    session: Session, filters: ListFilters, *, scope: Scope, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The conditions on `OrderItemException` of `filters` within `scope`."""
+    conditions = _in_scope(scope)
+    if filters.status is not None:
+        conditions.append(OrderItemException.status == filters.status)
+    if filters.exception_type is not None:
+        conditions.append(OrderItemException.exception_type == filters.exception_type)
+    if filters.deadline_state is not None:
+        in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
+        conditions.append(OrderItemException.id.in_(in_state))
+    if filters.term:
+        dialect = session.get_bind().dialect.name
+        conditions.append(_search_condition(filters.term, scope=scope, dialect=dialect))
+    return conditions
+
+
 def list_exceptions(
     session: Session,
     *,
     scope: Scope,
-    status: ExceptionStatus | None,
-    exception_type: ExceptionType | None,
-    search: str | None,
+    filters: ListFilters,
     page: PageRequest,
-    deadline_state: DeadlineState | None = None,
     by_confirm_by: bool = False,
     now: datetime | None = None,
 ) -> tuple[Sequence[ExceptionRow], int]:
@@ -214,24 +250,19 @@ def list_exceptions(
     first, their order context after: a search can match thousands of rows, and only the
     page's rows need their line and order."""
     now = now or utcnow()
-    conditions = _in_scope(scope)
-    if status is not None:
-        conditions.append(OrderItemException.status == status)
-    if exception_type is not None:
-        conditions.append(OrderItemException.exception_type == exception_type)
-    term = search.strip() if search else ""
-    ids = select(OrderItemException.id).where(*conditions).order_by(*NEWEST_FIRST)
-    if deadline_state is not None or by_confirm_by:
-        ids = _with_deadline(
-            ids, deadline_state=deadline_state, by_confirm_by=by_confirm_by, now=now
-        )
-    if term:
-        dialect = session.get_bind().dialect.name
-        ids = ids.where(_search_condition(term, scope=scope, dialect=dialect))
-        page_ids, total = _searched_page(session, ids, page)
+    term = filters.term
+    ids = select(OrderItemException.id).where(
+        *filter_conditions(session, filters, scope=scope, now=now)
+    )
+    if by_confirm_by:
+        page_ids, total = _confirm_by_page(session, ids, page, scope=scope)
+    elif term:
+        page_ids, total = _searched_page(session, ids.order_by(*NEWEST_FIRST), page)
+    elif filters.deadline_state is not None:
+        page_ids, total = _deadline_page(session, ids, filters, page, scope=scope, now=now)
     else:
         # A plain list walks an index and stops at the page, so it counts apart.
-        page_ids, total = paginate(session, ids, page)
+        page_ids, total = paginate(session, ids.order_by(*NEWEST_FIRST), page)
     if not page_ids:
         return [], total
     rows = _rows_with_context(session, in_list(session, OrderItemException.id, page_ids), now=now)
@@ -240,6 +271,47 @@ def list_exceptions(
         position = {exception_id: index for index, exception_id in enumerate(page_ids)}
         rows = sorted(rows, key=lambda row: position[row.id])
     return rows, total
+
+
+def _deadline_page(
+    session: Session,
+    ids: Select[Any],
+    filters: ListFilters,
+    page: PageRequest,
+    *,
+    scope: Scope,
+    now: datetime,
+) -> tuple[list[int], int]:
+    """A page of `ids` (the list's filters, with a deadline state and no search), newest
+    first, and the total. The state's rows are one range of the context's deadline index,
+    counted there first. Many rows: walk the newest-first index and probe each row's context
+    (matches are dense, the walk stops at the page); few: read them from the range and sort
+    them. The deadline alone is counted on the range; with other filters each in-state row is
+    looked up."""
+    assert filters.deadline_state is not None
+    in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
+    in_range = _count(session, in_state.subquery())
+    total = (
+        in_range
+        if filters == ListFilters(deadline_state=filters.deadline_state)
+        else _count(session, ids.subquery())
+    )
+    if in_range >= DENSE_DEADLINE_ROWS:
+        context = exception_context.c
+        in_its_state = exists(
+            select(context.exception_id).where(
+                context.exception_id == OrderItemException.id,
+                *deadlines.deadline_conditions(filters.deadline_state, scope=UNSCOPED, now=now),
+            )
+        )
+        others = replace(filters, deadline_state=None)
+        ids = select(OrderItemException.id).where(
+            *filter_conditions(session, others, scope=scope, now=now), in_its_state
+        )
+    page_ids = list(
+        session.scalars(ids.order_by(*NEWEST_FIRST).offset(page.skip).limit(page.limit))
+    )
+    return page_ids, total
 
 
 def _searched_page(session: Session, ids: Select[int], page: PageRequest) -> tuple[list[int], int]:
@@ -953,13 +1025,16 @@ def delete_mapping_to(
 
 
 class GroupSort(StrEnum):
-    """The groups' orders: each by its total, largest first, then the oldest order first."""
+    """The groups' orders: each by its total, largest first, then the oldest order first;
+    `confirm_by`: the group's soonest deadline first (groups without one last), then as
+    `orders`."""
 
     ORDERS = "orders"
     LINES = "lines"
     UNITS = "units"
     VALUE = "value_cents"
     OLDEST = "oldest_order_date"
+    CONFIRM_BY = "confirm_by"
 
 
 _GROUP_KEY_COLUMNS = ("vendor_id", "status", "exception_type", "key_kind", "group_key")
@@ -978,7 +1053,12 @@ def _group_order(rows: Any, sort: GroupSort) -> list[Any]:
     total descending (oldest: the date ascending), then the oldest order, then the key, so a
     page is stable. The default matches the groups table's impact indexes."""
     c = rows.c
-    first = [] if sort == GroupSort.OLDEST else [c[sort.value].desc()]
+    if sort == GroupSort.OLDEST:
+        first = []
+    elif sort == GroupSort.CONFIRM_BY:
+        first = [c.confirm_by.asc().nulls_last(), c.orders.desc()]
+    else:
+        first = [c[sort.value].desc()]
     return [*first, c.oldest_order_date, *(c[name] for name in _GROUP_KEY_COLUMNS)]
 
 
@@ -994,6 +1074,8 @@ def _group_page(
     first, then only its rows are joined to their samples. `counted`: the page's rows also
     carry how many rows there are (a window count: a search's groups are computed once)."""
     columns = [rows.c[name] for name in (*_GROUP_KEY_COLUMNS, *_GROUP_TOTALS)]
+    if sort == GroupSort.CONFIRM_BY:
+        columns.append(rows.c.confirm_by)
     if counted:
         columns.append(func.count().over().label("total_groups"))
     ordered = select(*columns).order_by(*_group_order(rows, sort))
@@ -1020,33 +1102,28 @@ def list_groups(
     session: Session,
     *,
     scope: Scope,
+    filters: ListFilters,
     status: ExceptionStatus,
-    exception_type: ExceptionType | None,
-    search: str | None,
     sort: GroupSort,
     page: PageRequest | None,
+    now: datetime | None = None,
 ) -> tuple[list[Any], int]:
-    """Groups of the exceptions the list shows for the same filters, and how many groups.
+    """Groups of the exceptions the list shows for the same filters (`filters`, with `status`
+    for its status), and how many groups.
 
-    Without a search the trigger-maintained totals (`queue_tables.groups`) are read in the
-    order of their impact index; a search groups its matches' member rows on the fly (their
-    totals then count only the matching exceptions, as the list does). No page: every group
-    (the CSV)."""
-    term = search.strip() if search else ""
-    if term:
-        return _searched_groups(
-            session,
-            scope=scope,
-            status=status,
-            exception_type=exception_type,
-            term=term,
-            sort=sort,
-            page=page,
+    Without a search, a deadline filter or the deadline sort, the trigger-maintained totals
+    (`queue_tables.groups`) are read in the order of their impact index; otherwise the
+    matching exceptions' member rows are grouped on the fly (their totals then count only the
+    matching exceptions, as the list does). No page: every group (the CSV)."""
+    filters = replace(filters, status=status)
+    if filters.term or filters.deadline_state is not None or sort == GroupSort.CONFIRM_BY:
+        return _grouped_on_the_fly(
+            session, scope=scope, filters=filters, sort=sort, page=page, now=now or utcnow()
         )
     g = groups.c
     conditions = [*vendor_filter(scope, g.vendor_id), g.status == status]
-    if exception_type is not None:
-        conditions.append(g.exception_type == exception_type)
+    if filters.exception_type is not None:
+        conditions.append(g.exception_type == filters.exception_type)
     filtered = select(groups).where(*conditions).subquery("g")
     total = session.scalar(select(func.count()).select_from(groups).where(*conditions)) or 0
     if total == 0:
@@ -1055,42 +1132,48 @@ def list_groups(
     return found, total
 
 
-def _searched_groups(
+def _grouped_on_the_fly(
     session: Session,
     *,
     scope: Scope,
-    status: ExceptionStatus,
-    exception_type: ExceptionType | None,
-    term: str,
+    filters: ListFilters,
     sort: GroupSort,
     page: PageRequest | None,
+    now: datetime,
 ) -> tuple[list[Any], int]:
-    conditions = [*_in_scope(scope), OrderItemException.status == status]
-    if exception_type is not None:
-        conditions.append(OrderItemException.exception_type == exception_type)
-    dialect = session.get_bind().dialect.name
-    matching = select(OrderItemException.id).where(
-        *conditions, _search_condition(term, scope=scope, dialect=dialect)
-    )
     m = group_members.c
+    member_conditions = [
+        # The members' own key columns first: their index narrows the rows to the scope's
+        # vendor and the status before each is looked up among the matches.
+        *vendor_filter(scope, m.vendor_id),
+        m.status == filters.status,
+        *([] if filters.exception_type is None else [m.exception_type == filters.exception_type]),
+    ]
+    extra = replace(filters, status=None, exception_type=None)
+    if extra != ListFilters():
+        matching = select(OrderItemException.id).where(
+            *filter_conditions(session, extra, scope=scope, now=now)
+        )
+        member_conditions.append(m.exception_id.in_(matching))
+    aggregates = [
+        func.count().label("lines"),
+        func.count(m.order_id.distinct()).label("orders"),
+        func.sum(m.quantity).label("units"),
+        func.sum(m.value_cents).label("value_cents"),
+        func.min(m.order_date).label("oldest_order_date"),
+        func.min(m.exception_id).label("sample_exception_id"),
+    ]
+    members: Any = group_members
+    if sort == GroupSort.CONFIRM_BY:
+        # A group's soonest deadline: the least `confirm_by` of its rows.
+        aggregates.append(func.min(deadlines.row_confirm_by()).label("confirm_by"))
+        members = group_members.join(
+            exception_context, exception_context.c.exception_id == m.exception_id
+        )
     totals = (
-        select(
-            *(m[name] for name in _GROUP_KEY_COLUMNS),
-            func.count().label("lines"),
-            func.count(m.order_id.distinct()).label("orders"),
-            func.sum(m.quantity).label("units"),
-            func.sum(m.value_cents).label("value_cents"),
-            func.min(m.order_date).label("oldest_order_date"),
-            func.min(m.exception_id).label("sample_exception_id"),
-        )
-        .where(
-            # The members' own key columns first: their index narrows the rows to the scope's
-            # vendor and the status before each is looked up among the matches.
-            *vendor_filter(scope, m.vendor_id),
-            m.status == status,
-            *([] if exception_type is None else [m.exception_type == exception_type]),
-            m.exception_id.in_(matching),
-        )
+        select(*(m[name] for name in _GROUP_KEY_COLUMNS), *aggregates)
+        .select_from(members)
+        .where(*member_conditions)
         .group_by(*(m[name] for name in _GROUP_KEY_COLUMNS))
         .subquery("g")
     )
@@ -1272,33 +1355,15 @@ def export_batch(
     session: Session,
     *,
     scope: Scope,
-    status: ExceptionStatus | None,
-    exception_type: ExceptionType | None,
-    search: str | None,
+    filters: ListFilters,
     after: ExportKey | None,
     limit: int,
-    deadline_state: DeadlineState | None = None,
     now: datetime | None = None,
 ) -> Sequence[Any]:
-    """The next `limit` rows of the list's filters (the same conditions as `list_exceptions`),
+    """The next `limit` rows of the list's filters (`filter_conditions`, as `list_exceptions`),
     newest first, after `after`: keyset pagination on (created_at, id), so every batch is an
     index range whatever its depth, and a row is never read twice."""
-    conditions = _in_scope(scope)
-    if status is not None:
-        conditions.append(OrderItemException.status == status)
-    if exception_type is not None:
-        conditions.append(OrderItemException.exception_type == exception_type)
-    term = search.strip() if search else ""
-    if term:
-        dialect = session.get_bind().dialect.name
-        conditions.append(_search_condition(term, scope=scope, dialect=dialect))
-    if deadline_state is not None:
-        in_state = (
-            select(exception_context.c.exception_id)
-            .join(Order, Order.id == exception_context.c.order_id)
-            .where(*_deadline_conditions(deadline_state, now=now or utcnow()))
-        )
-        conditions.append(OrderItemException.id.in_(in_state))
+    conditions = filter_conditions(session, filters, scope=scope, now=now or utcnow())
     if after is not None:
         conditions.append(
             tuple_(OrderItemException.created_at, OrderItemException.id)
@@ -1331,21 +1396,9 @@ def count_resolved_since(session: Session, *, scope: Scope, since: datetime) -> 
     )
 
 
-def exception_confirm_by() -> ColumnElement[datetime]:
-    """Per exception row joined to its context row and its ``Order``: the order's
-    ``confirm_by`` while this exception blocks it (``orders/deadlines.py``)."""
-    return deadlines.confirm_by(
-        order_status=Order.status,
-        order_date=Order.order_date,
-        order_created_at=Order.created_at,
-        vendor_id=Order.vendor_id,
-        blocked=exception_context.c.blocking,
-    )
-
-
 def _deadline_columns(*, now: datetime) -> tuple[ColumnElement[Any], ...]:
     """`confirm_by`, `deadline_state` and `age_seconds` (since the exception was raised)."""
-    deadline = exception_confirm_by()
+    deadline = deadlines.row_confirm_by()
     return (
         deadline.label("confirm_by"),
         deadlines.deadline_state(deadline, now=now).label("deadline_state"),
@@ -1353,79 +1406,56 @@ def _deadline_columns(*, now: datetime) -> tuple[ColumnElement[Any], ...]:
     )
 
 
-def _with_deadline(
-    ids: Select[Any],
-    *,
-    deadline_state: DeadlineState | None,
-    by_confirm_by: bool,
-    now: datetime,
-) -> Select[Any]:
-    """The list's id query joined to each row's context and order, filtered by the deadline's
-    state and/or ordered soonest deadline first (none last), then newest first."""
-    joined = ids.join(
-        exception_context, exception_context.c.exception_id == OrderItemException.id
-    ).join(Order, Order.id == exception_context.c.order_id)
-    deadline = exception_confirm_by()
-    if deadline_state is not None:
-        joined = joined.where(*_deadline_conditions(deadline_state, now=now))
-    if by_confirm_by:
-        joined = joined.order_by(None).order_by(deadline.asc().nulls_last(), *NEWEST_FIRST)
-    return joined
-
-
-def _deadline_conditions(state: DeadlineState, *, now: datetime) -> list[ColumnElement[bool]]:
-    """The rows (joined to their context row and `Order`) whose deadline is in `state` at
-    `now`: the list's and the export's one rule. Only blocking rows of pending orders have a
-    deadline: plain predicates the indexes can serve come first."""
-    return [
-        exception_context.c.blocking,
-        Order.status == OrderStatus.PENDING,
-        deadlines.in_state(exception_confirm_by(), state, now=now),
-    ]
+def _confirm_by_page(
+    session: Session, ids: Select[Any], page: PageRequest, *, scope: Scope
+) -> tuple[list[int], int]:
+    """`ids` (exception ids, filtered, unordered) soonest ``confirm_by`` first, then the rows
+    without one newest first, and how many. Two index walks instead of one sort of every row:
+    the rows with a deadline in ``due_at`` order (ties newest first), then the others newest
+    first, each stopping at the page."""
+    context = exception_context.c
+    joined = ids.join(exception_context, context.exception_id == OrderItemException.id)
+    with_deadline = joined.where(
+        *vendor_filter(scope, context.vendor_id), *deadlines.holds_deadline()
+    )
+    first = list(
+        session.scalars(
+            with_deadline.order_by(context.due_at, *NEWEST_FIRST)
+            .offset(page.skip)
+            .limit(page.limit)
+        )
+    )
+    total = _count(session, ids.order_by(None).subquery())
+    if len(first) == page.limit:
+        return first, total
+    if first:
+        holders = page.skip + len(first)
+    else:
+        holders = _count(session, with_deadline.order_by(None).subquery())
+    rest = joined.where(
+        or_(~context.blocking, ~context.awaiting, context.due_at.is_(None))
+    ).order_by(*NEWEST_FIRST)
+    more = session.scalars(rest.offset(max(page.skip - holders, 0)).limit(page.limit - len(first)))
+    return first + list(more), total
 
 
 def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -> dict[str, int]:
     """Blocked orders (the stats' `orders_with_exceptions`) still awaiting confirmation that are
     `at_risk` or `overdue` at `now`; orders without a deadline are not counted.
 
-    No date arithmetic per row: for a vendor whose window is `h` hours, an order is overdue
-    when its start (`deadlines.due_at`'s: order date, else arrival) is at or before `now - h`,
-    and at risk when it is after that and before `now + 24 h - h`. So one count per distinct
-    window compares each blocked order's start with two moments fixed before the query."""
-    windows: dict[int, list[int]] = {}
-    for vendor_id, hours in session.execute(
-        select(Vendor.id, Vendor.confirmation_deadline_hours).where(
-            Vendor.confirmation_deadline_hours.is_not(None), *vendor_filter(scope, Vendor.id)
-        )
-    ):
-        if hours is not None:  # (filtered above; the column is nullable)
-            windows.setdefault(hours, []).append(vendor_id)
-    counts: dict[str, int] = {DeadlineState.AT_RISK: 0, DeadlineState.OVERDUE: 0}
+    Each count is one range of the context's ``(vendor_id,) blocking, awaiting, due_at,
+    order_id`` index. An order's rows all carry its ``due_at``, so its distinct
+    ``(due_at, order_id)`` pairs, which the index yields in order, are its distinct orders."""
+    counts: dict[str, int] = {}
     context = exception_context.c
-    start = func.coalesce(Order.order_date, Order.created_at)
-    for hours, vendor_ids in windows.items():
-        overdue_until = literal(now - timedelta(hours=hours), UTCDateTime())
-        at_risk_before = literal(
-            now - timedelta(hours=hours) + deadlines.AT_RISK_WITHIN, UTCDateTime()
+    for state in (DeadlineState.AT_RISK, DeadlineState.OVERDUE):
+        pairs = (
+            select(context.due_at, context.order_id)
+            .where(*deadlines.deadline_conditions(state, scope=scope, now=now))
+            .distinct()
+            .subquery()
         )
-        for chunk in in_list_batches(session, vendor_ids):
-            # The vendors by id: each one's blocking rows are one range of the context index;
-            # each blocked order is then looked up by its key.
-            blocked = select(context.order_id).where(
-                in_list(session, context.vendor_id, chunk), context.blocking
-            )
-            overdue, at_risk = session.execute(
-                select(
-                    func.count(case((start <= overdue_until, 1))),
-                    func.count(case((start > overdue_until, 1))),
-                ).where(
-                    Order.id.in_(blocked),
-                    Order.status == OrderStatus.PENDING,
-                    start < at_risk_before,
-                )
-            ).one()
-            counts[DeadlineState.OVERDUE] += overdue
-            counts[DeadlineState.AT_RISK] += at_risk
+        counts[state] = _count(session, pairs)
     return counts
 
 
@@ -1462,20 +1492,26 @@ def kpi_lines(
     session: Session, *, scope: Scope, start: datetime, end: datetime
 ) -> dict[int, tuple[int, int]]:
     """Per vendor: (lines imported in the window, of them raised an exception). The importer
-    raises an exception for a line only when it arrives, so the others matched at import."""
+    raises an exception for a line only when it arrives, so the others matched at import.
+
+    Each vendor's lines of the window are one range of ``(vendor_id, created_at)`` (the lines
+    carry their order's vendor, migration 0012), each probed once for its exception."""
+    in_scope = select(Vendor.id).where(*vendor_filter(scope, Vendor.id))
     rows = session.execute(
-        select(Order.vendor_id, func.count(OrderItem.id), func.count(OrderItemException.id))
+        select(OrderItem.vendor_id, func.count(OrderItem.id), func.count(OrderItemException.id))
         .select_from(OrderItem)
-        .join(Order, Order.id == OrderItem.order_id)
         .outerjoin(OrderItemException, OrderItemException.order_item_id == OrderItem.id)
         .where(
+            OrderItem.vendor_id.in_(in_scope),
             OrderItem.created_at >= start,
             OrderItem.created_at < end,
-            *vendor_filter(scope, Order.vendor_id),
         )
-        .group_by(Order.vendor_id)
+        .group_by(OrderItem.vendor_id)
     ).all()
-    return {vendor_id: (lines, raised) for vendor_id, lines, raised in rows}
+    # (Every line in a vendor's range has that vendor: the IN list holds no null.)
+    return {
+        vendor_id: (lines, raised) for vendor_id, lines, raised in rows if vendor_id is not None
+    }
 
 
 def kpi_exceptions_by_type(

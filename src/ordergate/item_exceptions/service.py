@@ -92,14 +92,14 @@ def list_exceptions(
     number, case-insensitively. Each row has its order's ``confirm_by`` and ``deadline_state``
     at ``now`` while it blocks, and its ``age_seconds``; ``deadline_state`` keeps the rows in
     that state, ``sort=confirm_by`` puts the soonest deadline first (rows without one last)."""
+    filters = repository.ListFilters(
+        status=status, exception_type=exception_type, search=search, deadline_state=deadline_state
+    )
     return repository.list_exceptions(
         session,
         scope=scope,
-        status=status,
-        exception_type=exception_type,
-        search=search,
+        filters=filters,
         page=page,
-        deadline_state=deadline_state,
         by_confirm_by=sort is ExceptionSort.CONFIRM_BY,
         now=now or utcnow(),
     )

@@ -20,24 +20,17 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Boolean, Integer, String, column, table
-
 from ordergate.item_exceptions.product_search import PRODUCT_SEARCH_INDEXES, PRODUCT_SEARCH_TABLES
 from ordergate.item_exceptions.queue_tables import QUEUE_TABLES
 
-CONTEXT_TABLE = "order_item_exception_context"
+# Defined beside the orders (their deadline queries read it; orders may not import this package).
+from ordergate.orders.exception_context import CONTEXT_TABLE
+from ordergate.orders.exception_context import exception_context as exception_context
+
 SEARCH_TABLE = "order_item_exception_search"
 # Trigrams: a shorter term has none, so it is searched by scanning.
 MIN_INDEXED_TERM_LENGTH = 3
 
-exception_context = table(
-    CONTEXT_TABLE,
-    column("exception_id", Integer),
-    column("vendor_id", Integer),
-    column("order_id", Integer),
-    column("order_number", String),
-    column("blocking", Boolean),
-)
 
 TRIGRAM_INDEXES = frozenset(
     {

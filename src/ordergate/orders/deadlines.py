@@ -28,13 +28,14 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import BigInteger, ColumnElement, and_, case, func, literal, select
+from sqlalchemy import BigInteger, ColumnElement, Select, and_, case, exists, func, literal, select
 from sqlalchemy.ext.compiler import compiles
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.functions import FunctionElement
 
 from ordergate.db import UTCDateTime
-from ordergate.orders.models import OrderStatus
+from ordergate.orders.exception_context import exception_context
+from ordergate.scope import Scope, vendor_filter
 from ordergate.vendors.models import Vendor
 
 AT_RISK_WITHIN = timedelta(hours=24)
@@ -120,25 +121,6 @@ def due_at(*, order_date: Any, order_created_at: Any, vendor_id: Any) -> ColumnE
     return add_hours(func.coalesce(order_date, order_created_at), vendor_deadline_hours(vendor_id))
 
 
-def confirm_by(
-    *,
-    order_status: Any,
-    order_date: Any,
-    order_created_at: Any,
-    vendor_id: Any,
-    blocked: ColumnElement[bool],
-) -> ColumnElement[datetime]:
-    """``confirm_by`` of an order (columns of ``orders`` or an alias) that ``blocked`` says an
-    exception blocks: NULL unless it still awaits confirmation and is blocked."""
-    return case(
-        (
-            and_(order_status == OrderStatus.PENDING, blocked),
-            due_at(order_date=order_date, order_created_at=order_created_at, vendor_id=vendor_id),
-        ),
-        else_=None,
-    )
-
-
 def deadline_state(deadline: ColumnElement[datetime], *, now: datetime) -> ColumnElement[str]:
     """The ``DeadlineState`` of a ``confirm_by`` expression at ``now``; NULL without one."""
     return case(
@@ -174,3 +156,76 @@ def state_at(deadline: datetime | None, *, now: datetime) -> DeadlineState | Non
     if deadline < now + AT_RISK_WITHIN:
         return DeadlineState.AT_RISK
     return DeadlineState.ON_TRACK
+
+
+# --- The stored deadline (migration 0012): the context table's columns ---------------------
+
+
+def row_confirm_by() -> ColumnElement[datetime]:
+    """Per exception row joined to its context row: its order's ``confirm_by`` while this
+    exception blocks it (``orders/deadlines.py``), from the columns the triggers keep
+    (migration 0012): ``due_at`` while the row blocks and the order awaits confirmation."""
+    context = exception_context.c
+    return case((and_(context.blocking, context.awaiting), context.due_at), else_=None)
+
+
+def holds_deadline() -> list[ColumnElement[bool]]:
+    """The context rows with a ``confirm_by``: the leading columns of the deadline indexes."""
+    context = exception_context.c
+    return [context.blocking, context.awaiting, context.due_at.is_not(None)]
+
+
+def deadline_conditions(
+    state: DeadlineState, *, scope: Scope, now: datetime
+) -> list[ColumnElement[bool]]:
+    """The context rows whose ``confirm_by`` is in `state` at `now`: one range of the
+    ``(vendor_id,) blocking, awaiting, due_at`` index. The one rule of the exceptions list,
+    the export, the groups, the orders list and the stats."""
+    context = exception_context.c
+    return [
+        *vendor_filter(scope, context.vendor_id),
+        context.blocking,
+        context.awaiting,
+        in_state(context.due_at, state, now=now),
+    ]
+
+
+def in_deadline_state(state: DeadlineState, *, scope: Scope, now: datetime) -> Select[Any]:
+    """Ids of the exceptions whose ``confirm_by`` is in `state` at `now`."""
+    return select(exception_context.c.exception_id).where(
+        *deadline_conditions(state, scope=scope, now=now)
+    )
+
+
+def orders_in_deadline_state(state: DeadlineState, *, scope: Scope, now: datetime) -> Select[Any]:
+    """Ids of the orders (possibly repeated) whose ``confirm_by`` is in `state` at `now`."""
+    return select(exception_context.c.order_id).where(
+        *deadline_conditions(state, scope=scope, now=now)
+    )
+
+
+def order_confirm_by(order_id: Any) -> ColumnElement[datetime]:
+    """Per row with an order id column: the order's ``confirm_by`` (its blocking rows all carry
+    the same ``due_at``), through the context's ``order_id`` index."""
+    context = exception_context.c
+    return (
+        select(func.max(context.due_at))
+        .where(context.order_id == order_id, context.blocking, context.awaiting)
+        .scalar_subquery()
+    )
+
+
+def orders_with_deadline(*, scope: Scope) -> Select[Any]:
+    """Ids of the orders (possibly repeated) that have a ``confirm_by``: one index range."""
+    context = exception_context.c
+    return select(context.order_id).where(
+        *vendor_filter(scope, context.vendor_id), *holds_deadline()
+    )
+
+
+def order_holds_deadline(order_id: Any) -> ColumnElement[bool]:
+    """Per row with an order id column: the order has a ``confirm_by``."""
+    context = exception_context.c
+    return exists(
+        select(context.exception_id).where(context.order_id == order_id, *holds_deadline())
+    )

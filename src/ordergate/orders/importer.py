@@ -280,6 +280,7 @@ def _write_lines(session: Session, *, vendor_id: int, batch: _Batch) -> int:
         item_rows.append(
             {
                 "order_id": order_id,
+                "vendor_id": vendor_id,
                 "product_id": match.product_id or placeholder_id,
                 "external_item_id": line.external_item_id,
                 "product_name": _clip(line.product_name, 500),

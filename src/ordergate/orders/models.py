@@ -112,12 +112,15 @@ class OrderItem(Base):
         Index("ix_order_items_gtin_normalized", "gtin_normalized"),
         # Covering: line -> order without reading the wide row (blocked-order counts, 0002).
         Index("ix_order_items_id_order_id", "id", "order_id"),
-        # KPIs: lines imported in a window, with their order (migration 0009).
-        Index("ix_order_items_created_at_order_id", "created_at", "order_id"),
+        # KPIs: a vendor's lines imported in a window, one index range (migration 0012).
+        Index("ix_order_items_vendor_id_created_at", "vendor_id", "created_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    # A copy of the order's vendor, for the KPIs' per-vendor line counts: the importer writes
+    # it, and a trigger fills it when an insert leaves it out (migration 0012).
+    vendor_id: Mapped[int | None] = mapped_column(Integer)
     # Always set: the vendor's placeholder product when the line is not matched yet.
     product_id: Mapped[int] = mapped_column(ForeignKey("products.id"), index=True)
     # The marketplace's key for the line (Letzshop: the variant id).

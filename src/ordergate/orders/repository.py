@@ -95,7 +95,7 @@ def blocking_exception_ids(
 def _with_lines(statement: Select[Any], *, now: datetime) -> Select[Any]:
     """Orders with their blocking count, deadline and age at `now`, lines, units and
     exceptions: one IN query per relationship for the whole page."""
-    deadline = order_confirm_by()
+    deadline = deadlines.order_confirm_by(Order.id)
     return statement.options(
         with_expression(Order.exception_count, blocking_exception_count()),
         with_expression(Order.confirm_by, deadline),
@@ -122,7 +122,8 @@ def list_orders(
     last, then newest first)."""
     conditions: list[ColumnElement[bool]] = []
     if deadline_state is not None:
-        conditions.append(deadlines.in_state(order_confirm_by(), deadline_state, now=now))
+        in_state = deadlines.orders_in_deadline_state(deadline_state, scope=scope, now=now)
+        conditions.append(Order.id.in_(in_state))
     if status is not None:
         conditions.append(Order.status == status)
     if has_exceptions is not None:
@@ -138,11 +139,34 @@ def list_orders(
         )
     statement = scoped(select(Order), scope, Order.vendor_id).where(*conditions)
     newest_first = (Order.order_date.desc().nulls_last(), Order.id.desc())
-    if by_confirm_by:
-        ordered = statement.order_by(order_confirm_by().asc().nulls_last(), *newest_first)
-    else:
-        ordered = statement.order_by(*newest_first)
-    return paginate(session, _with_lines(ordered, now=now), page)
+    if not by_confirm_by:
+        return paginate(session, _with_lines(statement.order_by(*newest_first), now=now), page)
+    # Two walks instead of a deadline per order: the orders with one (the context's deadline
+    # rows) soonest first, then the others newest first, each stopping at the page.
+    holds = deadlines.order_holds_deadline(Order.id)
+    with_deadline = statement.where(Order.id.in_(deadlines.orders_with_deadline(scope=scope)))
+    first = list(
+        session.scalars(
+            _with_lines(
+                with_deadline.order_by(deadlines.order_confirm_by(Order.id).asc(), *newest_first),
+                now=now,
+            )
+            .offset(page.skip)
+            .limit(page.limit)
+        )
+    )
+    total = _count(session, statement)
+    if len(first) == page.limit:
+        return first, total
+    holders = page.skip + len(first) if first else _count(session, with_deadline)
+    rest = _with_lines(statement.where(~holds).order_by(*newest_first), now=now)
+    more = session.scalars(rest.offset(max(page.skip - holders, 0)).limit(page.limit - len(first)))
+    return first + list(more), total
+
+
+def _count(session: Session, statement: Select[Any]) -> int:
+    counted = statement.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
+    return session.scalar(counted) or 0
 
 
 def get_order(session: Session, *, scope: Scope, order_id: int, now: datetime) -> Order | None:
@@ -493,17 +517,6 @@ def order_timeline(
             subject_is(EventSubject.EXCEPTION, exception_ids),
         ),
         page=page,
-    )
-
-
-def order_confirm_by() -> ColumnElement[datetime]:
-    """Per ``Order`` row: its ``confirm_by`` (``deadlines.confirm_by``: pending and blocked)."""
-    return deadlines.confirm_by(
-        order_status=Order.status,
-        order_date=Order.order_date,
-        order_created_at=Order.created_at,
-        vendor_id=Order.vendor_id,
-        blocked=has_blocking_exception(),
     )
 
 

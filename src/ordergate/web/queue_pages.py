@@ -68,6 +68,7 @@ GROUP_SORT_LABELS = {
     GroupSort.OLDEST: "Oldest order",
     GroupSort.LINES: "Lines",
     GroupSort.UNITS: "Units",
+    GroupSort.CONFIRM_BY: "Soonest deadline",
 }
 SKIP_REASONS = {
     queue.ALREADY_RESOLVED: "already resolved",
@@ -293,8 +294,10 @@ def _queue_context(
             status=view.group_status,
             exception_type=view.type_filter,
             search=view.search or None,
+            deadline_state=view.deadline_filter,
             sort=GroupSort(view.group_sort),
             page=view.page,
+            now=now,
         )
     else:
         rows, total = service.list_exceptions(
@@ -374,6 +377,7 @@ def export_groups(request: Request, session: SessionDep, web: WebDep) -> Respons
         status=view.group_status,
         exception_type=view.type_filter,
         search=view.search or None,
+        deadline_state=view.deadline_filter,
         sort=GroupSort(view.group_sort),
     )
     return Response(
