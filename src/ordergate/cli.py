@@ -268,6 +268,9 @@ def serve(
             "ordergate.app:create_app" if workers > 1 else application,
             factory=workers > 1,
             workers=workers,
+            # A child imports the whole app before it answers the supervisor's ping; on a busy
+            # machine that takes longer than uvicorn's 5 s default, and the child is killed.
+            timeout_worker_healthcheck=60,
             host=host,
             port=port,
             proxy_headers=True,
