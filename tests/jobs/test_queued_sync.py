@@ -152,3 +152,25 @@ def test_the_queueing_lock_itself_refuses_a_second_waiting_job_of_the_vendor(
         assert len(_jobs(db)) == 2
     finally:
         queue.close()
+
+
+def test_a_queued_run_whose_job_is_gone_does_not_block_the_vendor(
+    queued_client: TestClient, db: Session, sandbox: SandboxHandle
+) -> None:
+    vendor = connect_vendor(db, code="luxtoys", endpoint=sandbox.graphql_url, api_key=KEY)
+    admin = admin_headers(queued_client, db)
+    path = f"/api/v1/admin/letzshop/vendors/{vendor.id}/sync"
+    lost = queued_client.post(path, headers=admin).json()
+    db.execute(text("DELETE FROM procrastinate_jobs WHERE id = :id"), {"id": lost["job_id"]})
+    db.commit()
+
+    again = queued_client.post(path, headers=admin)
+
+    assert again.status_code == 202, again.text
+    db.rollback()
+    runs = db.execute(select(SyncRun.id, SyncRun.status, SyncRun.error).order_by(SyncRun.id))
+    assert [tuple(r) for r in runs] == [
+        (lost["run_id"], "failed", "its job ended without running it"),
+        (again.json()["run_id"], "queued", None),
+    ]
+    assert [j[0] for j in _jobs(db)] == [again.json()["job_id"]]

@@ -12,6 +12,7 @@ import threading
 
 import procrastinate
 from procrastinate.exceptions import AlreadyEnqueued
+from procrastinate.jobs import Status
 from sqlalchemy.engine import make_url
 
 from ordergate.config import Settings
@@ -70,6 +71,12 @@ class ProcrastinateSyncQueue:
             return deferrer.defer(vendor_id=vendor_id, trigger=str(trigger), run_id=run_id)
         except AlreadyEnqueued as exc:
             raise SyncAlreadyQueuedError(vendor_id=vendor_id, run_id=None) from exc
+
+    def job_pending(self, job_id: int) -> bool:
+        self._open()
+        found = list(self.app.job_manager.list_jobs(id=job_id))
+        # Job.from_row keeps the column's text: read it as a Status either way.
+        return bool(found) and Status(found[0].status) in (Status.TODO, Status.DOING)
 
     def close(self) -> None:
         with self._lock:

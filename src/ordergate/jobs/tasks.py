@@ -88,6 +88,12 @@ def sync_vendor(
         queueing.end_queued_run(runtime.session_factory, run_id=run_id, error=refused.message)
         logger.warning("sync run %s of vendor %s refused: %s", run_id, vendor_id, refused.message)
         return {"run_id": run_id, "status": "failed", "error": refused.code}
+    except Exception as exc:
+        # The job fails (monitored); a run it had not started must not stay queued for ever.
+        queueing.end_queued_run(
+            runtime.session_factory, run_id=run_id, error=f"internal error: {type(exc).__name__}"
+        )
+        raise
     if summary is None:
         logger.info("sync run %s of vendor %s had already ended (%s)", run_id, vendor_id, trigger)
         return {"run_id": run_id, "status": "skipped"}

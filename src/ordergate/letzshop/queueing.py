@@ -18,6 +18,7 @@ from typing import Protocol
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from ordergate.db import utcnow
 from ordergate.errors import AppError
 from ordergate.letzshop import repository, runs
 from ordergate.letzshop.credentials import connection_for
@@ -37,6 +38,15 @@ class SyncQueue(Protocol):
         when a job of the vendor already waits; any other error means the queue is unusable."""
         ...
 
+    def job_pending(self, job_id: int) -> bool:
+        """Whether the job still waits or runs (False: it ended, or is gone)."""
+        ...
+
+
+# A queued run with no job id this long after it was queued lost its defer (the process stopped
+# between the two steps of ``queue_sync``).
+UNRECORDED_JOB_SECONDS = 60.0
+
 
 def queue_sync(
     session_factory: sessionmaker[Session],
@@ -55,7 +65,13 @@ def queue_sync(
     with session_factory() as session:
         connection_for(session, scope=scope, box=box)
         session.commit()
-        run = runs.queue_run(session, scope=scope, state=state, trigger=trigger)
+        try:
+            run = runs.queue_run(session, scope=scope, state=state, trigger=trigger)
+        except SyncAlreadyQueuedError:
+            session.rollback()
+            if not _release_orphan(session, queue, scope.vendor_id):
+                raise
+            run = runs.queue_run(session, scope=scope, state=state, trigger=trigger)
         session.commit()
         run_id = run.id
     try:
@@ -76,6 +92,35 @@ def queue_sync(
         assert queued is not None  # only this module deletes queued runs, before this point
         session.expunge(queued)
     return queued
+
+
+def _release_orphan(session: Session, queue: SyncQueue, vendor_id: int) -> bool:
+    """End the vendor's queued run if no job will ever run it (its job failed or was removed,
+    or its defer was never recorded); whether it did. Leaves the vendor's row locked."""
+    repository.lock_vendor(session, vendor_id)
+    waiting = repository.queued_run(session, vendor_id)
+    if waiting is None:
+        return True
+    if waiting.job_id is not None:
+        try:
+            orphaned = not queue.job_pending(waiting.job_id)
+        except Exception:
+            logger.exception("could not read job %s of sync run %s", waiting.job_id, waiting.id)
+            return False
+    else:
+        age = utcnow() - (waiting.queued_at or waiting.started_at)
+        orphaned = age.total_seconds() > UNRECORDED_JOB_SECONDS
+    if not orphaned:
+        return False
+    repository.end_run(
+        session,
+        waiting.id,
+        status=SyncRunStatus.FAILED,
+        error="its job ended without running it",
+        only=SyncRunStatus.QUEUED,
+    )
+    session.flush()
+    return True
 
 
 def end_queued_run(session_factory: sessionmaker[Session], *, run_id: int, error: str) -> bool:
