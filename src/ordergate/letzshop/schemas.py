@@ -39,7 +39,8 @@ class CredentialsIn(BaseModel):
     auto_sync: Flag | None = Field(
         default=None,
         description="Scheduled syncs on or off: true sets `sync_interval_minutes` to 10 when it "
-        "has none, false sets it to null; new credentials: false",
+        "has none, false sets it to null; new credentials: false. Ignored when "
+        "`sync_interval_minutes` is sent too",
     )
     sync_interval_minutes: int | None = Field(
         default=None,
@@ -49,19 +50,6 @@ class CredentialsIn(BaseModel):
         "scheduled syncs off, left out: unchanged. With jobs on the queue a worker's periodic "
         "task queues the due syncs; on SQLite `ordergate letzshop sync-all` (cron) does",
     )
-
-    @model_validator(mode="after")
-    def _one_schedule(self) -> CredentialsIn:
-        interval_given = "sync_interval_minutes" in self.model_fields_set
-        disagree = self.auto_sync is not None and (
-            self.auto_sync != (self.sync_interval_minutes is not None)
-        )
-        if interval_given and disagree:
-            raise ValueError(
-                "auto_sync and sync_interval_minutes disagree; send sync_interval_minutes "
-                "alone (null: off)"
-            )
-        return self
 
 
 class LastCheckOut(Schema):
