@@ -65,6 +65,8 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         secret_key=TEST_SECRET,
         secret_key_file=Path(tmp_path_factory.mktemp("secret")) / "secret",
         letzshop_max_retries=2,
+        # The suite's sync endpoints answer inline on both databases; tests/jobs/ queue.
+        jobs_mode="inline",
     )
 
 

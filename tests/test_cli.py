@@ -121,3 +121,20 @@ def test_letzshop_import_reports_unreachable_letzshop(cli) -> None:
     assert "LETZSHOP_UNAVAILABLE" not in cli("letzshop", "sync-all").stdout  # auto_sync is off
     bad_state = cli("letzshop", "import", "--vendor", "shop", "--state", "declined", expect=2)
     assert "unconfirmed, confirmed, all" in bad_state.stderr
+
+
+def test_the_worker_refuses_to_start_where_jobs_run_inline(
+    cli, scratch_url: str, tmp_path: Path
+) -> None:
+    cli("db", "upgrade")
+    env = {
+        **os.environ,
+        "ORDERGATE_DATABASE_URL": scratch_url,
+        "ORDERGATE_SECRET_KEY_FILE": str(tmp_path / "secret"),
+        "ORDERGATE_JOBS_MODE": "inline",
+    }
+    refused = subprocess.run(
+        [ORDERGATE, "worker"], env=env, capture_output=True, text=True, timeout=60
+    )
+    assert refused.returncode == 1, refused.stdout + refused.stderr
+    assert "a worker needs PostgreSQL and ORDERGATE_JOBS_MODE auto or queue" in refused.stderr

@@ -5,7 +5,7 @@ from alembic.migration import MigrationContext
 from sqlalchemy import Engine, inspect
 
 from ordergate import migrate
-from ordergate.item_exceptions.side_tables import include_in_schema_comparison
+from ordergate.migrate import include_in_schema_comparison
 from ordergate.models import Base
 
 

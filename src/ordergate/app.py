@@ -23,6 +23,7 @@ from ordergate.errors import install_error_handlers
 from ordergate.http_contract import install_http_contract
 from ordergate.item_exceptions import endpoints as exception_endpoints
 from ordergate.letzshop import endpoints as letzshop_endpoints
+from ordergate.letzshop.queueing import SyncQueue
 from ordergate.orders import endpoints as order_endpoints
 from ordergate.security import SecretBox
 from ordergate.vendors import endpoints as vendor_endpoints
@@ -48,6 +49,14 @@ def pool_limits(settings: Settings) -> PoolLimits:
     )
 
 
+def sync_queue_for(settings: Settings) -> SyncQueue | None:
+    if not settings.jobs_queued:
+        return None
+    from ordergate.jobs.queue import ProcrastinateSyncQueue, build_app
+
+    return ProcrastinateSyncQueue(build_app(settings))
+
+
 @asynccontextmanager
 async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     # Per event loop: as many worker threads as requests admitted at once, and never more than
@@ -55,7 +64,11 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threads = app.state.settings.request_threads
     to_thread.current_default_thread_limiter().total_tokens = threads
     app.state.request_slots = anyio.Semaphore(threads)
-    yield
+    try:
+        yield
+    finally:
+        if app.state.sync_queue is not None:
+            app.state.sync_queue.close()
 
 
 def create_app(settings: Settings | None = None) -> FastAPI:
@@ -84,6 +97,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.secret_key = settings.resolved_secret_key()
     app.state.secret_box = SecretBox(app.state.secret_key)
     app.state.login_throttle = LoginThrottle.from_settings(settings)
+    # Syncs go to procrastinate's queue on PostgreSQL (docs/jobs.md); None: they run inline.
+    app.state.sync_queue = sync_queue_for(settings)
     install_error_handlers(app)
     app.include_router(auth_router)
     app.include_router(vendors_router)

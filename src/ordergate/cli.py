@@ -234,6 +234,13 @@ def serve(
         help="Reverse proxies whose X-Forwarded-For is trusted for the client address "
         "(login throttling); comma-separated",
     ),
+    workers: int = typer.Option(
+        1,
+        min=1,
+        max=64,
+        help="API processes (uvicorn workers) sharing the port; more than 1 wants PostgreSQL "
+        "(SQLite takes one writer at a time)",
+    ),
 ) -> None:
     """Serve the API (and, for the demo, the Letzshop sandbox)."""
     import uvicorn
@@ -241,6 +248,7 @@ def serve(
     from ordergate.app import create_app
 
     try:
+        # Built here too with several workers: a bad configuration fails before they start.
         application = create_app()
     except ConfigError as exc:
         err_console.print(f"[red]error[/red]: {exc}")
@@ -252,9 +260,17 @@ def serve(
         raise typer.Exit(1)
     sandbox = _start_sandbox(sandbox_port) if with_sandbox else None
     console.print(f"ordergate on http://{host}:{port}  (API docs: http://{host}:{port}/docs)")
+    if workers > 1:
+        console.print(f"{workers} API processes")
     try:
         uvicorn.run(
-            application,
+            # Several processes import the app each: uvicorn needs its import path then.
+            "ordergate.app:create_app" if workers > 1 else application,
+            factory=workers > 1,
+            workers=workers,
+            # A child imports the whole app before it answers the supervisor's ping; on a busy
+            # machine that takes longer than uvicorn's 5 s default, and the child is killed.
+            timeout_worker_healthcheck=60,
             host=host,
             port=port,
             proxy_headers=True,
@@ -263,6 +279,44 @@ def serve(
     finally:
         if sandbox is not None:
             sandbox.stop()
+
+
+@app.command()
+def worker(
+    concurrency: int = typer.Option(
+        2, min=1, max=64, help="Jobs run at once (each sync in a thread of its own)"
+    ),
+    queues: list[str] = typer.Option(
+        None,
+        "--queues",
+        help="Only these queues (repeat the option): sync, periodic; default: all. At least "
+        "one worker must take `periodic` (scheduled syncs, stalled-job retries)",
+    ),
+) -> None:
+    """Run a job worker (PostgreSQL): queued syncs, scheduled syncs and stalled-job retries
+    (docs/jobs.md). Runs until SIGINT/SIGTERM; start as many as you like, on any machine that
+    reaches the database."""
+    from ordergate.jobs.tasks import QUEUES
+    from ordergate.jobs.worker import run_worker, worker_name
+
+    settings = get_settings()
+    if not settings.jobs_queued:
+        typer.echo(
+            f"error: jobs run inline here (ORDERGATE_JOBS_MODE={settings.jobs_mode}, "
+            f"{'PostgreSQL' if settings.is_postgres else 'SQLite'}); a worker needs PostgreSQL "
+            "and ORDERGATE_JOBS_MODE auto or queue",
+            err=True,
+        )
+        raise typer.Exit(1)
+    unknown = sorted(set(queues or ()) - set(QUEUES))
+    if unknown:
+        raise typer.BadParameter(
+            f"unknown queue {', '.join(unknown)}; known: {', '.join(QUEUES)}",
+            param_hint="--queues",
+        )
+    name = worker_name()
+    console.print(f"worker {name}: concurrency {concurrency}, queues {', '.join(queues or QUEUES)}")
+    run_worker(settings, concurrency=concurrency, queues=queues or None, name=name)
 
 
 @app.command()

@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     db_statement_timeout: float = Field(default=30.0, ge=0, le=86400)
     db_busy_retry_after: int = Field(default=2, ge=1, le=3600)
     fulfilment_lease_seconds: int = Field(default=300, ge=10, le=86400)
+    # Background jobs (docs/jobs.md): `auto` queues syncs on PostgreSQL (procrastinate; run
+    # `ordergate worker`) and runs them inline on SQLite; `inline` always runs them in the
+    # caller; `queue` needs PostgreSQL.
+    jobs_mode: Literal["auto", "inline", "queue"] = "auto"
+    # A worker silent for this long is taken as dead: its jobs are retried (retry_stalled_jobs).
+    jobs_stalled_seconds: float = Field(default=60.0, ge=5, le=86400)
 
     @property
     def db_connections(self) -> int:
@@ -60,6 +66,24 @@ class Settings(BaseSettings):
     def request_threads(self) -> int:
         """Worker threads for sync endpoints; never more than the pool has connections."""
         return self.worker_threads or self.db_connections
+
+    @property
+    def is_postgres(self) -> bool:
+        return self.database_url.startswith("postgresql")
+
+    @property
+    def jobs_queued(self) -> bool:
+        """Whether syncs go to the job queue (else they run inline, in the caller)."""
+        return self.jobs_mode == "queue" or (self.jobs_mode == "auto" and self.is_postgres)
+
+    @model_validator(mode="after")
+    def _queue_needs_postgres(self) -> Settings:
+        if self.jobs_mode == "queue" and not self.is_postgres:
+            raise ValueError(
+                "ORDERGATE_JOBS_MODE=queue needs PostgreSQL (ORDERGATE_DATABASE_URL); "
+                "use auto or inline on SQLite"
+            )
+        return self
 
     @model_validator(mode="after")
     def _threads_fit_the_pool(self) -> Settings:

@@ -24,6 +24,7 @@ from ordergate.db import PageRequest
 from ordergate.errors import AuthenticationError, PermissionDeniedError
 from ordergate.events.timeline import UserEmails
 from ordergate.item_exceptions import matching
+from ordergate.letzshop.queueing import SyncQueue
 from ordergate.routing import CommittingRoute, end_request_transaction, request_session
 from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip
 from ordergate.scope import Scope, VendorScope
@@ -229,6 +230,8 @@ class JobContext:
     settings: Settings
     box: SecretBox
     hand_off: Callable[[], None] = _nothing_to_end
+    # Where syncs are queued (jobs on PostgreSQL, docs/jobs.md); None: they run inline.
+    sync_queue: SyncQueue | None = None
 
 
 def _job_context(request: Request) -> JobContext:
@@ -238,6 +241,7 @@ def _job_context(request: Request) -> JobContext:
         settings=state.settings,
         box=state.secret_box,
         hand_off=functools.partial(end_request_transaction, request),
+        sync_queue=state.sync_queue,
     )
 
 

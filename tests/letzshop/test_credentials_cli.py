@@ -119,3 +119,24 @@ def test_a_refused_endpoint_stores_nothing(
 
     assert "ENDPOINT_NOT_ALLOWED" in refused.stderr
     assert stored(scratch_url) == []
+
+
+def test_the_sync_interval_is_set_and_turned_off(cli: Run, scratch_url: str) -> None:
+    key = {"ORDERGATE_LETZSHOP_API_KEY": "first-key-0001"}
+    out = set_credentials(cli, "--endpoint", SANDBOX, "--sync-interval", "15", env=key)
+    assert "scheduled syncs every 15 min" in out
+    assert _interval(scratch_url) == 15
+    set_credentials(cli, "--auto-sync")  # already on: the interval stays
+    assert _interval(scratch_url) == 15
+    assert "scheduled syncs off" in set_credentials(cli, "--sync-interval", "0")
+    assert _interval(scratch_url) is None
+    set_credentials(cli, "--sync-interval", "10081", expect=2)
+    assert _interval(scratch_url) is None
+
+
+def _interval(scratch_url: str) -> int | None:
+    engine = make_engine(scratch_url)
+    with make_session_factory(engine)() as session:
+        interval = session.scalars(select(LetzshopCredentials.sync_interval_minutes)).one()
+    engine.dispose()
+    return interval

@@ -123,7 +123,7 @@ def test_a_first_setting_that_meets_a_row_inserted_meanwhile_changes_only_what_i
     repository.upsert_credentials(
         db,
         scope,
-        created={"endpoint_url": SANDBOX, "auto_sync": False, **changed},
+        created={"endpoint_url": SANDBOX, "sync_interval_minutes": None, **changed},
         changed=changed,
     )
     db.commit()

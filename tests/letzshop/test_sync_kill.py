@@ -69,7 +69,7 @@ def _connect_vendor(url: str, endpoint: str) -> None:
                 endpoint_url=endpoint,
                 api_key_encrypted=SecretBox(TEST_SECRET).encrypt(KEY),
                 api_key_last4=None,
-                auto_sync=False,
+                sync_interval_minutes=None,
             )
         )
         session.commit()

@@ -6,8 +6,9 @@ show the run while its pages are imported (the run row is updated with every com
 Errors before the claim (no credentials, a live run: 409 ``SYNC_IN_PROGRESS``) are raised to
 the caller; later ones are recorded on the run by the job itself, as for the API.
 
-This is the one place the dashboard starts syncs: a job queue (issue 11) replaces the thread
-here, the page stays as it is.
+This is the one place the dashboard starts syncs. With jobs on the queue (PostgreSQL,
+docs/jobs.md) it queues the run through ``queueing.queue_sync``, the service the API calls, and
+a worker runs it; the page stays as it is (a queued run shows as queued until it starts).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ordergate.config import Settings
 from ordergate.errors import AppError
 from ordergate.letzshop.models import SyncState, SyncTrigger
+from ordergate.letzshop.queueing import SyncQueue, queue_sync
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
@@ -49,9 +51,14 @@ def start_sync(
     scope: VendorScope,
     trigger: SyncTrigger,
     state: SyncState = SyncState.UNCONFIRMED,
+    queue: SyncQueue | None = None,
 ) -> int | None:
-    """The id of the run now importing in the background (None if the claim took longer than
-    ``CLAIM_WAIT_SECONDS``); raises what the job raised before it claimed a run."""
+    """The id of the run now importing in the background or queued (None if the claim took
+    longer than ``CLAIM_WAIT_SECONDS``); raises what the job raised before it claimed a run."""
+    if queue is not None:
+        return queue_sync(
+            session_factory, queue=queue, box=box, scope=scope, trigger=trigger, state=state
+        ).id
     start = _Start()
 
     def work() -> None:

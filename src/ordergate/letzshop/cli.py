@@ -16,7 +16,12 @@ from ordergate.errors import AppError
 from ordergate.letzshop import credentials, repository
 from ordergate.letzshop.check import run_check
 from ordergate.letzshop.errors import SyncInProgressError
-from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
+from ordergate.letzshop.models import (
+    MAX_SYNC_INTERVAL_MINUTES,
+    SyncRunStatus,
+    SyncState,
+    SyncTrigger,
+)
 from ordergate.letzshop.runs import abandon_stale_runs
 from ordergate.letzshop.sync import SyncSummary, run_sync
 from ordergate.scope import Scope, VendorScope
@@ -61,7 +66,16 @@ def set_credentials(
         bool | None,
         typer.Option(
             "--auto-sync/--no-auto-sync",
-            help="Include in scheduled syncs; omitted: unchanged (new: off)",
+            help="Scheduled syncs on (every 10 minutes unless an interval is set) or off; "
+            "omitted: unchanged (new: off)",
+        ),
+    ] = None,
+    sync_interval: Annotated[
+        int | None,
+        typer.Option(
+            min=0,
+            max=MAX_SYNC_INTERVAL_MINUTES,
+            help="Scheduled syncs every this many minutes; 0 turns them off",
         ),
     ] = None,
 ) -> None:
@@ -85,9 +99,14 @@ def set_credentials(
             api_key=api_key,
             endpoint=endpoint,
             auto_sync=auto_sync,
+            sync_interval_minutes=sync_interval or None,
+            interval_given=sync_interval is not None,
         )
         hint = f"key …{stored.api_key_last4}" if stored.api_key_last4 else "short key"
-        state = f"{stored.endpoint_url}, auto-sync {'on' if stored.auto_sync else 'off'}"
+        every = stored.sync_interval_minutes
+        state = f"{stored.endpoint_url}, " + (
+            f"scheduled syncs every {every} min" if every else "scheduled syncs off"
+        )
     console.print(f"credentials stored for {vendor} ({hint}; {state})")
 
 
@@ -166,7 +185,8 @@ def import_orders(
 def sync_all(
     state: StateOption = SyncState.UNCONFIRMED,
 ) -> None:
-    """Import every vendor whose credentials have auto_sync on (run it from cron or a timer).
+    """Import, now and inline, every vendor with scheduled syncs on (for cron or a timer on
+    SQLite; with jobs on the queue the worker's periodic task queues due syncs instead).
     Runs whose process died are marked abandoned first; a vendor with a live run is skipped.
     One vendor's failure does not stop the others; the exit status is 1 if any failed."""
     if state not in STATES:
@@ -175,7 +195,7 @@ def sync_all(
         lease_seconds = job.settings.letzshop_sync_lease_seconds
         abandoned = abandon_stale_runs(session, scope=SYSTEM, lease_seconds=lease_seconds)
         session.commit()
-        codes = repository.auto_sync_vendor_codes(session)
+        codes = repository.scheduled_vendor_codes(session)
     console.print(f"{abandoned} abandoned sync runs marked")
     failed = 0
     for code in codes:

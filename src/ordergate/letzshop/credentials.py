@@ -1,9 +1,11 @@
-"""A vendor's Letzshop credentials: the API key (encrypted at rest), the endpoint, auto_sync."""
+"""A vendor's Letzshop credentials: the API key (encrypted at rest), the endpoint, the interval
+of scheduled syncs (``auto_sync`` is its on/off view)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import func
 from sqlalchemy.orm import Session
 
 from ordergate.config import Settings
@@ -14,7 +16,7 @@ from ordergate.letzshop.errors import (
     LetzshopKeyUnreadableError,
     LetzshopNotConfiguredError,
 )
-from ordergate.letzshop.models import LetzshopCredentials
+from ordergate.letzshop.models import DEFAULT_SYNC_INTERVAL_MINUTES, LetzshopCredentials
 from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
 
@@ -35,9 +37,14 @@ def set_credentials(
     api_key: str | None = None,
     endpoint: str | None = None,
     auto_sync: bool | None = None,
+    sync_interval_minutes: int | None = None,
+    interval_given: bool = False,
 ) -> LetzshopCredentials:
     """Create or change a vendor's credentials. ``None`` leaves a value unchanged; new
-    credentials need a key and get the default endpoint and ``auto_sync`` off.
+    credentials need a key and get the default endpoint and no scheduled syncs.
+
+    Scheduled syncs: with ``interval_given`` the interval is set (None: off); else
+    ``auto_sync`` false turns them off and true sets the default interval where none is set.
 
     An upsert: the change is applied to the stored row; when there is none it is inserted, and
     a row that another request inserted meanwhile takes the change instead."""
@@ -47,8 +54,14 @@ def set_credentials(
     if api_key is not None:
         changed["api_key_encrypted"] = box.encrypt(api_key)
         changed["api_key_last4"] = key_hint(api_key)
-    if auto_sync is not None:
-        changed["auto_sync"] = auto_sync
+    if interval_given:
+        changed["sync_interval_minutes"] = sync_interval_minutes
+    elif auto_sync is False:
+        changed["sync_interval_minutes"] = None
+    elif auto_sync:
+        changed["sync_interval_minutes"] = func.coalesce(
+            LetzshopCredentials.sync_interval_minutes, DEFAULT_SYNC_INTERVAL_MINUTES
+        )
     stored = repository.update_credentials(session, scope, changed)
     if stored is not None:
         return stored
@@ -58,7 +71,9 @@ def set_credentials(
     default_endpoint = changed.get("endpoint_url") or allowed_endpoint(
         settings.letzshop_endpoint, settings
     )
-    created = {"endpoint_url": default_endpoint, "auto_sync": False, **changed}
+    created = {"endpoint_url": default_endpoint, **changed}
+    if auto_sync and not interval_given:
+        created["sync_interval_minutes"] = DEFAULT_SYNC_INTERVAL_MINUTES
     return repository.upsert_credentials(session, scope, created=created, changed=changed)
 
 

@@ -4,6 +4,7 @@ tree (any vendor, `{vendor_id}` in the path) and the vendor tree (the token's ve
 from __future__ import annotations
 
 from fastapi import APIRouter
+from fastapi.responses import JSONResponse
 
 from ordergate.deps import (
     JobContext,
@@ -18,12 +19,14 @@ from ordergate.letzshop import credentials, runs
 from ordergate.letzshop.check import run_check
 from ordergate.letzshop.fulfilment import run_fulfilment
 from ordergate.letzshop.models import SyncTrigger
+from ordergate.letzshop.queueing import queue_sync
 from ordergate.letzshop.schemas import (
     CheckOut,
     CredentialsIn,
     CredentialsOut,
     FulfilmentOut,
     SyncOut,
+    SyncQueuedOut,
     SyncRequest,
     SyncRunList,
     SyncRunOut,
@@ -38,7 +41,9 @@ _SYNC_DOC = (
     "sync also reconciles orders pending locally that Letzshop decided within "
     "ORDERGATE_LETZSHOP_RECONCILE_DAYS (`orders_reconciled`). After an abandoned or failed run "
     "it resumes from that run's last cursor. 409 SYNC_IN_PROGRESS (with `details.run_id`) while "
-    "another run of the vendor is live."
+    "another run of the vendor is live. With jobs on the queue (PostgreSQL, docs/jobs.md) it "
+    "answers 202 with the `queued` run instead (`run_id`, `Location` to poll its pages and "
+    "counts); a worker runs it. 409 SYNC_ALREADY_QUEUED while a sync of the vendor waits."
 )
 
 _CONFIRM_DOC = (
@@ -91,8 +96,9 @@ def mount(tree: Tree) -> APIRouter:
         scope: VendorScope = tree.owner_in_path,
     ) -> CredentialsOut:
         """Set or change the vendor's Letzshop API key (stored encrypted), endpoint and
-        auto_sync; omitted fields keep their values. A refused endpoint is 400
-        ENDPOINT_NOT_ALLOWED. In the vendor tree, owners only."""
+        scheduled syncs (`sync_interval_minutes`, or `auto_sync`: true = every 10 minutes when
+        no interval was set, false = off); omitted fields keep their values. A refused
+        endpoint is 400 ENDPOINT_NOT_ALLOWED. In the vendor tree, owners only."""
         stored = credentials.set_credentials(
             session,
             scope=scope,
@@ -101,6 +107,8 @@ def mount(tree: Tree) -> APIRouter:
             api_key=body.api_key,
             endpoint=body.endpoint,
             auto_sync=body.auto_sync,
+            sync_interval_minutes=body.sync_interval_minutes,
+            interval_given="sync_interval_minutes" in body.model_fields_set,
         )
         return CredentialsOut.model_validate(stored)
 
@@ -117,18 +125,43 @@ def mount(tree: Tree) -> APIRouter:
         report = run_check(job.session_factory, settings=job.settings, box=job.box, scope=scope)
         return CheckOut.model_validate(report)
 
-    @router.post("/sync", response_model=SyncOut, description=_SYNC_DOC)
+    runs_path = tree.pick(
+        admin=f"{tree.prefix}/letzshop/vendors/{{vendor_id}}/sync-runs",
+        vendor=f"{tree.prefix}/letzshop/sync-runs",
+    )
+
+    @router.post(
+        "/sync",
+        response_model=SyncOut,
+        description=_SYNC_DOC,
+        responses={202: {"model": SyncQueuedOut, "description": "Queued for a worker"}},
+    )
     def sync(
         job: JobDep, body: SyncRequest | None = None, scope: VendorScope = tree.vendor_in_path
-    ) -> SyncOut:
+    ) -> SyncOut | JSONResponse:
         job.hand_off()
+        state = (body or SyncRequest()).state
+        if job.sync_queue is not None:
+            run = queue_sync(
+                job.session_factory,
+                queue=job.sync_queue,
+                box=job.box,
+                scope=scope,
+                trigger=SyncTrigger.API,
+                state=state,
+            )
+            queued = SyncQueuedOut.model_validate(run)
+            location = f"{runs_path.format(vendor_id=scope.vendor_id)}/{run.id}"
+            return JSONResponse(
+                queued.model_dump(mode="json"), status_code=202, headers={"Location": location}
+            )
         summary = run_sync(
             job.session_factory,
             settings=job.settings,
             box=job.box,
             scope=scope,
             trigger=SyncTrigger.API,
-            state=(body or SyncRequest()).state,
+            state=state,
         )
         return SyncOut.model_validate(summary)
 

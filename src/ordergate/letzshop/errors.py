@@ -216,3 +216,32 @@ class LetzshopCheckMismatchError(AppError):
                 "problems": problems,
             },
         )
+
+
+class SyncAlreadyQueuedError(AppError):
+    """A sync of the vendor already waits for a worker (its queueing lock holds)."""
+
+    status_code = 409
+    code = "SYNC_ALREADY_QUEUED"
+
+    def __init__(self, *, vendor_id: int, run_id: int | None) -> None:
+        waiting = f"sync run {run_id}" if run_id is not None else "a sync job"
+        super().__init__(
+            f"Vendor {vendor_id} already has {waiting} waiting for a worker; poll it instead "
+            "of queueing another",
+            details={"vendor_id": vendor_id, "run_id": run_id},
+        )
+
+
+class SyncQueueUnavailableError(AppError):
+    """The job queue could not take the sync (its database connection failed)."""
+
+    status_code = 503
+    code = "SYNC_QUEUE_UNAVAILABLE"
+
+    def __init__(self, *, vendor_id: int, run_id: int) -> None:
+        super().__init__(
+            f"The job queue did not take sync run {run_id} of vendor {vendor_id}; the run is "
+            "marked failed, retry later",
+            details={"vendor_id": vendor_id, "run_id": run_id},
+        )

@@ -4,13 +4,23 @@ from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import Boolean, ForeignKey, Integer, String, Text, false
+from sqlalchemy import (
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    false,
+)
 from sqlalchemy.orm import Mapped, mapped_column
 
 from ordergate.db import Base, JSONType, UTCDateTime, check_in, utcnow
 
 
 class SyncRunStatus(StrEnum):
+    QUEUED = "queued"  # waiting for a worker (jobs on the queue, docs/jobs.md); no lease yet
     RUNNING = "running"  # holds the vendor's lease: its heartbeat is refreshed with every page
     SUCCEEDED = "succeeded"  # walked to the end, every shipment imported
     PARTIAL = "partial"  # walked to the end, some shipments failed (listed in `failures`)
@@ -29,7 +39,7 @@ class SyncTrigger(StrEnum):
 
     API = "api"  # POST .../letzshop/sync
     CLI = "cli"  # ordergate letzshop import
-    SCHEDULE = "schedule"  # ordergate letzshop sync-all (cron, a timer)
+    SCHEDULE = "schedule"  # sync-all (cron, a timer), or the queue's periodic due-sync task
     DEMO = "demo"  # ordergate demo
     BENCH = "bench"  # bench/import_orders.py
 
@@ -49,9 +59,19 @@ class CheckStatus(StrEnum):
     MISMATCH = "mismatch"  # at least one difference, listed in the result
 
 
+DEFAULT_SYNC_INTERVAL_MINUTES = 10  # what ``auto_sync: true`` means
+MAX_SYNC_INTERVAL_MINUTES = 7 * 24 * 60
+
+
 class LetzshopCredentials(Base):
     __tablename__ = "letzshop_credentials"
-    __table_args__ = (check_in("last_check_status", CheckStatus),)
+    __table_args__ = (
+        check_in("last_check_status", CheckStatus),
+        CheckConstraint(
+            f"sync_interval_minutes BETWEEN 1 AND {MAX_SYNC_INTERVAL_MINUTES}",
+            name="sync_interval_minutes",
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     vendor_id: Mapped[int] = mapped_column(
@@ -62,7 +82,8 @@ class LetzshopCredentials(Base):
     api_key_encrypted: Mapped[str] = mapped_column(Text)
     # Only for keys of 12 characters or more; a shorter key would be shown nearly whole.
     api_key_last4: Mapped[str | None] = mapped_column(String(4))
-    auto_sync: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Scheduled syncs every this many minutes (null: none); replaced ``auto_sync`` (0013).
+    sync_interval_minutes: Mapped[int | None] = mapped_column(Integer)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
     # The last contract check (letzshop/check.py): when, its outcome, whether it found the
@@ -73,6 +94,11 @@ class LetzshopCredentials(Base):
         Boolean, default=False, server_default=false()
     )
     last_check_result: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+
+    @property
+    def auto_sync(self) -> bool:
+        """Whether scheduled syncs are on (the field before ``sync_interval_minutes``)."""
+        return self.sync_interval_minutes is not None
 
 
 class SyncRun(Base):
@@ -102,3 +128,7 @@ class SyncRun(Base):
     pages_done: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # The cursor after the last committed page, so a later run can resume from there.
     last_cursor: Mapped[str | None] = mapped_column(String(500))
+    # A run that went through the job queue: when it was queued (``started_at`` is when a
+    # worker started it) and the procrastinate job that runs it; null for inline runs.
+    queued_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)

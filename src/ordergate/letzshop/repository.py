@@ -6,10 +6,18 @@ from collections.abc import Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, select, update
+from sqlalchemy import case, delete, func, select, update
 from sqlalchemy.orm import Session
 
-from ordergate.db import PageRequest, lease_expired, paginate, rows_changed, upsert_insert, utcnow
+from ordergate.db import (
+    PageRequest,
+    UTCDateTime,
+    lease_expired,
+    paginate,
+    rows_changed,
+    upsert_insert,
+    utcnow,
+)
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun, SyncRunStatus
 from ordergate.orders.models import Order, OrderStatus
 from ordergate.scope import Scope, VendorScope, scoped
@@ -65,15 +73,40 @@ def record_check(session: Session, scope: VendorScope, values: dict[str, Any]) -
     return bool(rows_changed(result))
 
 
-def auto_sync_vendor_codes(session: Session) -> list[str]:
-    """Codes of active vendors whose Letzshop credentials have auto_sync on."""
+def scheduled_vendor_codes(session: Session) -> list[str]:
+    """Codes of active vendors whose Letzshop credentials have scheduled syncs on."""
     rows = session.scalars(
         select(Vendor.code)
         .join(LetzshopCredentials, LetzshopCredentials.vendor_id == Vendor.id)
-        .where(LetzshopCredentials.auto_sync.is_(True), Vendor.is_active.is_(True))
+        .where(LetzshopCredentials.sync_interval_minutes.is_not(None), Vendor.is_active.is_(True))
         .order_by(Vendor.code)
     )
     return list(rows)
+
+
+def scheduled_vendors(session: Session) -> list[tuple[int, int, datetime | None, bool]]:
+    """(vendor id, interval in minutes, start of its latest run, whether a run is queued or
+    running) of every active vendor with scheduled syncs on: one query."""
+    live = case((SyncRun.status.in_((SyncRunStatus.QUEUED, SyncRunStatus.RUNNING)), 1), else_=0)
+    runs = (
+        select(
+            SyncRun.vendor_id,
+            func.max(SyncRun.started_at, type_=UTCDateTime).label("last_started"),
+            func.max(live).label("live"),
+        )
+        .group_by(SyncRun.vendor_id)
+        .subquery()
+    )
+    rows = session.execute(
+        select(
+            Vendor.id, LetzshopCredentials.sync_interval_minutes, runs.c.last_started, runs.c.live
+        )
+        .join(LetzshopCredentials, LetzshopCredentials.vendor_id == Vendor.id)
+        .outerjoin(runs, runs.c.vendor_id == Vendor.id)
+        .where(LetzshopCredentials.sync_interval_minutes.is_not(None), Vendor.is_active.is_(True))
+        .order_by(Vendor.id)
+    )
+    return [(vendor_id, interval, last, bool(live)) for vendor_id, interval, last, live in rows]
 
 
 # --- sync runs ---------------------------------------------------------------------------------
@@ -135,10 +168,24 @@ def live_run(session: Session, vendor_id: int) -> SyncRun | None:
     )
 
 
-def latest_run(session: Session, vendor_id: int, state_filter: str) -> SyncRun | None:
+def queued_run(session: Session, vendor_id: int) -> SyncRun | None:
     return session.scalar(
         select(SyncRun)
-        .where(SyncRun.vendor_id == vendor_id, SyncRun.state_filter == state_filter)
+        .where(SyncRun.vendor_id == vendor_id, SyncRun.status == SyncRunStatus.QUEUED)
+        .order_by(SyncRun.id)
+        .limit(1)
+    )
+
+
+def latest_run(session: Session, vendor_id: int, state_filter: str) -> SyncRun | None:
+    """The vendor's latest run of the state filter that started (queued ones have not)."""
+    return session.scalar(
+        select(SyncRun)
+        .where(
+            SyncRun.vendor_id == vendor_id,
+            SyncRun.state_filter == state_filter,
+            SyncRun.status != SyncRunStatus.QUEUED,
+        )
         .order_by(SyncRun.id.desc())
         .limit(1)
     )
@@ -150,6 +197,34 @@ def update_running_run(session: Session, run_id: int, values: dict[str, Any]) ->
         update(SyncRun)
         .where(SyncRun.id == run_id, SyncRun.status == SyncRunStatus.RUNNING)
         .values(**values)
+    )
+    return bool(rows_changed(result))
+
+
+def set_run_job(session: Session, run_id: int, job_id: int) -> None:
+    session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id)
+        .values(job_id=job_id)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def delete_queued_run(session: Session, run_id: int) -> None:
+    session.execute(
+        delete(SyncRun)
+        .where(SyncRun.id == run_id, SyncRun.status == SyncRunStatus.QUEUED)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def end_run(session: Session, run_id: int, *, status: str, error: str, only: str) -> bool:
+    """End the run with ``status`` and ``error`` if it is still in state ``only``."""
+    result = session.execute(
+        update(SyncRun)
+        .where(SyncRun.id == run_id, SyncRun.status == only)
+        .values(status=status, error=error, finished_at=utcnow())
+        .execution_options(synchronize_session=False)
     )
     return bool(rows_changed(result))
 

@@ -5,7 +5,13 @@ from typing import Any
 
 from pydantic import BaseModel, Field, model_validator
 
-from ordergate.letzshop.models import CheckStatus, SyncRunStatus, SyncState, SyncTrigger
+from ordergate.letzshop.models import (
+    MAX_SYNC_INTERVAL_MINUTES,
+    CheckStatus,
+    SyncRunStatus,
+    SyncState,
+    SyncTrigger,
+)
 from ordergate.orders.models import OrderStatus
 from ordergate.schemas import Flag, Page, Schema, Text
 
@@ -31,7 +37,18 @@ class CredentialsIn(BaseModel):
         ),
     )
     auto_sync: Flag | None = Field(
-        default=None, description="Include in scheduled syncs; new credentials: false"
+        default=None,
+        description="Scheduled syncs on or off: true sets `sync_interval_minutes` to 10 when it "
+        "has none, false sets it to null; new credentials: false. Ignored when "
+        "`sync_interval_minutes` is sent too",
+    )
+    sync_interval_minutes: int | None = Field(
+        default=None,
+        ge=1,
+        le=MAX_SYNC_INTERVAL_MINUTES,
+        description="Sync every this many minutes (1 to 10080); an explicit null turns "
+        "scheduled syncs off, left out: unchanged. With jobs on the queue a worker's periodic "
+        "task queues the due syncs; on SQLite `ordergate letzshop sync-all` (cron) does",
     )
 
 
@@ -60,7 +77,10 @@ class CredentialsOut(Schema):
         description="Last 4 characters of keys of 12 or more characters, else null; "
         "the key itself is never returned"
     )
-    auto_sync: bool
+    auto_sync: bool = Field(description="Whether scheduled syncs are on (an interval is set)")
+    sync_interval_minutes: int | None = Field(
+        description="Scheduled syncs every this many minutes; null: off"
+    )
     updated_at: datetime
     last_check: LastCheckOut | None = Field(
         default=None, description="The last contract check; null when none was run"
@@ -77,6 +97,7 @@ class CredentialsOut(Schema):
             "endpoint_url": data.endpoint_url,
             "api_key_last4": data.api_key_last4,
             "auto_sync": data.auto_sync,
+            "sync_interval_minutes": data.sync_interval_minutes,
             "updated_at": data.updated_at,
             "last_check": LastCheckOut.model_validate(data),
         }
@@ -148,16 +169,28 @@ class SyncOut(Schema):
     )
 
 
+class SyncQueuedOut(Schema):
+    """A sync queued for a worker (202): poll ``…/sync-runs/{run_id}`` for its progress."""
+
+    run_id: int = Field(validation_alias="id")
+    vendor_id: int
+    status: SyncRunStatus = Field(description="queued")
+    trigger: SyncTrigger
+    state_filter: SyncState | None
+    queued_at: datetime | None
+    job_id: int | None = Field(description="The job queue's id of the job that runs it")
+
+
 class SyncRunOut(Schema):
     id: int
     vendor_id: int
     trigger: SyncTrigger
     state_filter: SyncState | None
     status: SyncRunStatus = Field(
-        description="running, succeeded, partial (some shipments failed), failed, or abandoned "
-        "(its process stopped: no heartbeat within the lease)"
+        description="queued (waiting for a worker), running, succeeded, partial (some shipments "
+        "failed), failed, or abandoned (its process stopped: no heartbeat within the lease)"
     )
-    started_at: datetime
+    started_at: datetime = Field(description="When it started (a queued run: when queued)")
     finished_at: datetime | None
     shipments_seen: int
     orders_created: int
@@ -170,6 +203,12 @@ class SyncRunOut(Schema):
     )
     pages_done: int
     last_cursor: str | None = Field(description="The cursor after the last committed page")
+    queued_at: datetime | None = Field(
+        default=None, description="When it was queued for a worker; null: it ran inline"
+    )
+    job_id: int | None = Field(
+        default=None, description="The job queue's id of the job that runs it; null: inline"
+    )
 
 
 class SyncRunList(Page):

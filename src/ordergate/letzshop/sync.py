@@ -37,8 +37,8 @@ from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.connection import VendorConnection, open_client, upstream_error
 from ordergate.letzshop.credentials import connection_for
 from ordergate.letzshop.errors import LetzshopError, LetzshopGraphQLError, SyncRunAbandonedError
-from ordergate.letzshop.models import SyncRunStatus, SyncState, SyncTrigger
-from ordergate.letzshop.runs import claim_run
+from ordergate.letzshop.models import SyncRun, SyncRunStatus, SyncState, SyncTrigger
+from ordergate.letzshop.runs import claim_run, start_queued_run
 from ordergate.letzshop.types import Shipment, ShipmentPage
 from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import ImportFailure, ImportResult
@@ -77,11 +77,72 @@ def run_sync(
     actor); a failed Letzshop request fails the run and raises ``LetzshopUpstreamError``.
     ``on_start`` hears of the run once it is claimed and committed (before the first page),
     ``on_page`` after each committed page."""
-    connection, summary, resume_cursor = _start(
-        session_factory, settings, box, scope, state, trigger
-    )
+    with session_factory() as session:
+        connection = connection_for(session, scope=scope, box=box)
+        session.commit()  # the claim must open its own transaction with a write
+        run, resumed = claim_run(
+            session,
+            scope=scope,
+            state=state,
+            trigger=trigger,
+            lease_seconds=settings.letzshop_sync_lease_seconds,
+        )
+        session.commit()
+        summary, resume_cursor = _summary_of(run, resumed)
     if on_start:
         on_start(summary)
+    return _execute(
+        session_factory, settings, scope, connection, summary, resume_cursor, state, on_page
+    )
+
+
+def run_queued_sync(
+    session_factory: sessionmaker[Session],
+    *,
+    settings: Settings,
+    box: SecretBox,
+    scope: VendorScope,
+    run_id: int,
+) -> SyncSummary | None:
+    """Run the queued run ``run_id`` (a worker's job, ``runs.start_queued_run``): as
+    ``run_sync`` with the run's own state filter; None when the run had already ended."""
+    with session_factory() as session:
+        connection = connection_for(session, scope=scope, box=box)
+        session.commit()
+        started = start_queued_run(
+            session,
+            scope=scope,
+            run_id=run_id,
+            lease_seconds=settings.letzshop_sync_lease_seconds,
+        )
+        if started is None:
+            return None
+        run, resumed = started
+        state = SyncState(run.state_filter or SyncState.UNCONFIRMED)
+        session.commit()
+        summary, resume_cursor = _summary_of(run, resumed)
+    return _execute(session_factory, settings, scope, connection, summary, resume_cursor, state)
+
+
+def _summary_of(run: SyncRun, resumed: SyncRun | None) -> tuple[SyncSummary, str | None]:
+    summary = SyncSummary(
+        run_id=run.id,
+        status=SyncRunStatus.RUNNING,
+        resumed_from_run_id=resumed.id if resumed else None,
+    )
+    return summary, resumed.last_cursor if resumed else None
+
+
+def _execute(
+    session_factory: sessionmaker[Session],
+    settings: Settings,
+    scope: VendorScope,
+    connection: VendorConnection,
+    summary: SyncSummary,
+    resume_cursor: str | None,
+    state: SyncState,
+    on_page: Callable[[SyncSummary], None] | None = None,
+) -> SyncSummary:
     job = SyncJob(session_factory, scope.vendor_id, summary, on_page)
     listed = None if state == SyncState.ALL else str(state)
     try:
@@ -104,33 +165,6 @@ def run_sync(
         raise
     job.finish(status=SyncRunStatus.PARTIAL if summary.failed else SyncRunStatus.SUCCEEDED)
     return summary
-
-
-def _start(
-    session_factory: sessionmaker[Session],
-    settings: Settings,
-    box: SecretBox,
-    scope: VendorScope,
-    state: SyncState,
-    trigger: SyncTrigger,
-) -> tuple[VendorConnection, SyncSummary, str | None]:
-    with session_factory() as session:
-        connection = connection_for(session, scope=scope, box=box)
-        session.commit()  # the claim must open its own transaction with a write
-        run, resumed = claim_run(
-            session,
-            scope=scope,
-            state=state,
-            trigger=trigger,
-            lease_seconds=settings.letzshop_sync_lease_seconds,
-        )
-        session.commit()
-    summary = SyncSummary(
-        run_id=run.id,
-        status=SyncRunStatus.RUNNING,
-        resumed_from_run_id=resumed.id if resumed else None,
-    )
-    return connection, summary, resumed.last_cursor if resumed else None
 
 
 def _walk(

@@ -4,7 +4,7 @@ from alembic import context
 from sqlalchemy import Connection
 
 from ordergate.db import make_engine
-from ordergate.item_exceptions.side_tables import include_in_schema_comparison
+from ordergate.migrate import include_in_schema_comparison
 from ordergate.models import Base
 
 target_metadata = Base.metadata

@@ -2,23 +2,24 @@
 words, and a health line per vendor (docs/dashboard.md).
 
 "Import now" starts the same sync job as `POST …/letzshop/sync` (`letzshop.background.start_sync`
-runs `sync.run_sync` in a thread of its own, from the request's `JobContext`) and goes to the
+queues it like the API when jobs go to the queue, else runs `sync.run_sync` in a thread of its
+own, from the request's `JobContext`) and goes to the
 run's page, which polls `/sync/runs/{id}` every second while the run is running: the job
 commits the run's counts with every page, so the page shows them as they grow.
 """
 
 from __future__ import annotations
 
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
 from fastapi.responses import Response
 
 from ordergate.db import PageRequest
-from ordergate.deps import JobDep, SessionDep
+from ordergate.deps import JobContext, JobDep, SessionDep
 from ordergate.errors import AppError
 from ordergate.letzshop import background, runs
-from ordergate.letzshop.errors import SyncInProgressError
+from ordergate.letzshop.errors import SyncAlreadyQueuedError, SyncInProgressError
 from ordergate.letzshop.health import vendor_health
 from ordergate.letzshop.models import SyncRunStatus, SyncTrigger
 from ordergate.routing import CommittingRoute
@@ -83,14 +84,15 @@ def sync_page(request: Request, session: SessionDep, web: WebDep) -> Response:
     return render(request, "sync.html", context)
 
 
-def _start(job: Any, scope: VendorScope) -> int | None:
-    """The one call that starts a sync (a job queue would take over in `background`)."""
+def _start(job: JobContext, scope: VendorScope) -> int | None:
+    """The one call that starts a sync: queued when jobs go to the queue, else a thread."""
     return background.start_sync(
         job.session_factory,
         settings=job.settings,
         box=job.box,
         scope=scope,
         trigger=SyncTrigger.API,
+        queue=job.sync_queue,
     )
 
 
@@ -107,9 +109,10 @@ def import_now(
     job.hand_off()
     try:
         run_id = _start(job, scope)
-    except SyncInProgressError as busy:
+    except (SyncInProgressError, SyncAlreadyQueuedError) as busy:
         live = busy.details["run_id"]
-        return redirect(request, f"/sync/runs/{live}", flash=busy.message, level="warn")
+        where = f"/sync/runs/{live}" if live is not None else "/sync"
+        return redirect(request, where, flash=busy.message, level="warn")
     except AppError as refused:
         return redirect(request, "/sync", flash=refused.message, level="error")
     if run_id is None:
@@ -144,5 +147,6 @@ def run_page(request: Request, run_id: IdParam, session: SessionDep, web: WebDep
         "run": run,
         "vendor_names": {v.id: v.name for v in web.vendors},
         "running": SyncRunStatus.RUNNING,
+        "live": (SyncRunStatus.QUEUED, SyncRunStatus.RUNNING),
     }
     return render(request, "sync_run.html", context, block="progress")
