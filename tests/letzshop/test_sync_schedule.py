@@ -150,7 +150,7 @@ def test_a_bad_interval_is_refused_and_changes_nothing(
 
 
 def test_migration_0013_keeps_auto_sync_as_an_interval_and_back(scratch_url: str) -> None:
-    migrate.upgrade(scratch_url, "0011")
+    migrate.upgrade(scratch_url, "0012")
     engine = make_engine(scratch_url)
     now = utcnow()
     with engine.begin() as conn:
@@ -182,7 +182,7 @@ def test_migration_0013_keeps_auto_sync_as_an_interval_and_back(scratch_url: str
                 ("off", None),
                 ("on", 10),
             ]
-        migrate.downgrade(scratch_url, "0011")
+        migrate.downgrade(scratch_url, "0012")
         with engine.connect() as conn:
             rows = conn.execute(text(query.format("auto_sync"))).all()
         assert [(code, bool(on)) for code, on in rows] == [("off", False), ("on", True)]
