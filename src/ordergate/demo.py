@@ -34,6 +34,7 @@ from ordergate.auth.models import MemberRole
 from ordergate.catalog import service as catalog_service
 from ordergate.catalog.service import NewProduct
 from ordergate.config import Settings
+from ordergate.db import UTCDateTime
 from ordergate.events.models import Event, EventAction, EventSubject
 from ordergate.item_exceptions.matching import auto_match_products
 from ordergate.letzshop import credentials as letzshop_credentials
@@ -170,13 +171,13 @@ def date_imports_as_if_live(session: Session, *, vendor_ids: list[int]) -> int:
             Order.vendor_id.in_(vendor_ids), Order.order_date.is_not(None)
         )
     ).all()
-    params = [{"oid": oid, "at": placed + IMPORT_LAG} for oid, placed in orders]
+    params = [{"oid": oid, "at": placed + IMPORT_LAG} for oid, placed in orders if placed]
     if not params:
         return 0
     conn = session.connection()
     items = select(OrderItem.id).where(OrderItem.order_id == bindparam("oid"))
     exceptions = select(OrderItemException.id).where(OrderItemException.order_item_id.in_(items))
-    later = bindparam("at")
+    later = bindparam("at", type_=UTCDateTime)
     for stmt in (
         update(Order).where(Order.id == bindparam("oid")),
         update(OrderItem).where(OrderItem.order_id == bindparam("oid")),
