@@ -231,12 +231,14 @@ class Vendor:
     lookup: dict[str, tuple[int | None, str | None]]
 
 
-def seed_vendor(session_factory: sessionmaker[Session], catalog: list[Article]) -> Vendor:
+def seed_vendor(
+    session_factory: sessionmaker[Session], catalog: list[Article], *, code: str = "bench"
+) -> Vendor:
     """The bench vendor with the sandbox catalog; two products for each duplicate GTIN."""
     duplicates = set(duplicate_gtins(catalog))
     now = utcnow()
     with session_factory() as session:
-        vendor_id = create_vendor(session, code="bench", name="Bench shop").id
+        vendor_id = create_vendor(session, code=code, name=f"Bench shop {code}").id
         rows = []
         for article in catalog:
             for copy in range(2 if article.gtin13 in duplicates else 1):
