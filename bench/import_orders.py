@@ -646,16 +646,18 @@ def limit_pass(engine: Engine, vendor: Vendor, pages: Path) -> Limit:
     return limit
 
 
-def parse_only_pass(pages: Path) -> tuple[float, int]:
+def parse_only_pass(pages: Path) -> tuple[float, float, int]:
     """The re-import's limit: ``orjson.loads`` and ``parse_shipment_page`` over every page,
-    nothing written. Wall seconds and shipments parsed."""
-    seconds, shipments = 0.0, 0
+    nothing written. Wall and CPU seconds, and shipments parsed."""
+    seconds = cpu_seconds = 0.0
+    shipments = 0
     for body in read_pages(pages):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         page = page_from_json(body)
         seconds += time.perf_counter() - start
+        cpu_seconds += time.process_time() - cpu_start
         shipments += len(page.shipments)
-    return seconds, shipments
+    return seconds, cpu_seconds, shipments
 
 
 # --- one run (a child process) -------------------------------------------------------------
@@ -673,6 +675,7 @@ class RunResult:
     changed_shipments: int
     limit: Limit
     parse_seconds: float
+    parse_cpu_seconds: float
     rows: dict[str, int]
     peak_rss_mb: float
     # ru_maxrss after each phase: where the peak was reached.
@@ -729,7 +732,7 @@ def _run_one(
     phases["re-import 5 % changed"] = _peak_rss_mb()
     log(f"re-import, {changed_shipments} shipments changed, {changed.seconds:.1f}s")
     after_changed = count_rows(engine)
-    parse_seconds, parsed = parse_only_pass(pages)
+    parse_seconds, parse_cpu_seconds, parsed = parse_only_pass(pages)
     log(f"parse only {parse_seconds:.1f}s")
     limit = limit_pass(limit_engine, limit_vendor, pages)
     phases["limit"] = _peak_rss_mb()
@@ -779,6 +782,7 @@ def _run_one(
         changed_shipments=changed_shipments,
         limit=limit,
         parse_seconds=parse_seconds,
+        parse_cpu_seconds=parse_cpu_seconds,
         rows=rows,
         # The import's own peak: the limit runs afterwards in this process.
         peak_rss_mb=phases["re-import 5 % changed"],
@@ -923,12 +927,18 @@ def report(results: list[RunResult]) -> str:
             f"  {r.backend} N={r.orders:,}: build {r.limit.build_seconds:.2f}, "
             f"write {r.limit.write_seconds:.2f}"
         )
-    lines += ["", "CPU seconds of this process (wall = CPU on a quiet machine, for SQLite):"]
+    lines += [
+        "",
+        "CPU seconds of this process (wall = CPU on a quiet machine, for SQLite, so on a busy "
+        "one the CPU ratios are the steadier figure; PostgreSQL's server work is not in them):",
+    ]
     for r in results:
         lines.append(
             f"  {r.backend} N={r.orders:,}: import {r.first.cpu_seconds:.2f}, "
             f"re-import {r.again.cpu_seconds:.2f}, 5 % changed {r.changed.cpu_seconds:.2f}, "
-            f"limit {r.limit.cpu_seconds:.2f}"
+            f"limit {r.limit.cpu_seconds:.2f}, parse-only {r.parse_cpu_seconds:.2f}; "
+            f"import/limit {r.first.cpu_seconds / r.limit.cpu_seconds:.2f}x, "
+            f"re-import/parse {r.again.cpu_seconds / r.parse_cpu_seconds:.2f}x"
         )
     lines += ["", "Peak RSS (MB) after each phase, and the 1-minute load average (start/end):"]
     for r in results:
