@@ -207,8 +207,10 @@ TARGET_LIMIT_RATIO = 2.0  # issue 12: copy with auto-match <= 2x inserting the p
 def insert_only(url: str, *, products: int) -> float:
     """The limit: the same products inserted into a catalog by one ``INSERT ... SELECT`` in
     one transaction, for a second vendor no exception waits on — no batches, no matching.
-    Timed, checked, then deleted again (and on PostgreSQL vacuumed), so the copy that follows
-    meets the table as it was."""
+    The statement is timed and counted, then rolled back (on PostgreSQL the table is vacuumed),
+    so the copy that follows meets the table as it was. Its commit is not timed, which makes
+    the limit, if anything, faster than a committed insert (deleting the 100,000 rows again
+    instead took minutes on SQLite; not investigated further)."""
     engine = make_engine(url)
     with make_session_factory(engine)() as session:
         vendor = Vendor(code="bench-limit", name="Bench limit", is_active=True)
@@ -233,15 +235,16 @@ def insert_only(url: str, *, products: int) -> float:
         "updated_at": literal(now, Product.updated_at.type),
     }
     source = select(*columns.values()).where(MarketplaceProduct.id <= products)  # type: ignore[call-overload]
-    started = time.perf_counter()
-    with engine.begin() as conn:
+    with engine.connect() as conn:
+        conn.begin()
+        started = time.perf_counter()
         conn.execute(insert(Product).from_select(list(columns), source))
-    seconds = time.perf_counter() - started
-    with engine.begin() as conn:
+        seconds = time.perf_counter() - started
         inserted = conn.scalar(
             select(func.count()).select_from(Product).where(Product.vendor_id == vendor_id)
         )
-        conn.execute(delete(Product).where(Product.vendor_id == vendor_id))
+        conn.rollback()
+    with engine.begin() as conn:
         conn.execute(delete(Vendor).where(Vendor.id == vendor_id))
     if engine.dialect.name == "postgresql":
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
