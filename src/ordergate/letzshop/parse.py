@@ -305,19 +305,20 @@ def _variant(value: object, where: str) -> Variant:
     )
 
 
-# Variants parsed so far on the page: variant id -> (its node, the Variant). A variant reads the
-# same in every unit and shipment, so an equal node (dict equality, in C) takes the parsed one.
-_Variants = dict[object, tuple[object, Variant]]
+# Variants parsed so far on the page, by their node's JSON: a variant reads the same in every
+# unit and shipment, so a node serialising to the same bytes takes the parsed one. Bytes, not
+# dict equality, which holds True == 1 and would let a malformed node borrow a good one.
+_Variants = dict[bytes, Variant]
 
 
 def _seen_variant(value: object, where: str, variants: _Variants) -> Variant:
-    key = value.get(VariantFields.ID) if isinstance(value, dict) else None
-    if isinstance(key, str | int):
-        seen = variants.get(key)
-        if seen is not None and seen[0] == value:
-            return seen[1]
-    variant = _variant(value, where)
-    variants[variant.id] = (value, variant)
+    try:
+        key = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _variant(value, where)  # which names what is wrong with it
+    variant = variants.get(key)
+    if variant is None:
+        variant = variants[key] = _variant(value, where)
     return variant
 
 

@@ -155,7 +155,7 @@ def test_units_sharing_a_variant_stay_separate_pieces(clean_node: dict[str, Any]
 def test_a_variant_id_seen_before_with_other_content_is_parsed_again(
     clean_node: dict[str, Any],
 ) -> None:
-    # The page reuses a parsed variant only for an equal node: same id, other price -> read
+    # The page reuses a parsed variant only for the same node: same id, other price -> read
     # again; a bad price on the second unit still fails the shipment.
     first, second = copy.deepcopy(clean_node), copy.deepcopy(clean_node)
     first["id"], second["id"] = "S-1", "S-2"
@@ -165,17 +165,26 @@ def test_a_variant_id_seen_before_with_other_content_is_parsed_again(
     third = copy.deepcopy(second)
     third["id"] = "S-3"
     third["inventoryUnits"][1]["variant"]["price"] = "not money"
+    # True equals 1 in Python; the SKU 1 is read as text "1", True is refused.
+    fourth, fifth = copy.deepcopy(first), copy.deepcopy(first)
+    fourth["id"], fifth["id"] = "S-4", "S-5"
+    for unit in fourth["inventoryUnits"]:
+        unit["variant"]["sku"] = 1
+    for unit in fifth["inventoryUnits"]:
+        unit["variant"]["sku"] = True
     page = parse_shipment_page(
         {
-            "nodes": [first, second, third],
+            "nodes": [first, second, third, fourth, fifth],
             "pageInfo": {"hasNextPage": False, "endCursor": None},
         }
     )
 
     prices = [[u.variant.price_cents for u in s.inventory_units] for s in page.shipments]
-    assert prices == [[1250, 1250], [1250, 300]]
+    assert prices == [[1250, 1250], [1250, 300], [1250, 1250]]
+    assert [u.variant.sku for u in page.shipments[2].inventory_units] == ["1", "1"]
     assert [(f.external_id, f.reason.split(":")[0]) for f in page.failures] == [
-        ("S-3", "inventoryUnits[1].variant.price")
+        ("S-3", "inventoryUnits[1].variant.price"),
+        ("S-5", "inventoryUnits[0].variant.sku"),
     ]
 
 
