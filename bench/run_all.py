@@ -5,7 +5,7 @@ as `make bench` arranges) on PostgreSQL, each PostgreSQL run in a fresh database
     .venv/bin/python scripts/with_postgres.py -- .venv/bin/python bench/run_all.py
 
 `--smoke` runs the import, peer, HTTP sync, auto-match and feed benches at a tiny size on SQLite
-only (about 60 s;
+only (about 35 s on a quiet machine;
 `make test` does, so a refactor that breaks a bench fails there). Each bench checks its own row
 counts and exits non-zero when they are wrong; the figures of a smoke run mean nothing.
 """
