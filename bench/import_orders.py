@@ -15,14 +15,17 @@ size, one child process:
    decode, ``parse_shipment_page``, then ``letzshop.sync.SyncJob.import_page``
    (``to_incoming_order``, ``import_orders``, the sync run's counters and heartbeat, one commit
    per page) — the sync job minus HTTP;
-3. imports the same pages again unchanged (nothing may change);
-4. writes the same rows (orders, items, units, exceptions, events) into a second fresh
-   database with plain DB-API ``executemany`` INSERTs, one transaction per page, no parsing or
-   matching — the raw baseline;
-5. reports its peak RSS (``ru_maxrss``), so N=5,000 against N=20,000 shows whether memory is
+3. imports the same pages again unchanged (nothing may change), then the same pages with 5 %
+   of the shipments changed (one unit state each; exactly those orders must be updated);
+4. measures the limits in the same run: ``orjson.loads`` + ``parse_shipment_page`` of the
+   same pages with nothing written (the re-import's limit), and the same rows (orders, items,
+   units, exceptions, events) written into a second fresh database in one transaction with
+   one statement per table — ``COPY`` on PostgreSQL, one prepared ``executemany`` on SQLite
+   (the first import's limit; building the rows from the JSON bytes is counted in it);
+5. reports its peak RSS (``ru_maxrss``), so N=20,000 against N=100,000 shows whether memory is
    flat in N.
 
-Import and baseline timings both start from the page's JSON bytes and end at its commit.
+Every timing starts from the page's JSON bytes; the import's ends at its commit.
 
 Profile one run (cProfile over the import timings only; figures are then not comparable):
 
@@ -87,7 +90,7 @@ from ordergate.vendors.service import create_vendor
 
 SEED = 20_240_301
 CATALOG_SIZE = 1_000
-DEFAULT_SIZES = (5_000, 20_000, 40_000)
+DEFAULT_SIZES = (20_000, 100_000)
 PAGE_SIZE = MAX_PAGE_SIZE
 DATABASE_NAME = "ordergate_bench"
 ENV_DATABASE_URL = "ORDERGATE_TEST_DATABASE_URL"
@@ -103,14 +106,24 @@ BENCH_MIX = DirtMix(
     max_quantity=3,
 )
 
-# The issue's targets, stated for SQLite at N = 20,000 on the 2-core bench machine.
+
+@dataclass(frozen=True, slots=True)
+class Targets:
+    first_orders_per_s: int
+    limit_ratio: float  # first import / the limit
+    changed_orders_per_s: int  # re-import with 5 % of the shipments changed
+
+
+# Issue 12's targets, at N = 20,000 on the 2-core bench machine.
 TARGET_SIZE = 20_000
-TARGET_FIRST_ORDERS_PER_S = 2_000
-TARGET_REIMPORT_ORDERS_PER_S = 5_000
+TARGETS = {
+    "sqlite": Targets(first_orders_per_s=3_000, limit_ratio=1.3, changed_orders_per_s=10_000),
+    "postgresql": Targets(first_orders_per_s=2_500, limit_ratio=2.0, changed_orders_per_s=8_000),
+}
+TARGET_REIMPORT_RATIO = 1.5  # unchanged re-import / parse-only
 TARGET_PEAK_RSS_MB = 300
-TARGET_RAW_RATIO = 4.0
-# "Flat in N": 4x the orders may cost at most this much more peak memory.
-FLAT_RSS_TOLERANCE = 1.15
+# "Flat in N": N = 20,000 -> 100,000 may move peak memory by this share at most.
+FLAT_RSS_TOLERANCE = 0.05
 
 COUNTED_TABLES: dict[str, Any] = {
     "orders": Order,
@@ -160,6 +173,32 @@ def write_pages(path: Path, *, orders: int, catalog: list[Article]) -> Generated
     return generated
 
 
+# The 5 % workload: of every page's 100 shipments, every 20th has its first unit's state moved on.
+CHANGE_EVERY = 20
+_NEXT_STATE = {
+    "unconfirmed": "confirmed_available",
+    "confirmed_available": "confirmed_unavailable",
+    "confirmed_unavailable": "confirmed_available",
+    "returned": "confirmed_available",
+}
+
+
+def write_changed_pages(source: Path, target: Path) -> int:
+    """The same pages with 5 % of the shipments changed (one unit state each); how many."""
+    changed = 0
+    with source.open("rb") as pages, target.open("wb") as out:
+        for body_bytes in pages:
+            body = orjson.loads(body_bytes)
+            for index, node in enumerate(body["data"]["shipments"]["nodes"]):
+                if index % CHANGE_EVERY == 0:
+                    unit = node["inventoryUnits"][0]
+                    unit["state"] = _NEXT_STATE[unit["state"]]
+                    changed += 1
+            out.write(orjson.dumps(body))
+            out.write(b"\n")
+    return changed
+
+
 def read_pages(path: Path) -> Iterator[bytes]:
     with path.open("rb") as pages:
         yield from pages
@@ -192,12 +231,14 @@ class Vendor:
     lookup: dict[str, tuple[int | None, str | None]]
 
 
-def seed_vendor(session_factory: sessionmaker[Session], catalog: list[Article]) -> Vendor:
+def seed_vendor(
+    session_factory: sessionmaker[Session], catalog: list[Article], *, code: str = "bench"
+) -> Vendor:
     """The bench vendor with the sandbox catalog; two products for each duplicate GTIN."""
     duplicates = set(duplicate_gtins(catalog))
     now = utcnow()
     with session_factory() as session:
-        vendor_id = create_vendor(session, code="bench", name="Bench shop").id
+        vendor_id = create_vendor(session, code=code, name=f"Bench shop {code}").id
         rows = []
         for article in catalog:
             for copy in range(2 if article.gtin13 in duplicates else 1):
@@ -219,7 +260,7 @@ def seed_vendor(session_factory: sessionmaker[Session], catalog: list[Article]) 
                     }
                 )
         session.execute(insert(Product), rows)
-        # The import creates the placeholder on first need; the raw baseline needs its id.
+        # The import creates the placeholder on first need; the limit writer needs its id.
         placeholder_id = placeholder_product_id(session, vendor_id=vendor_id)
         products = session.execute(
             select(Product.gtin, Product.id).where(
@@ -257,6 +298,17 @@ def count_rows(engine: Engine) -> dict[str, int]:
 
 
 # --- the production import -----------------------------------------------------------------
+
+
+@dataclass(slots=True)
+class Limit:
+    build_seconds: float = 0.0  # JSON bytes to row tuples, every page
+    write_seconds: float = 0.0  # the one transaction
+    cpu_seconds: float = 0.0
+
+    @property
+    def seconds(self) -> float:
+        return self.build_seconds + self.write_seconds
 
 
 @dataclass(slots=True)
@@ -317,7 +369,7 @@ def import_pass(
     )
 
 
-# --- the raw baseline ----------------------------------------------------------------------
+# --- the limit ------------------------------------------------------------------------------
 
 _RAW_TABLES: dict[str, tuple[str, ...]] = {
     "orders": (
@@ -434,17 +486,26 @@ class RawWriter:
             return value
         return value.strftime("%Y-%m-%d %H:%M:%S.%f")
 
-    def write_page(self, body_bytes: bytes) -> None:
-        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _RAW_TABLES}
+    def page_rows(self, body_bytes: bytes, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        """Append the page's rows (ids allocated here) to ``rows``."""
         now = self._timestamp(utcnow())
         for node in orjson.loads(body_bytes)["data"]["shipments"]["nodes"]:
             self._shipment_rows(node, now, rows)
+
+    def write_all(self, rows: dict[str, list[tuple[Any, ...]]]) -> None:
+        """One transaction, one statement per table."""
         cursor = self.connection.cursor()
         if self.is_sqlite:
             cursor.execute("BEGIN IMMEDIATE")
-        for table, table_rows in rows.items():
-            if table_rows:
-                cursor.executemany(self.statements[table], table_rows)
+            for table, table_rows in rows.items():
+                if table_rows:
+                    cursor.executemany(self.statements[table], table_rows)
+        else:
+            for table, table_rows in rows.items():
+                columns = ", ".join(_RAW_TABLES[table])
+                with cursor.copy(f"COPY {table} ({columns}) FROM STDIN") as copy:
+                    for row in table_rows:
+                        copy.write_row(row)
         cursor.close()
         self.connection.commit()
 
@@ -563,19 +624,40 @@ def _cents(value: int | float | str | None) -> int | None:
     return None if value is None else int(Decimal(str(value)) * 100)
 
 
-def raw_pass(engine: Engine, vendor: Vendor, pages: Path) -> tuple[float, float]:
-    """Wall and CPU seconds of writing every page."""
+def limit_pass(engine: Engine, vendor: Vendor, pages: Path) -> Limit:
+    """The physical limit: every page's rows built from its JSON bytes, then written in one
+    transaction, one statement per table — ``COPY`` on PostgreSQL, one prepared
+    ``executemany`` on SQLite."""
     writer = RawWriter(engine, vendor)
-    seconds = cpu_seconds = 0.0
+    limit = Limit()
     try:
+        rows: dict[str, list[tuple[Any, ...]]] = {table: [] for table in _RAW_TABLES}
         for body in read_pages(pages):
             start, cpu_start = time.perf_counter(), time.process_time()
-            writer.write_page(body)
-            seconds += time.perf_counter() - start
-            cpu_seconds += time.process_time() - cpu_start
+            writer.page_rows(body, rows)
+            limit.build_seconds += time.perf_counter() - start
+            limit.cpu_seconds += time.process_time() - cpu_start
+        start, cpu_start = time.perf_counter(), time.process_time()
+        writer.write_all(rows)
+        limit.write_seconds = time.perf_counter() - start
+        limit.cpu_seconds += time.process_time() - cpu_start
     finally:
         writer.close()
-    return seconds, cpu_seconds
+    return limit
+
+
+def parse_only_pass(pages: Path) -> tuple[float, float, int]:
+    """The re-import's limit: ``orjson.loads`` and ``parse_shipment_page`` over every page,
+    nothing written. Wall and CPU seconds, and shipments parsed."""
+    seconds = cpu_seconds = 0.0
+    shipments = 0
+    for body in read_pages(pages):
+        start, cpu_start = time.perf_counter(), time.process_time()
+        page = page_from_json(body)
+        seconds += time.perf_counter() - start
+        cpu_seconds += time.process_time() - cpu_start
+        shipments += len(page.shipments)
+    return seconds, cpu_seconds, shipments
 
 
 # --- one run (a child process) -------------------------------------------------------------
@@ -589,8 +671,11 @@ class RunResult:
     generated: Generated
     first: Imported
     again: Imported
-    raw_seconds: float
-    raw_cpu_seconds: float
+    changed: Imported
+    changed_shipments: int
+    limit: Limit
+    parse_seconds: float
+    parse_cpu_seconds: float
     rows: dict[str, int]
     peak_rss_mb: float
     # ru_maxrss after each phase: where the peak was reached.
@@ -617,32 +702,42 @@ def _run_one(
     load_before = os.getloadavg()[0]
     phases: dict[str, float] = {"start": _peak_rss_mb()}
     catalog = sandbox_catalog(SEED, CATALOG_SIZE)
-    pages = workdir / "pages.jsonl"
+    pages, changed_pages = workdir / "pages.jsonl", workdir / "changed.jsonl"
     generated = write_pages(pages, orders=orders, catalog=catalog)
+    changed_shipments = write_changed_pages(pages, changed_pages)
     phases["generation"] = _peak_rss_mb()
     log(f"generated {generated.pages} pages in {generated.seconds:.1f}s")
 
     import_url = fresh_database(backend, DATABASE_NAME, workdir=workdir, admin_url=admin_url)
-    raw_url = fresh_database(backend, f"{DATABASE_NAME}_raw", workdir=workdir, admin_url=admin_url)
-    engine, raw_engine = make_engine(import_url), make_engine(raw_url)
+    limit_url = fresh_database(
+        backend, f"{DATABASE_NAME}_limit", workdir=workdir, admin_url=admin_url
+    )
+    engine, limit_engine = make_engine(import_url), make_engine(limit_url)
     session_factory = make_session_factory(engine)
     vendor = seed_vendor(session_factory, catalog)
-    raw_vendor = seed_vendor(make_session_factory(raw_engine), catalog)
+    limit_vendor = seed_vendor(make_session_factory(limit_engine), catalog)
     before = count_rows(engine)
 
-    profilers = (cProfile.Profile(), cProfile.Profile()) if profile else (None, None)
-    first = import_pass(session_factory, vendor.id, pages, profilers[0])
+    names = ("first_import", "reimport", "changed")
+    profilers = {name: cProfile.Profile() if profile else None for name in names}
+    first = import_pass(session_factory, vendor.id, pages, profilers["first_import"])
     phases["first import"] = _peak_rss_mb()
     log(f"first import {first.seconds:.1f}s")
     after_first = count_rows(engine)
-    again = import_pass(session_factory, vendor.id, pages, profilers[1])
+    again = import_pass(session_factory, vendor.id, pages, profilers["reimport"])
     phases["re-import"] = _peak_rss_mb()
     log(f"re-import {again.seconds:.1f}s")
     after_again = count_rows(engine)
-    raw_seconds, raw_cpu_seconds = raw_pass(raw_engine, raw_vendor, pages)
-    phases["raw baseline"] = _peak_rss_mb()
-    log(f"raw baseline {raw_seconds:.1f}s")
-    raw_rows = count_rows(raw_engine)
+    changed = import_pass(session_factory, vendor.id, changed_pages, profilers["changed"])
+    phases["re-import 5 % changed"] = _peak_rss_mb()
+    log(f"re-import, {changed_shipments} shipments changed, {changed.seconds:.1f}s")
+    after_changed = count_rows(engine)
+    parse_seconds, parse_cpu_seconds, parsed = parse_only_pass(pages)
+    log(f"parse only {parse_seconds:.1f}s")
+    limit = limit_pass(limit_engine, limit_vendor, pages)
+    phases["limit"] = _peak_rss_mb()
+    log(f"limit {limit.seconds:.1f}s (build {limit.build_seconds:.1f}s)")
+    limit_rows = count_rows(limit_engine)
     with engine.connect() as conn:
         server_version = str(
             conn.scalar(
@@ -650,15 +745,27 @@ def _run_one(
             )
         )
     engine.dispose()
-    raw_engine.dispose()
+    limit_engine.dispose()
 
     rows = {name: after_first[name] - before.get(name, 0) for name in after_first}
-    notes = _check(generated, first, again, rows, after_first, after_again, raw_rows, before)
+    notes = _check(
+        generated,
+        first,
+        again,
+        rows,
+        after_first,
+        after_again,
+        limit_rows,
+        before,
+    )
+    notes += _check_changed(changed, changed_shipments, after_first, after_changed)
+    if parsed != generated.orders:
+        notes.append(f"parse only read {parsed} shipments, generated {generated.orders}")
     for note in notes:
         log(f"CHECK FAILED: {note}")
     if profile:
         profile.mkdir(parents=True, exist_ok=True)
-        for name, profiler in zip(("first_import", "reimport"), profilers, strict=True):
+        for name, profiler in profilers.items():
             assert profiler is not None
             target = profile / f"{backend}-{orders}-{name}.prof"
             profiler.dump_stats(str(target))
@@ -671,11 +778,14 @@ def _run_one(
         generated=generated,
         first=first,
         again=again,
-        raw_seconds=raw_seconds,
-        raw_cpu_seconds=raw_cpu_seconds,
+        changed=changed,
+        changed_shipments=changed_shipments,
+        limit=limit,
+        parse_seconds=parse_seconds,
+        parse_cpu_seconds=parse_cpu_seconds,
         rows=rows,
-        # The import's own peak: the raw baseline runs afterwards in this process.
-        peak_rss_mb=phases["re-import"],
+        # The import's own peak: the limit runs afterwards in this process.
+        peak_rss_mb=phases["re-import 5 % changed"],
         peak_rss_by_phase=phases,
         load=(load_before, os.getloadavg()[0]),
         notes=notes,
@@ -693,7 +803,7 @@ def _check(
     rows: dict[str, int],
     after_first: dict[str, int],
     after_again: dict[str, int],
-    raw_rows: dict[str, int],
+    limit_rows: dict[str, int],
     before: dict[str, int],
 ) -> list[str]:
     """The bench only counts if the import wrote what it should and the re-import nothing."""
@@ -707,8 +817,27 @@ def _check(
     if again.orders_created or again.orders_updated or after_again != after_first:
         notes.append("the re-import changed something")
     for name in ("orders", "items", "units", "exceptions", "events"):
-        if raw_rows[name] - before.get(name, 0) != rows[name]:
-            notes.append(f"raw baseline wrote {raw_rows[name]} {name}, import {rows[name]}")
+        if limit_rows[name] - before.get(name, 0) != rows[name]:
+            notes.append(f"the limit wrote {limit_rows[name]} {name}, import {rows[name]}")
+    return notes
+
+
+def _check_changed(
+    changed: Imported, shipments: int, after_first: dict[str, int], after: dict[str, int]
+) -> list[str]:
+    """The 5 % re-import updates exactly the changed orders and adds only their events."""
+    notes = []
+    if changed.orders_created or changed.failed or changed.orders_updated != shipments:
+        notes.append(
+            f"5 % re-import: {changed.orders_updated} updated (expected {shipments}), "
+            f"{changed.orders_created} created, {changed.failed} failed"
+        )
+    for name in ("orders", "items", "units", "exceptions"):
+        if after[name] != after_first[name]:
+            notes.append(f"5 % re-import changed the {name} count")
+    # One status-change event at most per changed order.
+    if not 0 <= after["events"] - after_first["events"] <= shipments:
+        notes.append(f"5 % re-import wrote {after['events'] - after_first['events']} events")
     return notes
 
 
@@ -736,6 +865,8 @@ def run_child(backend: str, orders: int, admin_url: str | None) -> RunResult:
     data["generated"] = Generated(**data["generated"])
     data["first"] = Imported(**data["first"])
     data["again"] = Imported(**data["again"])
+    data["changed"] = Imported(**data["changed"])
+    data["limit"] = Limit(**data["limit"])
     data["load"] = tuple(data["load"])
     return RunResult(**data)
 
@@ -773,23 +904,41 @@ def report(results: list[RunResult]) -> str:
     lines += [f"  {name}: {value}" for name, value in machine(results)]
     lines += [
         "",
-        "| backend | N | units | gen s | import s | orders/s | items/s | re-import s | "
-        "re-import orders/s | raw s | import/raw | peak RSS MB |",
-        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
+        "| backend | N | units | import s | orders/s | limit s | import/limit | re-import s | "
+        "parse-only s | re-import/parse | 5 % changed s | 5 % orders/s | peak RSS MB |",
+        "|---|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|--:|",
     ]
     for r in results:
         lines.append(
-            f"| {r.backend} | {r.orders:,} | {r.rows['units']:,} | {r.generated.seconds:.1f} | "
+            f"| {r.backend} | {r.orders:,} | {r.rows['units']:,} | "
             f"{r.first.seconds:.2f} | {r.orders / r.first.seconds:,.0f} | "
-            f"{r.rows['items'] / r.first.seconds:,.0f} | {r.again.seconds:.2f} | "
-            f"{r.orders / r.again.seconds:,.0f} | {r.raw_seconds:.2f} | "
-            f"{r.first.seconds / r.raw_seconds:.1f}x | {r.peak_rss_mb:.0f} |"
+            f"{r.limit.seconds:.2f} | {r.first.seconds / r.limit.seconds:.2f}x | "
+            f"{r.again.seconds:.2f} | {r.parse_seconds:.2f} | "
+            f"{r.again.seconds / r.parse_seconds:.2f}x | {r.changed.seconds:.2f} | "
+            f"{r.orders / r.changed.seconds:,.0f} | {r.peak_rss_mb:.0f} |"
         )
-    lines += ["", "CPU seconds of this process (wall = CPU on a quiet machine, for SQLite):"]
+    lines += [
+        "",
+        "The limit: the same rows built from the same JSON bytes (build s), then written in one "
+        "transaction (COPY on PostgreSQL, one executemany per table on SQLite; write s):",
+    ]
+    for r in results:
+        lines.append(
+            f"  {r.backend} N={r.orders:,}: build {r.limit.build_seconds:.2f}, "
+            f"write {r.limit.write_seconds:.2f}"
+        )
+    lines += [
+        "",
+        "CPU seconds of this process (wall = CPU on a quiet machine, for SQLite, so on a busy "
+        "one the CPU ratios are the steadier figure; PostgreSQL's server work is not in them):",
+    ]
     for r in results:
         lines.append(
             f"  {r.backend} N={r.orders:,}: import {r.first.cpu_seconds:.2f}, "
-            f"re-import {r.again.cpu_seconds:.2f}, raw {r.raw_cpu_seconds:.2f}"
+            f"re-import {r.again.cpu_seconds:.2f}, 5 % changed {r.changed.cpu_seconds:.2f}, "
+            f"limit {r.limit.cpu_seconds:.2f}, parse-only {r.parse_cpu_seconds:.2f}; "
+            f"import/limit {r.first.cpu_seconds / r.limit.cpu_seconds:.2f}x, "
+            f"re-import/parse {r.again.cpu_seconds / r.parse_cpu_seconds:.2f}x"
         )
     lines += ["", "Peak RSS (MB) after each phase, and the 1-minute load average (start/end):"]
     for r in results:
@@ -797,15 +946,16 @@ def report(results: list[RunResult]) -> str:
         lines.append(
             f"  {r.backend} N={r.orders:,}: {phases}; load {r.load[0]:.2f}/{r.load[1]:.2f}"
         )
-    lines += ["", "Rows per run (first import; the re-import adds none):"]
+    lines += ["", "Rows per run (first import; the unchanged re-import adds none):"]
     for r in results:
         kinds = ", ".join(f"{k.split('.')[1]} {v:,}" for k, v in r.rows.items() if "." in k)
         lines.append(
             f"  {r.backend} N={r.orders:,}: {r.rows['orders']:,} orders, "
             f"{r.rows['items']:,} items, {r.rows['units']:,} units, "
-            f"{r.rows['exceptions']:,} exceptions ({kinds}), {r.rows['events']:,} events"
+            f"{r.rows['exceptions']:,} exceptions ({kinds}), {r.rows['events']:,} events; "
+            f"5 % re-import: {r.changed.orders_updated:,} of {r.changed_shipments:,} updated"
         )
-    lines += ["", "Targets (SQLite, N = 20,000; PostgreSQL shown against the same bar):"]
+    lines += ["", "Targets (issue 12, N = 20,000):"]
     for backend in ("sqlite", "postgresql"):
         lines += _verdicts([r for r in results if r.backend == backend])
     problems = [f"{r.backend} N={r.orders}: {note}" for r in results for note in r.notes]
@@ -818,35 +968,35 @@ def _verdicts(runs: list[RunResult]) -> list[str]:
     target = next((r for r in runs if r.orders == TARGET_SIZE), None)
     if target is None:
         return []
-    # Flat in N: the page cache (bounded by SQLite's cache_size) fills up to some N; beyond it
-    # memory must stay put. Compare the target size with the largest run, else the smallest.
     largest = max(runs, key=lambda r: r.orders)
-    smallest = largest if largest.orders > target.orders else min(runs, key=lambda r: r.orders)
+    bars = TARGETS[target.backend]
 
     def verdict(ok: bool) -> str:
-        return "PASS" if ok else "MISS"
+        return "PASS" if ok else "MISSED"
 
+    name = target.backend
     first = target.orders / target.first.seconds
-    again = target.orders / target.again.seconds
-    ratio = target.first.seconds / target.raw_seconds
-    growth = max(target.peak_rss_mb, smallest.peak_rss_mb) / min(
-        target.peak_rss_mb, smallest.peak_rss_mb
-    )
+    ratio = target.first.seconds / target.limit.seconds
+    reimport = target.again.seconds / target.parse_seconds
+    changed = target.orders / target.changed.seconds
     lines = [
-        f"  {target.backend}: first import {first:,.0f} orders/s "
-        f"(>= {TARGET_FIRST_ORDERS_PER_S:,}) {verdict(first >= TARGET_FIRST_ORDERS_PER_S)}",
-        f"  {target.backend}: re-import {again:,.0f} orders/s "
-        f"(>= {TARGET_REIMPORT_ORDERS_PER_S:,}) {verdict(again >= TARGET_REIMPORT_ORDERS_PER_S)}",
-        f"  {target.backend}: peak RSS {target.peak_rss_mb:.0f} MB "
-        f"(<= {TARGET_PEAK_RSS_MB}) {verdict(target.peak_rss_mb <= TARGET_PEAK_RSS_MB)}",
-        f"  {target.backend}: import/raw {ratio:.1f}x (<= {TARGET_RAW_RATIO:.0f}x) "
-        f"{verdict(ratio <= TARGET_RAW_RATIO)}",
+        f"  {name}: first import {first:,.0f} orders/s (>= {bars.first_orders_per_s:,}) "
+        f"{verdict(first >= bars.first_orders_per_s)}",
+        f"  {name}: first import / limit {ratio:.2f}x (<= {bars.limit_ratio}x) "
+        f"{verdict(ratio <= bars.limit_ratio)}",
+        f"  {name}: re-import / parse-only {reimport:.2f}x (<= {TARGET_REIMPORT_RATIO}x) "
+        f"{verdict(reimport <= TARGET_REIMPORT_RATIO)}",
+        f"  {name}: re-import 5 % changed {changed:,.0f} orders/s "
+        f"(>= {bars.changed_orders_per_s:,}) {verdict(changed >= bars.changed_orders_per_s)}",
+        f"  {name}: peak RSS {target.peak_rss_mb:.0f} MB (<= {TARGET_PEAK_RSS_MB}) "
+        f"{verdict(target.peak_rss_mb <= TARGET_PEAK_RSS_MB)}",
     ]
-    if smallest is not target:
+    if largest is not target:
+        growth = largest.peak_rss_mb / target.peak_rss_mb
         lines.append(
-            f"  {target.backend}: peak RSS N={smallest.orders:,} {smallest.peak_rss_mb:.0f} MB, "
-            f"N={target.orders:,} {target.peak_rss_mb:.0f} MB (x{growth:.2f}, flat if "
-            f"<= x{FLAT_RSS_TOLERANCE}) {verdict(growth <= FLAT_RSS_TOLERANCE)}"
+            f"  {name}: peak RSS N={target.orders:,} {target.peak_rss_mb:.0f} MB, "
+            f"N={largest.orders:,} {largest.peak_rss_mb:.0f} MB (x{growth:.3f}, flat if within "
+            f"±{FLAT_RSS_TOLERANCE:.0%}) {verdict(abs(growth - 1) <= FLAT_RSS_TOLERANCE)}"
         )
     return lines
 
@@ -868,7 +1018,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         "--database-url",
         default=os.environ.get(ENV_DATABASE_URL),
         help=f"PostgreSQL admin URL; the bench (re)creates {DATABASE_NAME} and "
-        f"{DATABASE_NAME}_raw in it (default: ${ENV_DATABASE_URL})",
+        f"{DATABASE_NAME}_limit in it (default: ${ENV_DATABASE_URL})",
     )
     parser.add_argument(
         "--profile",

@@ -4,10 +4,10 @@ as `make bench` arranges) on PostgreSQL, each PostgreSQL run in a fresh database
 
     .venv/bin/python scripts/with_postgres.py -- .venv/bin/python bench/run_all.py
 
-`--smoke` runs the import, auto-match, feed and dashboard-pages benches at a tiny size on SQLite
-only (about 40 s; `make test` does, so a refactor that breaks a bench fails there). Each bench
-checks its own row counts and exits non-zero when they are wrong; the figures of a smoke run
-mean nothing.
+`--smoke` runs the import, peer, HTTP sync, auto-match, feed and dashboard-pages benches at a
+tiny size on SQLite only (about 1 minute on a quiet machine; `make test` does, so a refactor that
+breaks a bench fails there). Each bench checks its own row counts and exits non-zero when they
+are wrong; the figures of a smoke run mean nothing.
 """
 
 from __future__ import annotations
@@ -39,7 +39,9 @@ def run(script: str, *args: str) -> None:
 
 
 def smoke() -> None:
-    run("import_orders.py", "--orders", "50", "--backend", "sqlite")
+    run("import_orders.py", "--orders", "50,100", "--backend", "sqlite")
+    run("peer_naive.py", "--orders", "50", "--backend", "sqlite")
+    run("sync_http.py", "--shipments", "40", "--vendors", "2", "--backend", "sqlite")
     run("auto_match.py", "--exceptions", "200", "--products", "500")
     run("feed_import.py", "--rows", "2000")
     run("dashboard_pages.py", "--smoke")
@@ -50,7 +52,10 @@ def main() -> None:
         smoke()
         return
     pg = os.environ.get("ORDERGATE_TEST_DATABASE_URL")
-    run("import_orders.py")  # SQLite, and PostgreSQL through the same variable
+    # SQLite, and PostgreSQL through the same variable (each makes its own fresh databases)
+    run("import_orders.py")
+    run("peer_naive.py")
+    run("sync_http.py")
     run("auto_match.py")
     if pg:
         run("auto_match.py", "--database-url", fresh_database(pg, "ordergate_bench_match"))

@@ -305,19 +305,36 @@ def _variant(value: object, where: str) -> Variant:
     )
 
 
-def _unit(value: object, where: str) -> InventoryUnit:
+# Variants parsed so far on the page, by their node's JSON: a variant reads the same in every
+# unit and shipment, so a node serialising to the same bytes takes the parsed one. Bytes, not
+# dict equality, which holds True == 1 and would let a malformed node borrow a good one.
+_Variants = dict[bytes, Variant]
+
+
+def _seen_variant(value: object, where: str, variants: _Variants) -> Variant:
+    try:
+        key = orjson.dumps(value)
+    except orjson.JSONEncodeError:
+        return _variant(value, where)  # which names what is wrong with it
+    variant = variants.get(key)
+    if variant is None:
+        variant = variants[key] = _variant(value, where)
+    return variant
+
+
+def _unit(value: object, where: str, variants: _Variants) -> InventoryUnit:
     raw = _object(value, where)
     return InventoryUnit(
         id=_required_text(raw.get(UnitFields.ID), f"{where}.id", LIMITS.unit_id),
         state=_required_text(raw.get(UnitFields.STATE), f"{where}.state", LIMITS.unit_state),
-        variant=_variant(raw.get(UnitFields.VARIANT), f"{where}.variant"),
+        variant=_seen_variant(raw.get(UnitFields.VARIANT), f"{where}.variant", variants),
     )
 
 
-def _units(value: object) -> list[InventoryUnit]:
+def _units(value: object, variants: _Variants) -> list[InventoryUnit]:
     if not isinstance(value, list):
         raise ParseError("inventoryUnits: expected a list")
-    return [_unit(unit, f"inventoryUnits[{index}]") for index, unit in enumerate(value)]
+    return [_unit(unit, f"inventoryUnits[{index}]", variants) for index, unit in enumerate(value)]
 
 
 def _tracking(value: object) -> Tracking | None:
@@ -334,14 +351,14 @@ def _tracking(value: object) -> Tracking | None:
     return Tracking(code=code, provider=provider)
 
 
-def _shipment(raw: dict[str, Any]) -> Shipment:
+def _shipment(raw: dict[str, Any], variants: _Variants) -> Shipment:
     shipment = Shipment(
         id=_required_text(raw.get(ShipmentFields.ID), "id", LIMITS.shipment_id),
         # Stands in for the order number when the order has none.
         number=_text(raw.get(ShipmentFields.NUMBER), "number", LIMITS.order_number),
         state=_required_text(raw.get(ShipmentFields.STATE), "state", None),
         order=_order(raw.get(ShipmentFields.ORDER)),
-        inventory_units=_units(raw.get(ShipmentFields.INVENTORY_UNITS)),
+        inventory_units=_units(raw.get(ShipmentFields.INVENTORY_UNITS), variants),
         tracking=_tracking(raw.get(ShipmentFields.TRACKING)),
         raw=raw,
     )
@@ -361,15 +378,18 @@ def _storable_node(raw: dict[str, Any]) -> None:
     _storable_json(raw, "")
 
 
-def parse_shipment(node: object, *, errors: Sequence[str] = ()) -> Shipment | ShipmentParseFailure:
-    """Parse one ``shipments.nodes`` entry; ``errors`` are GraphQL messages aimed at this node.
+def parse_shipment(
+    node: object, *, errors: Sequence[str] = (), variants: _Variants | None = None
+) -> Shipment | ShipmentParseFailure:
+    """Parse one ``shipments.nodes`` entry; ``errors`` are GraphQL messages aimed at this node;
+    ``variants``: the variants parsed so far on its page (``parse_shipment_page`` keeps it).
 
     Never raises: whatever is wrong with the node (a type, a range, a length, a character no
     database stores) becomes a failure whose reason starts with the field's path.
     """
     external_id = _node_id(node)
     try:
-        return _shipment(_object(node, "node"))
+        return _shipment(_object(node, "node"), {} if variants is None else variants)
     except ParseError as exc:
         reason = str(exc)
         if errors:
@@ -463,8 +483,9 @@ def parse_shipment_page(
     node_errors = _errors_by_node(errors)
     shipments: list[Shipment] = []
     failures: list[ShipmentParseFailure] = []
+    variants: _Variants = {}
     for index, node in enumerate(nodes):
-        parsed = parse_shipment(node, errors=node_errors.get(index, ()))
+        parsed = parse_shipment(node, errors=node_errors.get(index, ()), variants=variants)
         if isinstance(parsed, Shipment):
             shipments.append(parsed)
         else:

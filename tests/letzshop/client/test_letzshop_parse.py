@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from datetime import UTC, datetime
 from typing import Any
 
@@ -149,6 +150,42 @@ def test_units_sharing_a_variant_stay_separate_pieces(clean_node: dict[str, Any]
     assert variant.trade_id_parser == "gtin13"
     assert variant.product_names == {"en": "Red mug", "fr": "Tasse rouge", "de": "Rote Tasse"}
     assert variant.brand_name == "Villeroy & Boch"
+
+
+def test_a_variant_id_seen_before_with_other_content_is_parsed_again(
+    clean_node: dict[str, Any],
+) -> None:
+    # The page reuses a parsed variant only for the same node: same id, other price -> read
+    # again; a bad price on the second unit still fails the shipment.
+    first, second = copy.deepcopy(clean_node), copy.deepcopy(clean_node)
+    first["id"], second["id"] = "S-1", "S-2"
+    for unit in second["inventoryUnits"]:
+        unit["id"] += "-b"
+    second["inventoryUnits"][1]["variant"]["price"] = "3.00"
+    third = copy.deepcopy(second)
+    third["id"] = "S-3"
+    third["inventoryUnits"][1]["variant"]["price"] = "not money"
+    # True equals 1 in Python; the SKU 1 is read as text "1", True is refused.
+    fourth, fifth = copy.deepcopy(first), copy.deepcopy(first)
+    fourth["id"], fifth["id"] = "S-4", "S-5"
+    for unit in fourth["inventoryUnits"]:
+        unit["variant"]["sku"] = 1
+    for unit in fifth["inventoryUnits"]:
+        unit["variant"]["sku"] = True
+    page = parse_shipment_page(
+        {
+            "nodes": [first, second, third, fourth, fifth],
+            "pageInfo": {"hasNextPage": False, "endCursor": None},
+        }
+    )
+
+    prices = [[u.variant.price_cents for u in s.inventory_units] for s in page.shipments]
+    assert prices == [[1250, 1250], [1250, 300], [1250, 1250]]
+    assert [u.variant.sku for u in page.shipments[2].inventory_units] == ["1", "1"]
+    assert [(f.external_id, f.reason.split(":")[0]) for f in page.failures] == [
+        ("S-3", "inventoryUnits[1].variant.price"),
+        ("S-5", "inventoryUnits[0].variant.sku"),
+    ]
 
 
 def test_dirty_shipment_keeps_its_nulls(page_response: dict[str, Any]) -> None:
