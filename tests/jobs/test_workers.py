@@ -9,6 +9,7 @@ import os
 import signal
 import time
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
@@ -163,7 +164,9 @@ def test_a_worker_killed_mid_sync_is_retried_and_the_import_completes_exactly(
             async with app.open_async():
                 return await retry_stalled(app, seconds_since_heartbeat=STALLED_SECONDS)
 
-        assert len(asyncio.run(retry())) == 1
+        # In a thread of its own: a browser test's Playwright may hold this thread's event loop.
+        with ThreadPoolExecutor(max_workers=1) as pool:
+            assert len(pool.submit(asyncio.run, retry()).result()) == 1
 
         def finished() -> list[SyncRun] | None:
             runs = _runs(db, vendor.id)
