@@ -68,6 +68,8 @@ def prepare_dataset(
 ) -> None:
     """Generate and load the dataset unless the database already holds one; bring it to the
     head revision; refresh the planner's statistics."""
+    if url.startswith("sqlite:///"):  # the default bench/out/ may not exist yet
+        Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     engine = make_engine(url)
     try:
         with engine.connect() as conn:
