@@ -46,6 +46,7 @@ def _seed_and_import(db: Session, engine: Engine, settings: Settings, url: str) 
     vendors = seed_demo(db, box=box, settings=settings, sandbox_url=url)
     db.commit()
     factory = make_session_factory(engine)
+    started = utcnow()
     for vendor in vendors:
         scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
         run_sync(
@@ -56,7 +57,7 @@ def _seed_and_import(db: Session, engine: Engine, settings: Settings, url: str) 
             trigger=SyncTrigger.DEMO,
             state=SyncState.ALL,
         )
-    date_imports_as_if_live(db, vendor_ids=[v.id for v in vendors])
+    date_imports_as_if_live(db, vendor_ids=[v.id for v in vendors], imported_since=started)
     db.commit()
 
 
@@ -156,6 +157,7 @@ def test_imported_rows_are_dated_as_a_live_shop_would_have_them(
 
     vendor_ids = list(db.scalars(select(Order.vendor_id).distinct()))
     before = db.execute(select(OrderItemException.id, OrderItemException.created_at)).all()
-    date_imports_as_if_live(db, vendor_ids=vendor_ids)  # a second run changes nothing
+    # A second run (a later demo, with its own start) dates nothing of this one.
+    date_imports_as_if_live(db, vendor_ids=vendor_ids, imported_since=utcnow())
     db.commit()
     assert db.execute(select(OrderItemException.id, OrderItemException.created_at)).all() == before

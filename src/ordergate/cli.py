@@ -20,7 +20,7 @@ from ordergate.auth.models import User
 from ordergate.catalog.cli import catalog_app
 from ordergate.cli_session import err_console, session_scope
 from ordergate.config import ConfigError, get_settings
-from ordergate.db import PageRequest, make_engine
+from ordergate.db import PageRequest, make_engine, utcnow
 from ordergate.item_exceptions.cli import exceptions_app
 from ordergate.letzshop.cli import letzshop_app
 from ordergate.sandbox.cli import sandbox_app
@@ -348,6 +348,7 @@ def demo(
         )
         vendor_ids = [vendor.id for vendor in vendors]
     sandbox = _start_sandbox(sandbox_port)
+    imported_since = utcnow()
     try:
         for vendor in DEMO_VENDORS:
             print_summary(import_for_vendor(vendor.code, "all", trigger="demo"))
@@ -355,7 +356,7 @@ def demo(
         if sandbox is not None:
             sandbox.stop()
     with session_scope() as session:
-        date_imports_as_if_live(session, vendor_ids=vendor_ids)
+        date_imports_as_if_live(session, vendor_ids=vendor_ids, imported_since=imported_since)
     written = write_marketplace_feed(feed)
     console.print(
         f"\nMarketplace feed to upload: {written.path} ({written.rows} rows; rows "
@@ -383,7 +384,6 @@ def _port_is_free(host: str, port: int) -> bool:
 
 def _start_sandbox(port: int) -> SandboxHandle | None:
     """The demo sandbox in a background thread; None when something already serves the port."""
-    from ordergate.db import utcnow
     from ordergate.demo import demo_sandbox_state
     from ordergate.sandbox import run_in_thread
 

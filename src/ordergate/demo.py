@@ -160,12 +160,15 @@ def seed_demo(
     return vendors
 
 
-def date_imports_as_if_live(session: Session, *, vendor_ids: list[int]) -> int:
+def date_imports_as_if_live(
+    session: Session, *, vendor_ids: list[int], imported_since: datetime
+) -> int:
     """Date the demo vendors' imported rows (orders, lines, units, exceptions and the import's
     events) IMPORT_LAG after each order was placed, as a shop that imports continuously would
     have them: the demo imports six days of orders at once, which would make every age "0 min"
-    and every open exception younger than a day. Rows already dated that way are left alone,
-    so a second run changes nothing. Returns the number of orders dated."""
+    and every open exception younger than a day. Only rows written since ``imported_since``
+    (this demo run's import) are dated, so a second run, or rows a later sync or a person wrote,
+    are left alone. Returns the number of orders dated."""
     orders = session.execute(
         select(Order.id, Order.order_date).where(
             Order.vendor_id.in_(vendor_ids), Order.order_date.is_not(None)
@@ -178,6 +181,8 @@ def date_imports_as_if_live(session: Session, *, vendor_ids: list[int]) -> int:
     items = select(OrderItem.id).where(OrderItem.order_id == bindparam("oid"))
     exceptions = select(OrderItemException.id).where(OrderItemException.order_item_id.in_(items))
     later = bindparam("at", type_=UTCDateTime)
+    since = bindparam("since", type_=UTCDateTime)
+    params = [{**p, "since": imported_since} for p in params]
     for stmt in (
         update(Order).where(Order.id == bindparam("oid")),
         update(OrderItem).where(OrderItem.order_id == bindparam("oid")),
@@ -185,8 +190,8 @@ def date_imports_as_if_live(session: Session, *, vendor_ids: list[int]) -> int:
         update(OrderItemException).where(OrderItemException.id.in_(exceptions)),
     ):
         table = stmt.table
-        conn.execute(stmt.where(table.c.created_at > later).values(created_at=later), params)
-    import_events = and_(Event.actor_user_id.is_(None), Event.at > later)
+        conn.execute(stmt.where(table.c.created_at >= since).values(created_at=later), params)
+    import_events = and_(Event.actor_user_id.is_(None), Event.at >= since)
     conn.execute(
         update(Event)
         .where(
