@@ -37,10 +37,11 @@ import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
-from sqlalchemy import delete, func, insert, literal, select, text
+from sqlalchemy import delete, func, insert, select, text
 from stdnum import ean
 
 from ordergate import migrate
+from ordergate.catalog import repository as catalog_repository
 from ordergate.catalog.jobs import run_copy_to_catalog
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.catalog.ports import GtinMatching
@@ -218,22 +219,7 @@ def insert_only(url: str, *, products: int) -> float:
         session.commit()
         vendor_id = vendor.id
     now = utcnow()
-    columns: dict[str, object] = {
-        "vendor_id": literal(vendor_id),
-        "marketplace_product_id": MarketplaceProduct.id,
-        "sku": MarketplaceProduct.sku,
-        "gtin": MarketplaceProduct.gtin,
-        "gtin_normalized": MarketplaceProduct.gtin_normalized,
-        "gtin_type": MarketplaceProduct.gtin_type,
-        "title": MarketplaceProduct.title,
-        "brand": MarketplaceProduct.brand,
-        "price_cents": MarketplaceProduct.price_cents,
-        "currency": func.coalesce(MarketplaceProduct.currency, "EUR"),
-        "is_active": literal(True),
-        "is_placeholder": literal(False),
-        "created_at": literal(now, Product.created_at.type),
-        "updated_at": literal(now, Product.updated_at.type),
-    }
+    columns = catalog_repository.copied_columns(vendor_id=vendor_id, now=now)
     source = select(*columns.values()).where(MarketplaceProduct.id <= products)  # type: ignore[call-overload]
     with engine.connect() as conn:
         conn.begin()

@@ -239,17 +239,10 @@ def import_runs_page(session: Session, *, page: PageRequest) -> tuple[list[Catal
 # --- vendor products ----------------------------------------------------------------------
 
 
-def copy_marketplace_products(
-    session: Session, *, vendor_id: int, ids: Sequence[int], now: datetime
-) -> tuple[int, set[str]]:
-    """Insert the marketplace products ``ids`` into the vendor's catalog, skipping those it
-    already holds, set-based. Returns how many were inserted and the canonical GTINs of the
-    active catalog products copied from ``ids``, new or not."""
-    insert = upsert_insert(session)
-    created = 0
-    gtins: set[str] = set()
-    # Each catalog column and the value a copy gives it.
-    copied: dict[str, Any] = {
+def copied_columns(*, vendor_id: int, now: datetime) -> dict[str, Any]:
+    """Each catalog column and the value a copy of a marketplace product gives it (an
+    ``INSERT … SELECT`` from ``MarketplaceProduct``)."""
+    return {
         "vendor_id": literal(vendor_id),
         "marketplace_product_id": MarketplaceProduct.id,
         "sku": MarketplaceProduct.sku,
@@ -265,6 +258,18 @@ def copy_marketplace_products(
         "created_at": literal(now, Product.created_at.type),
         "updated_at": literal(now, Product.updated_at.type),
     }
+
+
+def copy_marketplace_products(
+    session: Session, *, vendor_id: int, ids: Sequence[int], now: datetime
+) -> tuple[int, set[str]]:
+    """Insert the marketplace products ``ids`` into the vendor's catalog, skipping those it
+    already holds, set-based. Returns how many were inserted and the canonical GTINs of the
+    active catalog products copied from ``ids``, new or not."""
+    insert = upsert_insert(session)
+    created = 0
+    gtins: set[str] = set()
+    copied = copied_columns(vendor_id=vendor_id, now=now)
     for chunk in in_list_batches(session, ids):
         source = select(*copied.values()).where(in_list(session, MarketplaceProduct.id, chunk))
         statement = (
