@@ -1029,15 +1029,22 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return parser.parse_args(argv)
 
 
+def chosen_backends(backend: str, database_url: str | None) -> list[str]:
+    """The backends a ``--backend`` choice runs: ``all`` is SQLite, and PostgreSQL when a URL
+    is given; PostgreSQL without a URL exits with the reason."""
+    if backend == "all":
+        backends = ["sqlite", "postgresql"] if database_url else ["sqlite"]
+    else:
+        backends = [backend]
+    if "postgresql" in backends and not database_url:
+        sys.exit(f"PostgreSQL needs --database-url or ${ENV_DATABASE_URL}")
+    return backends
+
+
 def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     sizes = [int(n.replace("_", "")) for n in args.orders.split(",") if n.strip()]
-    if args.backend == "all":
-        backends = ["sqlite", "postgresql"] if args.database_url else ["sqlite"]
-    else:
-        backends = [args.backend]
-    if "postgresql" in backends and not args.database_url:
-        sys.exit(f"PostgreSQL needs --database-url or ${ENV_DATABASE_URL}")
+    backends = chosen_backends(args.backend, args.database_url)
     if args.child or args.profile:
         results = [
             run_one(backend, n, admin_url=args.database_url, profile_dir=args.profile)

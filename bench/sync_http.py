@@ -347,12 +347,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--backend", choices=("all", "sqlite", "postgresql"), default="all")
     parser.add_argument("--database-url", default=os.environ.get(bench.ENV_DATABASE_URL))
     args = parser.parse_args(argv)
-    if args.backend == "all":
-        backends = ["sqlite", "postgresql"] if args.database_url else ["sqlite"]
-    else:
-        backends = [args.backend]
-    if "postgresql" in backends and not args.database_url:
-        sys.exit(f"PostgreSQL needs --database-url or ${bench.ENV_DATABASE_URL}")
+    backends = bench.chosen_backends(args.backend, args.database_url)
     lines, notes = [], []
     for backend in backends:
         more, problems = run_backend(backend, args, bench._logger(f"sync-http {backend}"))
