@@ -350,25 +350,18 @@ def get_exception(
     )
 
 
-def count_by_status(session: Session, *, scope: Scope) -> dict[str, int]:
-    rows = session.execute(
-        select(OrderItemException.status, func.count())
-        .where(*_in_scope(scope))
-        .group_by(OrderItemException.status)
-    ).all()
-    return {status: count for status, count in rows}
-
-
 def count_blocked_orders(session: Session, *, scope: Scope) -> int:
     """Distinct orders with at least one blocking exception, read in order from the context
-    table's (vendor_id,) blocking, order_id index: no lookup per exception."""
+    table's (vendor_id,) blocking, order_id index: no lookup per exception. `count(DISTINCT)`:
+    on PostgreSQL half the time of counting a DISTINCT subquery (17 against 38 ms, all
+    vendors of the benchmark)."""
     context = exception_context.c
-    blocked_orders = (
-        scoped(select(context.order_id).where(context.blocking), scope, context.vendor_id)
-        .distinct()
-        .subquery()
+    blocked_orders = scoped(
+        select(func.count(context.order_id.distinct())).where(context.blocking),
+        scope,
+        context.vendor_id,
     )
-    return session.scalar(select(func.count()).select_from(blocked_orders)) or 0
+    return session.scalar(blocked_orders) or 0
 
 
 def get_order_and_item(session: Session, *, item_id: int) -> tuple[Order, OrderItem]:
@@ -1381,14 +1374,17 @@ def export_batch(
 
 def count_resolved_since(session: Session, *, scope: Scope, since: datetime) -> int:
     """Exceptions resolved (and still resolved) at or after `since`: the queue's "resolved
-    today". Read per vendor from the (vendor_id, status, ...) index's resolved range."""
+    today". Read from the partial indexes on the resolved rows' `resolved_at` (migration 0017),
+    per vendor or overall."""
     return (
         session.scalar(
             select(func.count())
             .select_from(OrderItemException)
             .where(
                 *_in_scope(scope),
-                OrderItemException.status == ExceptionStatus.RESOLVED,
+                # Inline, so SQLite too proves the partial indexes' `status = 'resolved'`.
+                OrderItemException.status
+                == literal(ExceptionStatus.RESOLVED, literal_execute=True),
                 OrderItemException.resolved_at >= literal(since, UTCDateTime()),
             )
         )
@@ -1444,18 +1440,15 @@ def count_orders_by_deadline(session: Session, *, scope: Scope, now: datetime) -
     `at_risk` or `overdue` at `now`; orders without a deadline are not counted.
 
     Each count is one range of the context's ``(vendor_id,) blocking, awaiting, due_at,
-    order_id`` index. An order's rows all carry its ``due_at``, so its distinct
-    ``(due_at, order_id)`` pairs, which the index yields in order, are its distinct orders."""
+    order_id`` index, its distinct orders counted by ``count(DISTINCT order_id)`` (on
+    PostgreSQL half the time of counting a DISTINCT subquery)."""
     counts: dict[str, int] = {}
     context = exception_context.c
     for state in (DeadlineState.AT_RISK, DeadlineState.OVERDUE):
-        pairs = (
-            select(context.due_at, context.order_id)
-            .where(*deadlines.deadline_conditions(state, scope=scope, now=now))
-            .distinct()
-            .subquery()
+        orders = select(func.count(context.order_id.distinct())).where(
+            *deadlines.deadline_conditions(state, scope=scope, now=now)
         )
-        counts[state] = _count(session, pairs)
+        counts[state] = session.scalar(orders) or 0
     return counts
 
 

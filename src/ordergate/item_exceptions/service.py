@@ -108,15 +108,21 @@ def list_exceptions(
 def exception_stats(
     session: Session, *, scope: Scope, now: datetime | None = None
 ) -> ExceptionCounts:
-    by_status = repository.count_by_status(session, scope=scope)
+    """The queue's counts. Those per status add up the per-(type, status) roll-up that
+    `by_type` reads (the groups' lines: every exception is in exactly one group), so the two can
+    never disagree and the exceptions are not scanned a second time."""
+    by_type = stats_by_type(session, scope=scope)
+    by_status = {
+        status: sum(counts[status] for counts in by_type.values()) for status in ExceptionStatus
+    }
     by_deadline = repository.count_orders_by_deadline(session, scope=scope, now=now or utcnow())
     return ExceptionCounts(
-        pending=by_status.get(ExceptionStatus.PENDING, 0),
-        resolved=by_status.get(ExceptionStatus.RESOLVED, 0),
-        ignored=by_status.get(ExceptionStatus.IGNORED, 0),
+        pending=by_status[ExceptionStatus.PENDING],
+        resolved=by_status[ExceptionStatus.RESOLVED],
+        ignored=by_status[ExceptionStatus.IGNORED],
         total=sum(by_status.values()),
         orders_with_exceptions=repository.count_blocked_orders(session, scope=scope),
-        by_type=stats_by_type(session, scope=scope),
+        by_type=by_type,
         at_risk=by_deadline.get(DeadlineState.AT_RISK, 0),
         overdue=by_deadline.get(DeadlineState.OVERDUE, 0),
     )

@@ -13,6 +13,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import Mapped, mapped_column, query_expression, relationship
 
@@ -196,6 +197,20 @@ class OrderItemException(Base):
             "vendor_id",
             "status",
             "exception_type",
+        ),
+        # "Resolved today": only the resolved rows (migration 0017).
+        Index(
+            "ix_order_item_exceptions_resolved_at",
+            "resolved_at",
+            sqlite_where=text("status = 'resolved'"),
+            postgresql_where=text("status = 'resolved'"),
+        ),
+        Index(
+            "ix_order_item_exceptions_vendor_id_resolved_at",
+            "vendor_id",
+            "resolved_at",
+            sqlite_where=text("status = 'resolved'"),
+            postgresql_where=text("status = 'resolved'"),
         ),
     )
 

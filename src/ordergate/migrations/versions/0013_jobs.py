@@ -11,7 +11,7 @@
   The downgrade maps any interval back to ``auto_sync = true``.
 
 Revision ID: 0013
-Revises: 0011
+Revises: 0012
 """
 
 from collections.abc import Sequence
