@@ -67,6 +67,9 @@ def settings(database_url: str, tmp_path_factory: pytest.TempPathFactory) -> Set
         letzshop_max_retries=2,
         # The suite's sync endpoints answer inline on both databases; tests/jobs/ queue.
         jobs_mode="inline",
+        # No webhook thread in the app's lifespan: tests send when they call deliver_due
+        # (tests/webhooks/test_thread.py runs the thread).
+        webhook_deliver_interval_seconds=0,
     )
 
 

@@ -63,6 +63,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "exception_ids": (404, "ORDER_ITEM_EXCEPTIONS_NOT_FOUND"),
     "mapping_id": (404, "GTIN_MAPPING_NOT_FOUND"),
     "run_id": (404, "SYNC_RUN_NOT_FOUND"),
+    "delivery_id": (404, "WEBHOOK_DELIVERY_NOT_FOUND"),
     "user_id": (404, "MEMBER_NOT_FOUND"),
     "product_id": (400, "INVALID_PRODUCT_FOR_EXCEPTION"),
     "marketplace_product_ids": (404, "MARKETPLACE_PRODUCTS_NOT_FOUND"),
@@ -272,6 +273,15 @@ def _build_world(client: TestClient, db: Session, sandbox_url: str, control: htt
                 json={"api_key": key, "endpoint": sandbox_url},
             )
         )
+        # A webhook (a public literal address: no DNS, and no thread sends in the tests), so
+        # the sync below records a delivery.
+        _ok(
+            client.put(
+                "/api/v1/vendor/webhooks/config",
+                headers=owner,
+                json={"url": "http://93.184.215.14/hook", "secret": "whsec-isolation-walk"},
+            )
+        )
         p = code[0].upper()
         control.post(
             "/control/shipments",
@@ -301,6 +311,7 @@ def _build_world(client: TestClient, db: Session, sandbox_url: str, control: htt
             )
         )
         mapping = _ok(client.get("/api/v1/vendor/gtin-mappings", headers=owner))["mappings"][0]
+        delivery = _ok(client.get("/api/v1/vendor/webhooks/deliveries", headers=owner))
         pending = by_gtin[G_UNKNOWN]
         order = _ok(client.get(f"/api/v1/vendor/orders/{pending['order_id']}", headers=owner))
         known_item = next(i for i in order["items"] if i["external_item_id"] == "known")
@@ -313,6 +324,7 @@ def _build_world(client: TestClient, db: Session, sandbox_url: str, control: htt
             "gtin": G_UNKNOWN,  # the bulk-resolve preview's required query
             "mapping_id": mapping["id"],
             "run_id": run["run_id"],
+            "delivery_id": delivery["deliveries"][0]["id"],
             "user_id": staff["user_id"],
             "product_id": product["id"],
             "marketplace_product_ids": [marketplace_id],

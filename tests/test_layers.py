@@ -20,10 +20,11 @@ ALLOWED: dict[str, set[str]] = {
     "events": set(),
     "catalog": {"vendors", "events"},
     "orders": {"catalog", "vendors", "events"},
-    "item_exceptions": {"orders", "catalog", "vendors", "events"},
-    "letzshop": {"orders", "vendors", "catalog", "events"},
+    "item_exceptions": {"orders", "catalog", "vendors", "events", "webhooks"},
+    "letzshop": {"orders", "vendors", "catalog", "events", "webhooks"},
     "sandbox": set(),
-    "jobs": {"letzshop", "orders", "vendors", "catalog", "events"},
+    "jobs": {"letzshop", "orders", "vendors", "catalog", "events", "webhooks"},
+    "webhooks": {"orders", "vendors"},
 }
 FORBIDDEN_KIT = {"deps", "app", "cli"}
 FASTAPI_ALLOWED = {"app", "deps", "routing", "errors", "http_contract", "schemas"}

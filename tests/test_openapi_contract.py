@@ -42,6 +42,7 @@ EXAMPLES: dict[str, Any] = {
     "vendor_codes": ["shop1"],
     "role": "staff",
     "api_key": "sandbox-key-1",
+    "secret": "whsec-0123456789abcdef",
 }
 # Fields whose maximum-length value breaks a rule the schema cannot state (a check digit).
 FREE_LENGTH_EXEMPT = {"gtin"}

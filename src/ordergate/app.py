@@ -29,6 +29,8 @@ from ordergate.security import SecretBox
 from ordergate.vendors import endpoints as vendor_endpoints
 from ordergate.vendors.endpoints import router as vendors_router
 from ordergate.web import install_web
+from ordergate.webhooks import endpoints as webhook_endpoints
+from ordergate.webhooks.background import delivery_thread_for
 
 DOMAIN_ENDPOINTS = (
     exception_endpoints,
@@ -36,6 +38,7 @@ DOMAIN_ENDPOINTS = (
     letzshop_endpoints,
     catalog_endpoints,
     vendor_endpoints,
+    webhook_endpoints,
 )
 
 
@@ -64,9 +67,17 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     threads = app.state.settings.request_threads
     to_thread.current_default_thread_limiter().total_tokens = threads
     app.state.request_slots = anyio.Semaphore(threads)
+    # Jobs inline (SQLite): this process sends the webhooks itself (docs/webhooks.md).
+    deliveries = delivery_thread_for(
+        app.state.session_factory, settings=app.state.settings, box=app.state.secret_box
+    )
+    if deliveries is not None:
+        deliveries.start()
     try:
         yield
     finally:
+        if deliveries is not None:
+            deliveries.stop()
         if app.state.sync_queue is not None:
             app.state.sync_queue.close()
 

@@ -27,6 +27,7 @@ from ordergate.sandbox.cli import sandbox_app
 from ordergate.sandbox.server import SandboxHandle
 from ordergate.vendors import service as vendor_service
 from ordergate.vendors.schemas import VENDOR_CODE_PATTERN
+from ordergate.webhooks.cli import webhooks_app
 
 app = typer.Typer(
     help="ordergate: order intake and product-match QC for Letzshop sellers.", no_args_is_help=True
@@ -41,6 +42,7 @@ app.add_typer(catalog_app, name="catalog")
 app.add_typer(exceptions_app, name="exceptions")
 app.add_typer(letzshop_app, name="letzshop")
 app.add_typer(sandbox_app, name="sandbox")
+app.add_typer(webhooks_app, name="webhooks")
 
 console = Console()
 # Commands that work without (or create) the schema.

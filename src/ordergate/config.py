@@ -57,6 +57,20 @@ class Settings(BaseSettings):
     # A worker silent for this long is taken as dead: its jobs are retried (retry_stalled_jobs).
     jobs_stalled_seconds: float = Field(default=60.0, ge=5, le=86400)
 
+    # Webhooks (docs/webhooks.md). Receivers must be public http(s) hosts; these entries (CIDR
+    # networks, or host names) also admit private or loopback addresses (tests: 127.0.0.1).
+    webhook_allowed_networks: Annotated[list[str], NoDecode] = Field(default_factory=list)
+    webhook_timeout_seconds: float = Field(default=5.0, gt=0, le=60)
+    # Attempts per delivery; attempt n failing waits base x 2^(n-1) seconds (at most the max).
+    webhook_max_attempts: int = Field(default=8, ge=1, le=30)
+    webhook_retry_base_seconds: float = Field(default=30.0, ge=0, le=86400)
+    webhook_retry_max_seconds: float = Field(default=6 * 3600.0, ge=0, le=7 * 86400)
+    # Deliveries sent per deliver_due call (the periodic task, the thread, the CLI).
+    webhook_batch_size: int = Field(default=100, ge=1, le=10_000)
+    # Where jobs run inline (SQLite): the API process's own delivery thread wakes this often
+    # (0: off; then run `ordergate webhooks deliver` from cron).
+    webhook_deliver_interval_seconds: float = Field(default=10.0, ge=0, le=3600)
+
     @property
     def db_connections(self) -> int:
         """The most connections the pool opens."""
@@ -94,7 +108,7 @@ class Settings(BaseSettings):
             )
         return self
 
-    @field_validator("letzshop_allowed_hosts", mode="before")
+    @field_validator("letzshop_allowed_hosts", "webhook_allowed_networks", mode="before")
     @classmethod
     def _split_entries(cls, value: object) -> object:
         if isinstance(value, str):

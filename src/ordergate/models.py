@@ -7,6 +7,7 @@ from ordergate.events.models import Event
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
 from ordergate.vendors.models import Vendor
+from ordergate.webhooks.models import VendorWebhook, WebhookDelivery
 
 __all__ = [
     "Base",
@@ -24,5 +25,7 @@ __all__ = [
     "User",
     "Vendor",
     "VendorMembership",
+    "VendorWebhook",
     "WebSession",
+    "WebhookDelivery",
 ]

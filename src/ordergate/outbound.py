@@ -1,4 +1,4 @@
-"""Where the server may send a request of its own (Letzshop now, webhooks later).
+"""Where the server may send a request of its own (Letzshop, vendors' webhooks).
 
 An URL passes when its scheme is allowed (``https`` only in production), its host is on the
 allow-list, and every address the host resolves to is public or inside a listed network. Loopback
@@ -79,6 +79,9 @@ class OutboundPolicy:
     https_only: bool = True
     allow_loopback: bool = False
     resolver: Resolver = field(default=system_resolver, compare=False)
+    # Any public host name or address (webhooks: the vendor names the receiver); private and
+    # loopback ones still only through a listed network.
+    any_public_host: bool = False
 
     @classmethod
     def from_entries(
@@ -88,6 +91,7 @@ class OutboundPolicy:
         https_only: bool,
         allow_loopback: bool,
         resolver: Resolver = system_resolver,
+        any_public_host: bool = False,
     ) -> OutboundPolicy:
         """A policy from allow-list entries: host names and CIDR networks, mixed."""
         hosts: set[str] = set()
@@ -99,7 +103,9 @@ class OutboundPolicy:
                 networks.append(ip_network(entry, strict=False))
             except ValueError:
                 hosts.add(_normal_host(entry))
-        return cls(frozenset(hosts), tuple(networks), https_only, allow_loopback, resolver)
+        return cls(
+            frozenset(hosts), tuple(networks), https_only, allow_loopback, resolver, any_public_host
+        )
 
     @classmethod
     def for_env(
@@ -131,7 +137,9 @@ class OutboundPolicy:
             self._check_literal(literal)
             return
         name = _normal_host(host)
-        if name in self.allowed_hosts or (self.allow_loopback and name == _LOCALHOST):
+        if self.any_public_host or name in self.allowed_hosts:
+            return  # its addresses are checked when it is resolved
+        if self.allow_loopback and name == _LOCALHOST:
             return
         raise OutboundRefusedError(Refusal.HOST, f"host {name!r} is not on the allow-list")
 
@@ -176,6 +184,8 @@ class OutboundPolicy:
                 Refusal.ADDRESS,
                 f"address {address} is private, loopback, link-local or reserved",
             )
+        if self.any_public_host:
+            return
         raise OutboundRefusedError(Refusal.HOST, f"address {address} is not on the allow-list")
 
     def _address_allowed(self, address: IPAddress) -> bool:

@@ -71,6 +71,7 @@ from ordergate.orders.models import (
 )
 from ordergate.scope import Scope, VendorScope, scoped, vendor_filter
 from ordergate.vendors.models import Vendor
+from ordergate.webhooks.outbox import record_confirmable_orders
 
 # An exception's columns with its order's id, number and date, under the names of
 # `schemas.ExceptionOut` (a flat row the schema validates as it is).
@@ -449,6 +450,9 @@ def write_resolution(
         )
         .execution_options(synchronize_session=False)
     ).all()
+    # Every resolution passes here: the orders it left with nothing blocking are announced
+    # (webhooks' outbox, in this transaction).
+    record_confirmable_orders(session, exception_ids=[row.id for row in rows])
     return sorted(Resolution(row.id, row.order_item_id, row.resolved_product_id) for row in rows)
 
 

@@ -7,6 +7,8 @@
   ``sync_interval_minutes`` has passed since their latest run.
 - ``ordergate.retry_stalled_jobs`` (queue ``periodic``, every minute, no lock): jobs left
   ``doing`` by a worker silent for ``jobs_stalled_seconds`` go back to ``todo``.
+- ``ordergate.deliver_webhooks`` (queue ``periodic``, every minute): records the orders newly
+  at risk and sends the due webhook deliveries (``webhooks.delivery.run_tick``).
 
 What a task needs of ordergate (session factory, settings, secret box) comes in the worker's
 ``additional_context`` (``worker.run_worker``), never from module state.
@@ -30,12 +32,14 @@ from ordergate.letzshop.errors import LetzshopUpstreamError, SyncInProgressError
 from ordergate.letzshop.sync import run_queued_sync
 from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
+from ordergate.webhooks.delivery import run_tick
 
 logger = logging.getLogger(__name__)
 
 SYNC_VENDOR = "ordergate.sync_vendor"
 QUEUE_DUE_SYNCS = "ordergate.queue_due_syncs"
 RETRY_STALLED_JOBS = "ordergate.retry_stalled_jobs"
+DELIVER_WEBHOOKS = "ordergate.deliver_webhooks"
 SYNC_QUEUE = "sync"
 PERIODIC_QUEUE = "periodic"
 QUEUES = (SYNC_QUEUE, PERIODIC_QUEUE)
@@ -134,6 +138,18 @@ async def retry_stalled_jobs(context: JobContext, timestamp: int) -> list[int]:
     return await retry_stalled(context.app, seconds_since_heartbeat=seconds)
 
 
+def deliver_webhooks(context: JobContext, timestamp: int) -> dict[str, int]:
+    """The webhooks' tick: orders newly at risk recorded, due deliveries sent."""
+    runtime = runtime_of(context)
+    at_risk, report = run_tick(runtime.session_factory, settings=runtime.settings, box=runtime.box)
+    return {
+        "at_risk": at_risk,
+        "delivered": report.delivered,
+        "retrying": report.retrying,
+        "failed": report.failed,
+    }
+
+
 def register(app: procrastinate.App) -> None:
     app.task(
         name=SYNC_VENDOR,
@@ -160,4 +176,12 @@ def register(app: procrastinate.App) -> None:
             pass_context=True,
             queueing_lock=RETRY_STALLED_JOBS,
         )(retry_stalled_jobs)
+    )
+    app.periodic(cron="* * * * *", periodic_id="deliver-webhooks")(
+        app.task(
+            name=DELIVER_WEBHOOKS,
+            queue=PERIODIC_QUEUE,
+            pass_context=True,
+            queueing_lock=DELIVER_WEBHOOKS,
+        )(deliver_webhooks)
     )

@@ -44,6 +44,7 @@ from ordergate.orders.importer import import_orders
 from ordergate.orders.intake import ImportFailure, ImportResult
 from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
+from ordergate.webhooks.outbox import record_sync_exceptions
 
 logger = logging.getLogger(__name__)
 
@@ -60,6 +61,7 @@ class SyncSummary:
     pages_done: int = 0
     orders_reconciled: int = 0
     resumed_from_run_id: int | None = None
+    exception_ids: list[int] = field(default_factory=list)  # created by this run
 
 
 def run_sync(
@@ -273,6 +275,7 @@ class SyncJob:
             self.summary.pages_done += 1
             self._heartbeat(session, cursor, failures_changed=bool(result.failed))
             session.commit()
+        self.summary.exception_ids.extend(result.exception_ids)  # committed: for the event
         if self.on_page:
             self.on_page(self.summary)
 
@@ -304,6 +307,14 @@ class SyncJob:
         with self.session_factory() as session:
             # A run abandoned meanwhile stays abandoned: its lease went to someone else.
             repository.update_running_run(session, self.summary.run_id, values)
+            # Its exceptions were created all the same: one event for the run, committed with
+            # its end (docs/webhooks.md).
+            record_sync_exceptions(
+                session,
+                vendor_id=self.vendor_id,
+                counts=_event_counts(self.summary),
+                exception_ids=self.summary.exception_ids,
+            )
             session.commit()
 
 
@@ -329,3 +340,15 @@ def _counts(summary: SyncSummary, *, failures_changed: bool) -> dict[str, Any]:
     if failures_changed:
         values["failures"] = list(summary.failed)
     return values
+
+
+def _event_counts(summary: SyncSummary) -> dict[str, Any]:
+    """What an ``exceptions.created`` event tells of its run."""
+    return {
+        "sync_run_id": summary.run_id,
+        "status": str(summary.status),
+        "shipments_seen": summary.shipments_seen,
+        "orders_created": summary.orders_created,
+        "orders_updated": summary.orders_updated,
+        "exceptions_created": summary.exceptions_created,
+    }

@@ -155,7 +155,8 @@ def _import_batch(
         batch=batch,
     )
     result.orders_created = len(created)
-    result.exceptions_created = _write_lines(session, vendor_id=vendor_id, batch=batch)
+    result.exception_ids = _write_lines(session, vendor_id=vendor_id, batch=batch)
+    result.exceptions_created = len(result.exception_ids)
     result.orders_updated = _write_updates(session, vendor_id=vendor_id, batch=batch)
     return result
 
@@ -267,8 +268,9 @@ def _reconcile_units(
     return bool(added or changed)
 
 
-def _write_lines(session: Session, *, vendor_id: int, batch: _Batch) -> int:
-    """Insert new items (matched or on the placeholder), their units and exceptions."""
+def _write_lines(session: Session, *, vendor_id: int, batch: _Batch) -> list[int]:
+    """Insert new items (matched or on the placeholder), their units and exceptions; the
+    exceptions' ids."""
     gtins, matches = _match_lines(session, vendor_id, [line for _, line in batch.new_lines])
     needs_placeholder = any(m.product_id is None for m in matches)
     placeholder_id = (
@@ -329,9 +331,9 @@ def _insert_exceptions(
     vendor_id: int,
     rows: list[dict[str, Any]],
     candidates: list[tuple[int, ...]],
-) -> int:
+) -> list[int]:
     if not rows:
-        return 0
+        return []
     ids = repository.insert_exceptions(session, rows)
     record_events(
         session,
@@ -346,7 +348,7 @@ def _insert_exceptions(
             for row, cands in zip(rows, candidates, strict=True)
         ],
     )
-    return len(rows)
+    return [ids[row["order_item_id"]] for row in rows]
 
 
 def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:

@@ -67,6 +67,7 @@ class ImportResult:
     orders_updated: int = 0
     exceptions_created: int = 0
     failed: list[ImportFailure] = field(default_factory=list)
+    exception_ids: list[int] = field(default_factory=list)  # of the exceptions created
 
     def add(self, other: ImportResult) -> None:
         self.shipments_seen += other.shipments_seen
@@ -74,6 +75,7 @@ class ImportResult:
         self.orders_updated += other.orders_updated
         self.exceptions_created += other.exceptions_created
         self.failed.extend(other.failed)
+        self.exception_ids.extend(other.exception_ids)
 
 
 # The narrowest bound any supported database puts on each integer type: SQLite keeps 64 bits in
