@@ -6,8 +6,9 @@ as `make bench` arranges) on PostgreSQL, each PostgreSQL run in a fresh database
 
 `--smoke` runs the import, peer, HTTP sync, auto-match, feed and dashboard-pages benches at a
 tiny size on SQLite only (about 1 minute on a quiet machine; `make test` does, so a refactor that
-breaks a bench fails there). Each bench checks its own row counts and exits non-zero when they
-are wrong; the figures of a smoke run mean nothing.
+breaks a bench fails there); the jobs-at-scale bench, PostgreSQL only, runs at its smoke size
+when ORDERGATE_TEST_DATABASE_URL is set and says it is skipped otherwise. Each bench checks its
+own row counts and exits non-zero when they are wrong; the figures of a smoke run mean nothing.
 """
 
 from __future__ import annotations
@@ -45,6 +46,7 @@ def smoke() -> None:
     run("auto_match.py", "--exceptions", "200", "--products", "500")
     run("feed_import.py", "--rows", "2000")
     run("dashboard_pages.py", "--smoke")
+    run("jobs_scale.py", "--smoke")  # PostgreSQL only: skipped without a URL
 
 
 def main() -> None:
@@ -72,6 +74,7 @@ def main() -> None:
     run("feed_import.py")
     if pg:
         run("feed_import.py", "--database-url", fresh_database(pg, "ordergate_bench_feed"))
+        run("jobs_scale.py")  # PostgreSQL only: the job queue
 
 
 if __name__ == "__main__":

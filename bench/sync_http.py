@@ -45,6 +45,7 @@ from pathlib import Path
 import httpx
 import import_orders as bench
 import orjson
+from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory
@@ -62,7 +63,7 @@ SECRET = "sync-http-bench-secret-0123456789abcdef"
 # --- the sandbox, in a child process ------------------------------------------------------------
 
 
-def _keys(vendors: int) -> dict[str, tuple[str, ...]]:
+def sandbox_keys(vendors: int) -> dict[str, tuple[str, ...]]:
     return {f"bench-key-{n}": (f"bench-vendor-{n}",) for n in range(1, vendors + 1)}
 
 
@@ -72,7 +73,7 @@ def serve_sandbox(vendors: int, shipments: int) -> None:
         seed=bench.SEED,
         shipments_per_vendor=shipments,
         mix=bench.BENCH_MIX,
-        api_keys=_keys(vendors),
+        api_keys=sandbox_keys(vendors),
     )
     handle = run_in_thread(state)
     print(handle.url, flush=True)
@@ -81,8 +82,8 @@ def serve_sandbox(vendors: int, shipments: int) -> None:
 
 
 @contextmanager
-def sandbox(vendors: int, shipments: int) -> Iterator[str]:
-    """A sandbox child serving ``vendors`` keys of ``shipments`` each; its base URL."""
+def sandbox_child(vendors: int, shipments: int) -> Iterator[tuple[str, int]]:
+    """A sandbox child serving ``vendors`` keys of ``shipments`` each; its base URL and pid."""
     child = subprocess.Popen(
         [sys.executable, __file__, "--serve-sandbox", str(vendors), str(shipments)],
         stdin=subprocess.PIPE,
@@ -94,11 +95,55 @@ def sandbox(vendors: int, shipments: int) -> Iterator[str]:
         url = child.stdout.readline().strip()
         if not url.startswith("http"):
             raise RuntimeError("the sandbox did not start")
-        yield url
+        yield url, child.pid
     finally:
         assert child.stdin is not None
         child.stdin.close()
         child.wait(timeout=30)
+
+
+@contextmanager
+def sandbox(vendors: int, shipments: int) -> Iterator[str]:
+    """A sandbox child serving ``vendors`` keys of ``shipments`` each; its base URL."""
+    with sandbox_child(vendors, shipments) as (url, _):
+        yield url
+
+
+# --- the bench's databases and vendors ----------------------------------------------------------
+
+
+def bench_settings(database_url: str, workdir: Path) -> Settings:
+    return Settings(
+        env="development",
+        database_url=database_url,
+        secret_key=SECRET,
+        secret_key_file=workdir / "secret",
+        letzshop_reconcile_days=0,
+    )
+
+
+def connect_vendors(
+    factory: sessionmaker[Session], settings: Settings, url: str, *, vendors: int
+) -> list[VendorScope]:
+    """``vendors`` vendors holding the sandbox's catalog, each with its sandbox key."""
+    box = SecretBox(settings.resolved_secret_key())
+    catalog = SandboxState(seed=bench.SEED, shipments_per_vendor=0).catalog
+    scopes = []
+    for n, key in enumerate(sandbox_keys(vendors), start=1):
+        vendor = bench.seed_vendor(factory, catalog, code=f"bench{n}")
+        scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
+        with factory() as session:
+            credentials.set_credentials(
+                session,
+                scope=scope,
+                box=box,
+                settings=settings,
+                api_key=key,
+                endpoint=f"{url}/graphql",
+            )
+            session.commit()
+        scopes.append(scope)
+    return scopes
 
 
 # --- one sync run -------------------------------------------------------------------------------
@@ -126,32 +171,11 @@ def sync_all(
     """Fresh database, ``vendors`` connected vendors, their syncs side by side; timed from the
     first ``run_sync`` call to the last one's return."""
     database_url = bench.fresh_database(backend, name, workdir=workdir, admin_url=admin_url)
-    settings = Settings(
-        env="development",
-        database_url=database_url,
-        secret_key=SECRET,
-        secret_key_file=workdir / "secret",
-        letzshop_reconcile_days=0,
-    )
+    settings = bench_settings(database_url, workdir)
     box = SecretBox(settings.resolved_secret_key())
     engine = make_engine(database_url)
     factory = make_session_factory(engine)
-    catalog = SandboxState(seed=bench.SEED, shipments_per_vendor=0).catalog
-    scopes = []
-    for n, key in enumerate(_keys(vendors), start=1):
-        vendor = bench.seed_vendor(factory, catalog, code=f"bench{n}")
-        scope = VendorScope(actor_user_id=None, vendor_id=vendor.id, is_admin=True)
-        with factory() as session:
-            credentials.set_credentials(
-                session,
-                scope=scope,
-                box=box,
-                settings=settings,
-                api_key=key,
-                endpoint=f"{url}/graphql",
-            )
-            session.commit()
-        scopes.append(scope)
+    scopes = connect_vendors(factory, settings, url, vendors=vendors)
     before = bench.count_rows(engine)
     summaries: list[SyncSummary | BaseException] = [RuntimeError("not run")] * vendors
 
@@ -207,7 +231,7 @@ def sandbox_alone(url: str, vendors: int, page_size: int) -> tuple[float, int]:
     shipments = 0
     started = time.perf_counter()
     with httpx.Client(timeout=60) as http:
-        for key in _keys(vendors):
+        for key in sandbox_keys(vendors):
             after = None
             while True:
                 payload = {

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
@@ -59,7 +60,14 @@ def queued_client(queued_app: FastAPI, engine: Engine) -> Iterator[TestClient]:
         conn.execute(text(f"TRUNCATE {', '.join(PROCRASTINATE_TABLES)} RESTART IDENTITY CASCADE"))
 
 
-def connect_vendor(db: Session, *, code: str, endpoint: str, api_key: str) -> Vendor:
+def connect_vendor(
+    db: Session,
+    *,
+    code: str,
+    endpoint: str,
+    api_key: str,
+    sync_interval_minutes: int | None = None,
+) -> Vendor:
     vendor = Vendor(code=code, name=f"Shop {code}")
     db.add(vendor)
     db.flush()
@@ -69,10 +77,26 @@ def connect_vendor(db: Session, *, code: str, endpoint: str, api_key: str) -> Ve
             endpoint_url=endpoint,
             api_key_encrypted=SecretBox(TEST_SECRET).encrypt(api_key),
             api_key_last4=None,
+            sync_interval_minutes=sync_interval_minutes,
         )
     )
     db.commit()
     return vendor
+
+
+def sandbox_counts(
+    control: httpx.Client, api_key: str, *, state: str | None = None
+) -> tuple[int, int, int]:
+    """(shipments, lines, units) the sandbox holds for the key (only those in ``state`` if
+    given): a line per variant."""
+    listed = control.get("/control/shipments", params={"api_key": api_key}).json()["shipments"]
+    shipments = [
+        entry["shipment"]
+        for entry in listed
+        if state is None or entry["shipment"]["state"] == state
+    ]
+    lines = {(s["id"], u["variant"]["id"]) for s in shipments for u in s["inventoryUnits"]}
+    return len(shipments), len(lines), sum(len(s["inventoryUnits"]) for s in shipments)
 
 
 def worker_env(database_url: str, **overrides: str) -> dict[str, str]:

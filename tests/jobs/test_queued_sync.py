@@ -18,7 +18,7 @@ from ordergate.letzshop.models import SyncRun
 from ordergate.orders.models import Order, OrderItem, OrderItemUnit
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from tests.factories import admin_headers
-from tests.jobs.conftest import Workers, connect_vendor, wait_for
+from tests.jobs.conftest import Workers, connect_vendor, sandbox_counts, wait_for
 
 SHIPMENTS = 40
 PAGE_SIZE = 5
@@ -55,14 +55,6 @@ def _counts(db: Session) -> tuple[int, int, int]:
         db.scalar(select(func.count()).select_from(m)) or 0
         for m in (Order, OrderItem, OrderItemUnit)
     )
-
-
-def sandbox_counts(control: httpx.Client, api_key: str) -> tuple[int, int, int]:
-    """(shipments, lines, units) the sandbox holds for the key: a line per variant."""
-    listed = control.get("/control/shipments", params={"api_key": api_key}).json()["shipments"]
-    shipments = [entry["shipment"] for entry in listed]
-    lines = {(s["id"], u["variant"]["id"]) for s in shipments for u in s["inventoryUnits"]}
-    return len(shipments), len(lines), sum(len(s["inventoryUnits"]) for s in shipments)
 
 
 def test_a_queued_sync_answers_202_and_a_worker_imports_every_shipment(

@@ -15,7 +15,7 @@ from sqlalchemy.orm import Session
 from ordergate.config import Settings
 from ordergate.db import utcnow
 from ordergate.jobs.queue import ProcrastinateSyncQueue, build_app
-from ordergate.letzshop.models import LetzshopCredentials, SyncRun
+from ordergate.letzshop.models import SyncRun
 from ordergate.letzshop.queueing import queue_due_syncs
 from ordergate.sandbox import SandboxHandle, SandboxState, run_in_thread
 from ordergate.security import SecretBox
@@ -33,13 +33,9 @@ def sandbox() -> Iterator[SandboxHandle]:
 
 
 def _scheduled(db: Session, code: str, endpoint: str, interval: int | None) -> int:
-    vendor = connect_vendor(db, code=code, endpoint=endpoint, api_key="sandbox-key-1")
-    db.execute(
-        LetzshopCredentials.__table__.update()
-        .where(LetzshopCredentials.vendor_id == vendor.id)
-        .values(sync_interval_minutes=interval)
+    vendor = connect_vendor(
+        db, code=code, endpoint=endpoint, api_key="sandbox-key-1", sync_interval_minutes=interval
     )
-    db.commit()
     return vendor.id
 
 
