@@ -166,6 +166,9 @@ def register(app: procrastinate.App) -> None:
             name=QUEUE_DUE_SYNCS,
             queue=PERIODIC_QUEUE,
             pass_context=True,
+            # lock: two ticks never run at once (each reads who is due, then queues them one
+            # by one; run together, both could queue a vendor whose first run had started).
+            lock=QUEUE_DUE_SYNCS,
             queueing_lock=QUEUE_DUE_SYNCS,
         )(queue_due_syncs)
     )
