@@ -8,11 +8,12 @@ statement.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, TypedDict
+from typing import Any, TypedDict, cast
 
-from sqlalchemy import ColumnElement, Select, and_, insert, select
+from sqlalchemy import ColumnElement, Select, Table, and_, insert, select
 from sqlalchemy.orm import Session
 
+from ordergate import bulk
 from ordergate.db import PageRequest, paginate, utcnow
 from ordergate.events.models import Event, EventAction, EventSubject
 
@@ -33,6 +34,21 @@ def record_events(session: Session, rows: Sequence[EventRow]) -> None:
         return
     now = utcnow()
     session.execute(insert(Event), [{**row, "at": now} for row in rows])
+
+
+_FIELDS = tuple(EventRow.__annotations__)
+
+
+def record_many_events(session: Session, rows: Sequence[EventRow]) -> None:
+    """``record_events`` for the bulk writers (the import): below the ORM, ``bulk.py``."""
+    now = utcnow()
+    plain = cast(Sequence[dict[str, Any]], rows)
+    bulk.insert_rows(
+        session,
+        cast(Table, Event.__table__),
+        (*_FIELDS, "at"),
+        [(*(row[name] for name in _FIELDS), now) for row in plain],
+    )
 
 
 # --- reading: timelines ---------------------------------------------------------------------

@@ -35,6 +35,7 @@ def to_incoming_order(vendor_id: int, shipment: Shipment) -> IncomingOrder:
         tracking_code=shipment.tracking.code if shipment.tracking else None,
         tracking_provider=shipment.tracking.provider if shipment.tracking else None,
         raw_payload=shipment.raw,
+        content_hash=shipment.digest,
     )
 
 

@@ -81,6 +81,9 @@ class Shipment:
     inventory_units: list[InventoryUnit]
     tracking: Tracking | None
     raw: dict[str, Any] = field(repr=False, compare=False)
+    # A digest of the node's JSON (parse.py): the same bytes, the same digest. None when the
+    # node could not be serialised as it came (then the import compares the order in full).
+    digest: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -204,6 +204,8 @@ def _apply(
     if UnitState.CONFIRMED_AVAILABLE in states and order.confirmed_at is None:
         order.confirmed_at = now
     order.updated_at = now
+    # Written here, not by an import: the next import compares the order in full.
+    order.content_hash = None
     if changed:
         event = events.units_decided(
             order_id=order.id,

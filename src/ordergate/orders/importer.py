@@ -2,9 +2,11 @@
 and an order item exception. Marketplace-neutral (adapters hand in ``IncomingOrder``s).
 
 Set-based: one batch (a marketplace page) costs a fixed handful of statements — one catalog
-lookup for all its GTINs, bulk inserts with RETURNING — whatever its size. Idempotent through
-unique constraints and ``ON CONFLICT DO NOTHING``: importing the same orders again, or twice at
-the same time, never duplicates orders, items, units or exceptions.
+lookup for all its GTINs, one bulk insert per table (``bulk.py`` below the orders) — whatever
+its size. Idempotent through unique constraints and ``ON CONFLICT DO NOTHING``: importing the
+same orders again, or twice at the same time, never duplicates orders, items, units or
+exceptions. An order stored with the incoming ``content_hash`` is skipped after the batch's
+first read (docs/letzshop.md, "The import of a page").
 
 This module decides (malformed orders, matching, reconciliation with stored orders); the
 statements are in ``repository.py`` and the order-status rule in ``status.py``.
@@ -24,7 +26,7 @@ from sqlalchemy.orm import Session
 
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import utcnow
-from ordergate.events.repository import record_events
+from ordergate.events.repository import record_events, record_many_events
 from ordergate.gtin import Gtin, normalize_gtin
 from ordergate.orders import events, repository
 from ordergate.orders.intake import (
@@ -117,6 +119,7 @@ class _Batch:
     quantities: dict[int, int] = field(default_factory=dict)  # item_id -> new quantity
     status_changes: list[tuple[int, str, OrderStatus]] = field(default_factory=list)
     touched_orders: set[int] = field(default_factory=set)
+    hashes: dict[int, str | None] = field(default_factory=dict)  # order_id -> new content hash
 
 
 def _import_batch(
@@ -131,6 +134,8 @@ def _import_batch(
         channel=channel,
         shipment_ids=[o.external_shipment_id for o in orders],
     )
+    # Stored from the same shipment as it is now: nothing to read or write.
+    orders = [o for o in orders if not _unchanged(o, existing.get(o.external_shipment_id))]
     fresh = [o for o in orders if o.external_shipment_id not in existing]
     created = _insert_orders(session, vendor_id=vendor_id, channel=channel, orders=fresh)
     # Orders another import inserted meanwhile are treated as existing.
@@ -161,6 +166,14 @@ def _import_batch(
     return result
 
 
+def _unchanged(order: IncomingOrder, stored: repository.StoredOrder | None) -> bool:
+    return (
+        stored is not None
+        and order.content_hash is not None
+        and stored.content_hash == order.content_hash
+    )
+
+
 def _insert_orders(
     session: Session, *, vendor_id: int, channel: str, orders: list[IncomingOrder]
 ) -> dict[str, int]:
@@ -189,6 +202,7 @@ def _insert_orders(
             "tracking_code": _clip(o.tracking_code, 100),
             "tracking_provider": _clip(o.tracking_provider, 100),
             "raw_payload": o.raw_payload,
+            "content_hash": o.content_hash,
             "created_at": now,
             "updated_at": now,
         }
@@ -216,13 +230,13 @@ def _reconcile_existing(
     session: Session,
     *,
     orders: list[IncomingOrder],
-    existing: dict[str, tuple[int, str]],
+    existing: dict[str, repository.StoredOrder],
     batch: _Batch,
 ) -> None:
     """Compare incoming units of known orders with the stored ones: states, units, lines."""
     if not orders:
         return
-    order_ids = [existing[o.external_shipment_id][0] for o in orders]
+    order_ids = [existing[o.external_shipment_id].id for o in orders]
     items: dict[tuple[int, str], int] = {}
     units: dict[int, dict[str, tuple[int, str]]] = defaultdict(dict)  # item -> ext -> (id, state)
     states_by_order: dict[int, dict[str, str]] = defaultdict(dict)
@@ -234,7 +248,9 @@ def _reconcile_existing(
             units[item_id][ext_unit] = (unit_id, state)
             states_by_order[order_id][ext_unit] = state
     for order in orders:
-        order_id, status = existing[order.external_shipment_id]
+        order_id, status, stored_hash = existing[order.external_shipment_id]
+        if stored_hash != order.content_hash:
+            batch.hashes[order_id] = order.content_hash
         states = states_by_order[order_id]
         for line in order.lines:
             known_item = items.get((order_id, line.external_item_id))
@@ -335,7 +351,7 @@ def _insert_exceptions(
     if not rows:
         return []
     ids = repository.insert_exceptions(session, rows)
-    record_events(
+    record_many_events(
         session,
         [
             events.exception_created(
@@ -356,6 +372,7 @@ def _write_updates(session: Session, *, vendor_id: int, batch: _Batch) -> int:
     now = utcnow()
     repository.update_unit_states(session, batch.unit_states, at=now)
     repository.update_quantities(session, batch.quantities, at=now)
+    repository.update_hashes(session, batch.hashes)
     if batch.status_changes:
         repository.update_statuses(
             session, {order_id: after for order_id, _, after in batch.status_changes}, at=now

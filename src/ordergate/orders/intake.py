@@ -52,6 +52,9 @@ class IncomingOrder:
     tracking_code: str | None = None
     tracking_provider: str | None = None
     raw_payload: dict[str, Any] | None = field(default=None, repr=False, compare=False)
+    # The adapter's digest of everything the order was built from (stored on the order): an
+    # order stored with the same digest is skipped by a re-import. None: always compared in full.
+    content_hash: str | None = field(default=None, repr=False, compare=False)
 
 
 @dataclass(frozen=True, slots=True)

@@ -87,6 +87,10 @@ class Order(Base):
     tracking_code: Mapped[str | None] = mapped_column(String(100))
     tracking_provider: Mapped[str | None] = mapped_column(String(100))
     raw_payload: Mapped[dict[str, Any] | None] = mapped_column(JSONType)
+    # The adapter's digest of the shipment as last imported whole (intake.IncomingOrder's
+    # content_hash); a re-import with the same digest skips the order. Cleared by any local
+    # writer of its units or status, so the next import compares it in full (migration 0016).
+    content_hash: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Collection, Mapping, Sequence
 from datetime import datetime
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import (
     ColumnElement,
@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Session, selectinload, with_expression
 from sqlalchemy.sql import Select
 
+from ordergate import bulk
 from ordergate.catalog.models import GtinMapping, Product
 from ordergate.catalog.repository import matchable
 from ordergate.db import (
@@ -277,20 +278,27 @@ def point_lines_at(
 # --- The import: look-ups -----------------------------------------------------------------------
 
 
+class StoredOrder(NamedTuple):
+    id: int
+    status: str
+    content_hash: str | None
+
+
 def existing_orders(
     session: Session, *, vendor_id: int, channel: str, shipment_ids: Collection[str]
-) -> dict[str, tuple[int, str]]:
-    """Stored orders of these shipments: shipment id -> (order id, status)."""
+) -> dict[str, StoredOrder]:
+    """Stored orders of these shipments, by shipment id (one read of the unique index's range
+    and the rows)."""
     if not shipment_ids:
         return {}
     rows = session.execute(
-        select(Order.external_shipment_id, Order.id, Order.status).where(
+        select(Order.external_shipment_id, Order.id, Order.status, Order.content_hash).where(
             Order.vendor_id == vendor_id,
             Order.channel == channel,
             Order.external_shipment_id.in_(shipment_ids),
         )
     )
-    return {ext_id: (order_id, status) for ext_id, order_id, status in rows}
+    return {row[0]: StoredOrder(row[1], row[2], row[3]) for row in rows}
 
 
 def taken_order_numbers(session: Session, numbers: Collection[str]) -> set[str]:
@@ -379,39 +387,49 @@ def insert_orders(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[s
     return {ext_id: order_id for ext_id, order_id in session.execute(statement, rows)}
 
 
+# Lines, units and exceptions have no ON CONFLICT: a second import adding the same line or
+# unit fails on the unique constraint, and the importer retries its orders one by one.
+
+
 def insert_items(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[tuple[int, str], int]:
-    """(order id, external item id) -> item id."""
+    """(order id, external item id) -> item id. The rows all have the same keys."""
     if not rows:
         return {}
-    statement = ITEMS.insert().returning(ITEMS.c.order_id, ITEMS.c.external_item_id, ITEMS.c.id)
-    return {(o, ext): item_id for o, ext, item_id in session.execute(statement, rows)}
+    ids = bulk.allocate_ids(session, ITEMS, len(rows))
+    bulk.insert_rows(
+        session,
+        ITEMS,
+        ["id", *rows[0]],
+        [(item_id, *row.values()) for item_id, row in zip(ids, rows, strict=True)],
+    )
+    return {
+        (row["order_id"], row["external_item_id"]): item_id
+        for item_id, row in zip(ids, rows, strict=True)
+    }
 
 
 def insert_units(session: Session, units: Sequence[tuple[int, str, str]], *, at: datetime) -> None:
     """Insert (item id, external unit id, state) units."""
-    if not units:
-        return
-    session.execute(
-        UNITS.insert(),
-        [
-            {
-                "order_item_id": item_id,
-                "external_unit_id": ext,
-                "state": state,
-                "created_at": at,
-                "updated_at": at,
-            }
-            for item_id, ext, state in units
-        ],
+    bulk.insert_rows(
+        session,
+        UNITS,
+        ["order_item_id", "external_unit_id", "state", "created_at", "updated_at"],
+        [(item_id, ext, state, at, at) for item_id, ext, state in units],
     )
 
 
 def insert_exceptions(session: Session, rows: Sequence[Mapping[str, Any]]) -> dict[int, int]:
-    """Item id -> exception id."""
+    """Item id -> exception id. The rows all have the same keys."""
     if not rows:
         return {}
-    statement = EXCEPTIONS.insert().returning(EXCEPTIONS.c.order_item_id, EXCEPTIONS.c.id)
-    return {item_id: exception_id for item_id, exception_id in session.execute(statement, rows)}
+    ids = bulk.allocate_ids(session, EXCEPTIONS, len(rows))
+    bulk.insert_rows(
+        session,
+        EXCEPTIONS,
+        ["id", *rows[0]],
+        [(exception_id, *row.values()) for exception_id, row in zip(ids, rows, strict=True)],
+    )
+    return {row["order_item_id"]: exception_id for exception_id, row in zip(ids, rows, strict=True)}
 
 
 # Rows in id order: two imports updating the same rows lock them in the same order, so they
@@ -451,6 +469,20 @@ def update_statuses(session: Session, statuses: Mapping[int, str], *, at: dateti
         .where(ORDERS.c.id == bindparam("order_id"))
         .values(status=bindparam("new_status"), updated_at=at),
         [{"order_id": o, "new_status": statuses[o]} for o in sorted(statuses)],
+    )
+
+
+def update_hashes(session: Session, hashes: Mapping[int, str | None]) -> None:
+    """Order id -> the digest of the shipment now applied (``updated_at`` stays: a new digest
+    alone is no change of the order)."""
+    if not hashes:
+        return
+    session.execute(
+        update(ORDERS)
+        .where(ORDERS.c.id == bindparam("order_id"))
+        # The column's onupdate would set updated_at: kept as it is.
+        .values(content_hash=bindparam("new_hash"), updated_at=ORDERS.c.updated_at),
+        [{"order_id": o, "new_hash": hashes[o]} for o in sorted(hashes)],
     )
 
 
