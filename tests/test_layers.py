@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "item_exceptions": {"orders", "catalog", "vendors", "events"},
     "letzshop": {"orders", "vendors", "catalog", "events"},
     "sandbox": set(),
-    "jobs": {"letzshop", "orders", "vendors", "catalog", "events"},
+    "jobs": {"letzshop", "item_exceptions", "orders", "vendors", "catalog", "events"},
 }
 FORBIDDEN_KIT = {"deps", "app", "cli"}
 FASTAPI_ALLOWED = {"app", "deps", "routing", "errors", "http_contract", "schemas"}
