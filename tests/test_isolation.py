@@ -20,7 +20,8 @@ Expected answer per foreign value (the first foreign path parameter decides, els
   order_id → 404 ORDER_NOT_FOUND            item_id      → 404 ORDER_ITEM_NOT_FOUND
   exception_id → 404 ORDER_ITEM_EXCEPTION_NOT_FOUND     mapping_id → 404 GTIN_MAPPING_NOT_FOUND
   exception_ids (body) → 404 ORDER_ITEM_EXCEPTIONS_NOT_FOUND (bulk by selection)
-  run_id → 404 SYNC_RUN_NOT_FOUND           user_id      → 404 MEMBER_NOT_FOUND (vendor tree)
+  run_id → 404 SYNC_RUN_NOT_FOUND           request_id → 404 FULFILMENT_REQUEST_NOT_FOUND
+  user_id      → 404 MEMBER_NOT_FOUND (vendor tree)
   product_id (body) → 400 INVALID_PRODUCT_FOR_EXCEPTION (the documented code for another
     vendor's product, docs/errors.md)
   marketplace_product_ids (body) → 404 MARKETPLACE_PRODUCTS_NOT_FOUND: marketplace products
@@ -45,6 +46,7 @@ from ordergate.app import create_app
 from ordergate.config import Settings
 from ordergate.db import make_session_factory
 from ordergate.models import Base
+from ordergate.orders.models import FulfilmentRequest
 from ordergate.sandbox import SandboxState, run_in_thread
 from tests.conftest import _clean
 from tests.factories import make_user
@@ -64,6 +66,7 @@ EXPECTED: dict[str, tuple[int, str]] = {
     "mapping_id": (404, "GTIN_MAPPING_NOT_FOUND"),
     "run_id": (404, "SYNC_RUN_NOT_FOUND"),
     "delivery_id": (404, "WEBHOOK_DELIVERY_NOT_FOUND"),
+    "request_id": (404, "FULFILMENT_REQUEST_NOT_FOUND"),
     "user_id": (404, "MEMBER_NOT_FOUND"),
     "product_id": (400, "INVALID_PRODUCT_FOR_EXCEPTION"),
     "marketplace_product_ids": (404, "MARKETPLACE_PRODUCTS_NOT_FOUND"),
@@ -315,6 +318,12 @@ def _build_world(client: TestClient, db: Session, sandbox_url: str, control: htt
         pending = by_gtin[G_UNKNOWN]
         order = _ok(client.get(f"/api/v1/vendor/orders/{pending['order_id']}", headers=owner))
         known_item = next(i for i in order["items"] if i["external_item_id"] == "known")
+        # A queued confirm that ended (failed): one to read, none under way to block the walk.
+        queued = FulfilmentRequest(
+            order_id=order["id"], vendor_id=vendor["id"], verdict="confirm", status="failed"
+        )
+        db.add(queued)
+        db.commit()
         ids[side] = {
             "vendor_id": vendor["id"],
             "order_id": order["id"],
@@ -325,6 +334,7 @@ def _build_world(client: TestClient, db: Session, sandbox_url: str, control: htt
             "mapping_id": mapping["id"],
             "run_id": run["run_id"],
             "delivery_id": delivery["deliveries"][0]["id"],
+            "request_id": queued.id,
             "user_id": staff["user_id"],
             "product_id": product["id"],
             "marketplace_product_ids": [marketplace_id],

@@ -23,7 +23,7 @@ ALLOWED: dict[str, set[str]] = {
     "item_exceptions": {"orders", "catalog", "vendors", "events", "webhooks"},
     "letzshop": {"orders", "vendors", "catalog", "events", "webhooks"},
     "sandbox": set(),
-    "jobs": {"letzshop", "orders", "vendors", "catalog", "events", "webhooks"},
+    "jobs": {"letzshop", "item_exceptions", "orders", "vendors", "catalog", "events", "webhooks"},
     "webhooks": {"orders", "vendors"},
 }
 FORBIDDEN_KIT = {"deps", "app", "cli"}

@@ -291,13 +291,14 @@ def worker(
     queues: list[str] = typer.Option(
         None,
         "--queues",
-        help="Only these queues (repeat the option): sync, periodic; default: all. At least "
-        "one worker must take `periodic` (scheduled syncs, stalled-job retries)",
+        help="Only these queues (repeat the option): sync, periodic, fulfilment; default: "
+        "all. At least one worker must take `periodic` (scheduled syncs, stalled-job "
+        "retries, the nightly sweep) and one `fulfilment` (queued confirms/declines)",
     ),
 ) -> None:
-    """Run a job worker (PostgreSQL): queued syncs, scheduled syncs and stalled-job retries
-    (docs/jobs.md). Runs until SIGINT/SIGTERM; start as many as you like, on any machine that
-    reaches the database."""
+    """Run a job worker (PostgreSQL): queued syncs, scheduled syncs, stalled-job retries,
+    queued confirms/declines and the nightly auto-match sweep (docs/jobs.md). Runs until
+    SIGINT/SIGTERM; start as many as you like, on any machine that reaches the database."""
     from ordergate.jobs.tasks import QUEUES
     from ordergate.jobs.worker import run_worker, worker_name
 

@@ -56,6 +56,10 @@ class Settings(BaseSettings):
     jobs_mode: Literal["auto", "inline", "queue"] = "auto"
     # A worker silent for this long is taken as dead: its jobs are retried (retry_stalled_jobs).
     jobs_stalled_seconds: float = Field(default=60.0, ge=5, le=86400)
+    # Queued confirms/declines (docs/jobs.md): attempts of the retry job, and its backoff:
+    # `wait + 2 ** (attempt + 1)` seconds before each next attempt (about 75 minutes in all).
+    fulfilment_retry_attempts: int = Field(default=12, ge=1, le=100)
+    fulfilment_retry_wait_seconds: int = Field(default=30, ge=0, le=86400)
 
     # Webhooks (docs/webhooks.md). Receivers must be public http(s) hosts; these entries (CIDR
     # networks, or host names) also admit private or loopback addresses (tests: 127.0.0.1).

@@ -24,7 +24,7 @@ from ordergate.db import PageRequest
 from ordergate.errors import AuthenticationError, PermissionDeniedError
 from ordergate.events.timeline import UserEmails
 from ordergate.item_exceptions import matching
-from ordergate.letzshop.queueing import SyncQueue
+from ordergate.letzshop.queueing import FulfilmentQueue, SyncQueue
 from ordergate.routing import CommittingRoute, end_request_transaction, request_session
 from ordergate.schemas import ERROR_RESPONSES, IdParam, Limit, Skip
 from ordergate.scope import Scope, VendorScope
@@ -232,6 +232,9 @@ class JobContext:
     hand_off: Callable[[], None] = _nothing_to_end
     # Where syncs are queued (jobs on PostgreSQL, docs/jobs.md); None: they run inline.
     sync_queue: SyncQueue | None = None
+    # Where confirms/declines Letzshop could not be reached for are queued for retries (the
+    # same procrastinate queue, docs/jobs.md); None: they fail with 502.
+    fulfilment_queue: FulfilmentQueue | None = None
 
 
 def _job_context(request: Request) -> JobContext:
@@ -242,6 +245,7 @@ def _job_context(request: Request) -> JobContext:
         box=state.secret_box,
         hand_off=functools.partial(end_request_transaction, request),
         sync_queue=state.sync_queue,
+        fulfilment_queue=state.sync_queue,  # ProcrastinateSyncQueue serves both ports
     )
 
 

@@ -5,7 +5,13 @@ from ordergate.catalog.models import CatalogImportRun, GtinMapping, MarketplaceP
 from ordergate.db import Base
 from ordergate.events.models import Event
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun
-from ordergate.orders.models import Order, OrderItem, OrderItemException, OrderItemUnit
+from ordergate.orders.models import (
+    FulfilmentRequest,
+    Order,
+    OrderItem,
+    OrderItemException,
+    OrderItemUnit,
+)
 from ordergate.vendors.models import Vendor
 from ordergate.webhooks.models import VendorWebhook, WebhookDelivery
 
@@ -13,6 +19,7 @@ __all__ = [
     "Base",
     "CatalogImportRun",
     "Event",
+    "FulfilmentRequest",
     "GtinMapping",
     "LetzshopCredentials",
     "MarketplaceProduct",

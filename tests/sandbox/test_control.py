@@ -96,17 +96,48 @@ def test_dump_with_unknown_key_is_404(client: httpx.Client) -> None:
 def test_faults_endpoint_echoes_and_reports(client: httpx.Client) -> None:
     config = {"mode": "rate_limit", "count": 3, "retry_after": 0.5, "latency_ms": 0}
     response = client.post("/control/faults", json=config)
-    assert response.json() == {**config, "timeout_seconds": 10.0, "bad_key": "http_401"}
+    assert response.json() == {
+        **config,
+        "timeout_seconds": 10.0,
+        "bad_key": "http_401",
+        "mutations_only": False,
+    }
     assert client.get("/control/faults").json()["mode"] == "rate_limit"
 
 
 @pytest.mark.parametrize(
-    "body", [{"mode": "explode"}, {"count": 0}, {"latency_ms": -1}, {"surprise": 1}, [1]]
+    "body",
+    [
+        {"mode": "explode"},
+        {"count": 0},
+        {"latency_ms": -1},
+        {"surprise": 1},
+        {"mutations_only": "yes"},
+        [1],
+    ],
 )
 def test_faults_endpoint_rejects_bad_input(client: httpx.Client, body: Any) -> None:
     response = client.post("/control/faults", json=body)
     assert response.status_code == 400
     assert response.json()["error"]["code"] == "invalid_faults"
+
+
+def test_a_mutations_only_fault_lets_queries_pass_and_strikes_the_next_mutation(
+    client: httpx.Client, gql: Gql, confirm: Callable[..., dict[str, Any]]
+) -> None:
+    body = {"api_key": "sandbox-key-1", "shipments": [ODD_SHIPMENT]}
+    client.post("/control/shipments", json=body).raise_for_status()
+    faults = {"mode": "http_500", "count": 1, "mutations_only": True}
+    client.post("/control/faults", json=faults).raise_for_status()
+
+    assert gql("{ shipments { nodes { id } } }").status_code == 200
+    assert client.get("/control/faults").json()["count"] == 1  # the query did not count
+    with pytest.raises(httpx.HTTPStatusError):
+        confirm({"odd-unit-1": True})
+
+    last = client.get("/control/mutations").json()["mutations"][-1]
+    assert (last["fault"], last["status_code"]) == ("http_500", 500)
+    assert client.get("/control/faults").json()["mode"] is None
 
 
 def test_reset_clears_faults(client: httpx.Client, gql: Gql) -> None:

@@ -13,7 +13,7 @@ import pytest
 from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
-from ordergate.orders.models import Order, OrderItem, OrderItemException
+from ordergate.orders.models import FulfilmentRequest, Order, OrderItem, OrderItemException
 from tests.factories import exception_state, make_product, make_user, set_deadline_hours
 from tests.web.letzshop_shop import (  # noqa: F401  (fixtures)
     KNOWN,
@@ -381,3 +381,37 @@ def test_an_admin_sees_every_vendors_orders_and_filters_by_vendor(
     declined = post_form(client, f"/orders/{order.id}/items/{mystery.id}/decline", csrf)
     assert declined.status_code == 303
     assert sandbox_unit_states(control)["u3"] == "confirmed_unavailable"
+
+
+def test_a_queued_confirm_shows_as_pending_then_its_end_on_the_order_page(
+    client: TestClient, db: Session, shop: Shop, control: httpx.Client
+) -> None:
+    make_product(db, vendor_id=shop.vendor.id, title="Known toy", gtin=KNOWN)
+    db.commit()
+    clean = mixed_shipment("S1")
+    clean["inventoryUnits"] = clean["inventoryUnits"][:2]
+    put_and_sync(client, shop, control, clean)
+    order = order_of(db, "S1")
+    queued = FulfilmentRequest(
+        order_id=order.id,
+        vendor_id=shop.vendor.id,
+        verdict="confirm",
+        status="requested",
+        attempts=2,
+        last_error="Letzshop could not be reached",
+    )
+    db.add(queued)
+    commit_and_log_in(client, db, shop.staff_email)
+
+    page = client.get(f"/orders/{order.id}")
+    assert page.status_code == 200
+    assert 'id="confirmation-pending">confirmation pending</span>' in page.text
+    assert "Confirm queued" in page.text
+    assert f"request {queued.id} (requested, 2 attempt(s))" in page.text
+
+    queued.status = "stopped"
+    queued.last_error = "Order cannot be confirmed"
+    db.commit()
+    page = client.get(f"/orders/{order.id}")
+    assert 'id="confirmation-pending"' not in page.text
+    assert f"Request {queued.id} ended stopped after 2 attempt(s): Order cannot be" in page.text

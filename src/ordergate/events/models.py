@@ -25,6 +25,11 @@ class EventAction(StrEnum):
     STATUS_CHANGED = "status_changed"  # an order's status, from its units at import
     CONFIRMED = "confirmed"  # units confirmed at the marketplace
     DECLINED = "declined"
+    # A confirm/decline queued while the marketplace was unreachable (docs/jobs.md), and how
+    # a queued one ended without landing: stopped (the gate closed meanwhile) or failed.
+    FULFILMENT_QUEUED = "fulfilment_queued"
+    FULFILMENT_STOPPED = "fulfilment_stopped"
+    FULFILMENT_FAILED = "fulfilment_failed"
 
 
 class Event(Base):

@@ -6,7 +6,7 @@ exactly like a missing one. The acting user is `scope.actor_user_id`.
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -20,7 +20,7 @@ from ordergate.db import PageRequest, paginate, utcnow
 from ordergate.errors import AppError, ValidationFailedError
 from ordergate.events.repository import record_events
 from ordergate.gtin import normalize_gtin
-from ordergate.item_exceptions import events, matching, repository
+from ordergate.item_exceptions import events, repository
 from ordergate.item_exceptions.errors import (
     BulkGtinInvalidError,
     ExceptionAlreadyResolvedError,
@@ -390,15 +390,14 @@ def delete_gtin_mapping(session: Session, *, scope: Scope, mapping_id: int) -> N
         raise GtinMappingNotFoundError(mapping_id)
 
 
-def sweep(session: Session, *, vendor_code: str | None) -> Iterator[tuple[str, int]]:
-    """Match pending exceptions against whole active catalogs: the vendor's, or every vendor's
-    with pending ones; yields (vendor code, exceptions resolved) vendor by vendor."""
+def sweep_targets(session: Session, *, vendor_code: str | None) -> list[tuple[int, str]]:
+    """(id, code) of the vendors a sweep covers: the named one (404 if unknown), or every
+    vendor with pending exceptions, by code (``sweep.sweep_vendors`` runs it)."""
     if vendor_code is not None:
         vendors = [get_vendor_by_code(session, code=vendor_code)]
     else:
         vendors = repository.vendors_with_pending(session)
-    for vendor in vendors:
-        yield vendor.code, matching.sweep_vendor(session, vendor_id=vendor.id)
+    return [(vendor.id, vendor.code) for vendor in vendors]
 
 
 def stats_by_type(session: Session, *, scope: Scope) -> dict[str, dict[str, int]]:

@@ -36,7 +36,7 @@ def build_app(settings: Settings, *, max_pool_size: int = DEFER_POOL_MAX) -> pro
         conninfo=libpq_url(settings.database_url), min_size=1, max_size=max_pool_size
     )
     app = procrastinate.App(connector=connector)
-    tasks.register(app)
+    tasks.register(app, settings)
     return app
 
 
@@ -45,9 +45,15 @@ def sync_lock(vendor_id: int) -> str:
     return f"letzshop-sync-vendor-{vendor_id}"
 
 
+def fulfilment_lock(order_id: int) -> str:
+    """The lock of an order's queued confirm/decline: one attempt at a time per order."""
+    return f"fulfil-order-{order_id}"
+
+
 class ProcrastinateSyncQueue:
     """``letzshop.queueing.SyncQueue`` on procrastinate: ``sync_vendor`` jobs with the
-    vendor's ``lock`` and ``queueing_lock``."""
+    vendor's ``lock`` and ``queueing_lock``; and ``letzshop.queueing.FulfilmentQueue``:
+    ``fulfil_order`` jobs with the order's ``lock`` (one app and pool for both)."""
 
     def __init__(self, app: procrastinate.App, *, owns_app: bool = True) -> None:
         self.app = app
@@ -71,6 +77,14 @@ class ProcrastinateSyncQueue:
             return deferrer.defer(vendor_id=vendor_id, trigger=str(trigger), run_id=run_id)
         except AlreadyEnqueued as exc:
             raise SyncAlreadyQueuedError(vendor_id=vendor_id, run_id=None) from exc
+
+    def defer_fulfilment(self, *, request_id: int, order_id: int) -> int:
+        self._open()
+        lock = fulfilment_lock(order_id)
+        deferrer = self.app.configure_task(
+            tasks.FULFIL_ORDER, lock=lock, queueing_lock=lock, queue=tasks.FULFILMENT_QUEUE
+        )
+        return deferrer.defer(request_id=request_id, order_id=order_id)
 
     def job_pending(self, job_id: int) -> bool:
         self._open()

@@ -9,6 +9,11 @@
   ``doing`` by a worker silent for ``jobs_stalled_seconds`` go back to ``todo``.
 - ``ordergate.deliver_webhooks`` (queue ``periodic``, every minute): records the orders newly
   at risk and sends the due webhook deliveries (``webhooks.delivery.run_tick``).
+- ``ordergate.fulfil_order`` (queue ``fulfilment``): one attempt at a queued confirm/decline
+  (``letzshop.fulfilment_retry``), deferred with the order's ``lock``; retried with
+  exponential backoff while Letzshop stays unreachable, up to ``fulfilment_retry_attempts``.
+- ``ordergate.sweep_exceptions`` (queue ``periodic``, 03:00 UTC): the auto-match sweep of
+  every vendor with pending exceptions (``item_exceptions.sweep``).
 
 What a task needs of ordergate (session factory, settings, secret box) comes in the worker's
 ``additional_context`` (``worker.run_worker``), never from module state.
@@ -27,8 +32,10 @@ from sqlalchemy.orm import Session, sessionmaker
 from ordergate.config import Settings
 from ordergate.db import utcnow
 from ordergate.errors import AppError
+from ordergate.item_exceptions.sweep import sweep_vendors
 from ordergate.letzshop import queueing
 from ordergate.letzshop.errors import LetzshopUpstreamError, SyncInProgressError
+from ordergate.letzshop.fulfilment_retry import RetryLaterError, end_request, retry_fulfilment
 from ordergate.letzshop.sync import run_queued_sync
 from ordergate.scope import VendorScope
 from ordergate.security import SecretBox
@@ -40,9 +47,13 @@ SYNC_VENDOR = "ordergate.sync_vendor"
 QUEUE_DUE_SYNCS = "ordergate.queue_due_syncs"
 RETRY_STALLED_JOBS = "ordergate.retry_stalled_jobs"
 DELIVER_WEBHOOKS = "ordergate.deliver_webhooks"
+FULFIL_ORDER = "ordergate.fulfil_order"
+SWEEP_EXCEPTIONS = "ordergate.sweep_exceptions"
 SYNC_QUEUE = "sync"
 PERIODIC_QUEUE = "periodic"
-QUEUES = (SYNC_QUEUE, PERIODIC_QUEUE)
+FULFILMENT_QUEUE = "fulfilment"
+QUEUES = (SYNC_QUEUE, PERIODIC_QUEUE, FULFILMENT_QUEUE)
+SWEEP_CRON = "0 3 * * *"  # nightly, 03:00 UTC
 CONTEXT_KEY = "ordergate"
 # A sync that finds an inline run of the vendor live (a CLI import) waits for it: retried every
 # 30 s, up to 10 minutes (twice the default lease), then its run is marked failed.
@@ -116,6 +127,52 @@ def queue_due_syncs(context: JobContext, timestamp: int) -> list[int]:
     )
 
 
+def fulfil_order(context: JobContext, *, request_id: int, order_id: int) -> dict[str, Any]:
+    """One attempt at the queued confirm/decline ``request_id`` of ``order_id`` (the order
+    names the job's lock)."""
+    runtime = runtime_of(context)
+    attempts = context.job.attempts if context.job else 0
+    last = attempts + 1 >= runtime.settings.fulfilment_retry_attempts
+    try:
+        status = retry_fulfilment(
+            runtime.session_factory,
+            settings=runtime.settings,
+            box=runtime.box,
+            request_id=request_id,
+            last_attempt=last,
+        )
+    except RetryLaterError:
+        raise  # procrastinate schedules the next attempt (the retry strategy's backoff)
+    except Exception as exc:
+        # The job fails (monitored); its request must not read as pending for ever.
+        end_request(
+            runtime.session_factory,
+            request_id=request_id,
+            error=f"internal error: {type(exc).__name__}",
+        )
+        raise
+    return {"request_id": request_id, "order_id": order_id, "status": str(status or "ended")}
+
+
+def sweep_exceptions(context: JobContext, timestamp: int) -> dict[str, int]:
+    """The nightly auto-match sweep: vendor code → exceptions resolved."""
+    runtime = runtime_of(context)
+    swept = dict(sweep_vendors(runtime.session_factory))
+    logger.info("nightly sweep resolved %d exception(s)", sum(swept.values()))
+    return swept
+
+
+def fulfilment_retry(settings: Settings) -> RetryStrategy:
+    """``fulfil_order``'s backoff: ``wait + 2 ** (attempt + 1)`` seconds, only after an
+    attempt that asked to be retried; the task fails the request on its last attempt."""
+    return RetryStrategy(
+        max_attempts=settings.fulfilment_retry_attempts,
+        wait=settings.fulfilment_retry_wait_seconds,
+        exponential_wait=2,
+        retry_exceptions={RetryLaterError},
+    )
+
+
 async def retry_stalled(app: procrastinate.App, *, seconds_since_heartbeat: float) -> list[int]:
     """Put the jobs of workers silent for ``seconds_since_heartbeat`` back to ``todo``; their
     ids."""
@@ -150,7 +207,21 @@ def deliver_webhooks(context: JobContext, timestamp: int) -> dict[str, int]:
     }
 
 
-def register(app: procrastinate.App) -> None:
+def register(app: procrastinate.App, settings: Settings) -> None:
+    app.task(
+        name=FULFIL_ORDER,
+        queue=FULFILMENT_QUEUE,
+        pass_context=True,
+        retry=fulfilment_retry(settings),
+    )(fulfil_order)
+    app.periodic(cron=SWEEP_CRON, periodic_id="nightly-sweep")(
+        app.task(
+            name=SWEEP_EXCEPTIONS,
+            queue=PERIODIC_QUEUE,
+            pass_context=True,
+            queueing_lock=SWEEP_EXCEPTIONS,
+        )(sweep_exceptions)
+    )
     app.task(
         name=SYNC_VENDOR,
         queue=SYNC_QUEUE,

@@ -254,18 +254,19 @@ class LetzshopClient:
             after = page.end_cursor
 
     def confirm_units(
-        self, decisions: list[tuple[str, bool]], *, shipment_id: str
+        self, decisions: list[tuple[str, bool]], *, shipment_id: str, read_first: bool = False
     ) -> ConfirmResult:
         """Confirm (``True``) or decline (``False``) inventory units of one shipment, by unit id.
 
         Units Letzshop refuses (already decided, unknown, another vendor's) come back in
         ``errors`` and change nothing; the rest are applied. Before any resend the shipment's
-        units are read back (see the module docstring)."""
+        units are read back (see the module docstring); with ``read_first`` before the first
+        send too (a queued retry: an earlier attempt's answer may have been lost)."""
         if not decisions:
             return ConfirmResult(units=[], errors=[])
         pending = dict(decisions)
         reconciled: list[UnitResult] = []
-        sent = False
+        sent = read_first
 
         def attempt() -> ConfirmResult:
             nonlocal sent

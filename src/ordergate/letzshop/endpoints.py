@@ -3,6 +3,8 @@ tree (any vendor, `{vendor_id}` in the path) and the vendor tree (the token's ve
 
 from __future__ import annotations
 
+from typing import Any
+
 from fastapi import APIRouter
 from fastapi.responses import JSONResponse
 
@@ -17,7 +19,7 @@ from ordergate.deps import (
 )
 from ordergate.letzshop import credentials, runs
 from ordergate.letzshop.check import run_check
-from ordergate.letzshop.fulfilment import run_fulfilment
+from ordergate.letzshop.fulfilment import QueuedFulfilment, run_fulfilment
 from ordergate.letzshop.models import SyncTrigger
 from ordergate.letzshop.queueing import queue_sync
 from ordergate.letzshop.schemas import (
@@ -25,6 +27,7 @@ from ordergate.letzshop.schemas import (
     CredentialsIn,
     CredentialsOut,
     FulfilmentOut,
+    FulfilmentRequestOut,
     SyncOut,
     SyncQueuedOut,
     SyncRequest,
@@ -33,6 +36,7 @@ from ordergate.letzshop.schemas import (
 )
 from ordergate.letzshop.sync import run_sync
 from ordergate.orders.fulfilment import UnitDecision, Verdict
+from ordergate.orders.fulfilment_requests import get_request
 from ordergate.schemas import IdParam
 from ordergate.scope import VendorScope
 
@@ -63,9 +67,22 @@ _CHECK_DOC = (
 )
 
 
+_QUEUED_DOC = (
+    "When Letzshop cannot be reached (connection error, timeout, 5xx after the client's "
+    "retries) and jobs are on the queue (PostgreSQL, docs/jobs.md), the decision is recorded "
+    "and retried by a worker: 202 with the request (`Location` to poll it) and the order's "
+    "`confirmation_pending` is true until it lands, stops or fails; inline (SQLite) 502 "
+    "LETZSHOP_UNAVAILABLE and nothing is recorded. 409 FULFILMENT_PENDING while a queued "
+    "request of the order is under way. "
+)
+_QUEUED_RESPONSES: dict[int | str, dict[str, Any]] = {
+    202: {"model": FulfilmentRequestOut, "description": "Letzshop unreachable: queued"}
+}
+
+
 def _fulfil(
-    job: JobContext, scope: VendorScope, order_id: int, decision: UnitDecision
-) -> FulfilmentOut:
+    job: JobContext, scope: VendorScope, order_id: int, decision: UnitDecision, requests_path: str
+) -> FulfilmentOut | JSONResponse:
     job.hand_off()
     result = run_fulfilment(
         job.session_factory,
@@ -74,7 +91,14 @@ def _fulfil(
         scope=scope,
         order_id=order_id,
         decision=decision,
+        queue=job.fulfilment_queue,
     )
+    if isinstance(result, QueuedFulfilment):
+        queued = FulfilmentRequestOut.model_validate(result.request)
+        location = f"{requests_path.format(vendor_id=scope.vendor_id)}/{queued.request_id}"
+        return JSONResponse(
+            queued.model_dump(mode="json"), status_code=202, headers={"Location": location}
+        )
     return FulfilmentOut.model_validate(result)
 
 
@@ -191,39 +215,65 @@ def mount(tree: Tree) -> APIRouter:
         )
         return SyncRunOut.model_validate(run)
 
+    requests_path = tree.pick(
+        admin=f"{tree.prefix}/letzshop/vendors/{{vendor_id}}/fulfilment-requests",
+        vendor=f"{tree.prefix}/letzshop/fulfilment-requests",
+    )
+
     @router.post(
         "/orders/{order_id}/confirm",
         response_model=FulfilmentOut,
-        description=_CONFIRM_DOC + "Confirms every unconfirmed unit of the order.",
+        description=_CONFIRM_DOC + _QUEUED_DOC + "Confirms every unconfirmed unit of the order.",
+        responses=_QUEUED_RESPONSES,
     )
     def confirm_order(
         order_id: IdParam, job: JobDep, scope: VendorScope = tree.vendor_in_path
-    ) -> FulfilmentOut:
-        return _fulfil(job, scope, order_id, UnitDecision(Verdict.CONFIRM))
+    ) -> FulfilmentOut | JSONResponse:
+        return _fulfil(job, scope, order_id, UnitDecision(Verdict.CONFIRM), requests_path)
 
-    @router.post("/orders/{order_id}/reject", response_model=FulfilmentOut)
+    @router.post(
+        "/orders/{order_id}/reject",
+        response_model=FulfilmentOut,
+        description="Decline every unconfirmed unit of the order (never blocked by "
+        "exceptions). " + _QUEUED_DOC,
+        responses=_QUEUED_RESPONSES,
+    )
     def reject_order(
         order_id: IdParam, job: JobDep, scope: VendorScope = tree.vendor_in_path
-    ) -> FulfilmentOut:
-        """Decline every unconfirmed unit of the order (never blocked by exceptions)."""
-        return _fulfil(job, scope, order_id, UnitDecision(Verdict.DECLINE))
+    ) -> FulfilmentOut | JSONResponse:
+        return _fulfil(job, scope, order_id, UnitDecision(Verdict.DECLINE), requests_path)
 
     @router.post(
         "/orders/{order_id}/items/{item_id}/confirm",
         response_model=FulfilmentOut,
-        description=_CONFIRM_DOC + "Confirms the item's unconfirmed units.",
+        description=_CONFIRM_DOC + _QUEUED_DOC + "Confirms the item's unconfirmed units.",
+        responses=_QUEUED_RESPONSES,
     )
     def confirm_item(
         order_id: IdParam, item_id: IdParam, job: JobDep, scope: VendorScope = tree.vendor_in_path
-    ) -> FulfilmentOut:
-        return _fulfil(job, scope, order_id, UnitDecision(Verdict.CONFIRM, item_id=item_id))
+    ) -> FulfilmentOut | JSONResponse:
+        decision = UnitDecision(Verdict.CONFIRM, item_id=item_id)
+        return _fulfil(job, scope, order_id, decision, requests_path)
 
-    @router.post("/orders/{order_id}/items/{item_id}/decline", response_model=FulfilmentOut)
+    @router.post(
+        "/orders/{order_id}/items/{item_id}/decline",
+        response_model=FulfilmentOut,
+        description="Decline the item's unconfirmed units (never blocked: an unknown product "
+        "may be declined). " + _QUEUED_DOC,
+        responses=_QUEUED_RESPONSES,
+    )
     def decline_item(
         order_id: IdParam, item_id: IdParam, job: JobDep, scope: VendorScope = tree.vendor_in_path
-    ) -> FulfilmentOut:
-        """Decline the item's unconfirmed units (never blocked: an unknown product may be
-        declined)."""
-        return _fulfil(job, scope, order_id, UnitDecision(Verdict.DECLINE, item_id=item_id))
+    ) -> FulfilmentOut | JSONResponse:
+        decision = UnitDecision(Verdict.DECLINE, item_id=item_id)
+        return _fulfil(job, scope, order_id, decision, requests_path)
+
+    @router.get("/fulfilment-requests/{request_id}", response_model=FulfilmentRequestOut)
+    def fulfilment_request(
+        request_id: IdParam, session: SessionDep, scope: VendorScope = tree.vendor_in_path
+    ) -> FulfilmentRequestOut:
+        """A queued confirm/decline: its status, attempts and last error (docs/jobs.md)."""
+        request = get_request(session, scope=scope, request_id=request_id)
+        return FulfilmentRequestOut.model_validate(request)
 
     return router

@@ -245,3 +245,19 @@ class SyncQueueUnavailableError(AppError):
             "marked failed, retry later",
             details={"vendor_id": vendor_id, "run_id": run_id},
         )
+
+
+class FulfilmentQueueUnavailableError(AppError):
+    """The job queue could not take a queued confirm/decline (its database connection
+    failed)."""
+
+    status_code = 503
+    code = "FULFILMENT_QUEUE_UNAVAILABLE"
+
+    def __init__(self, *, order_id: int, request_id: int) -> None:
+        super().__init__(
+            f"Letzshop could not be reached and the job queue did not take fulfilment request "
+            f"{request_id} of order {order_id}; the request is marked failed, nothing was "
+            "confirmed or declined: retry later",
+            details={"order_id": order_id, "request_id": request_id},
+        )

@@ -43,6 +43,16 @@ class SyncQueue(Protocol):
         ...
 
 
+class FulfilmentQueue(Protocol):
+    """Where queued confirms/declines go (``ordergate.jobs.queue.ProcrastinateSyncQueue``,
+    which serves both ports on one procrastinate app)."""
+
+    def defer_fulfilment(self, *, request_id: int, order_id: int) -> int:
+        """Queue the job that retries the request; the job's id. Any error means the queue is
+        unusable."""
+        ...
+
+
 # A queued run with no job id this long after it was queued lost its defer (the process stopped
 # between the two steps of ``queue_sync``).
 UNRECORDED_JOB_SECONDS = 60.0

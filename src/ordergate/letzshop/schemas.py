@@ -12,7 +12,7 @@ from ordergate.letzshop.models import (
     SyncState,
     SyncTrigger,
 )
-from ordergate.orders.models import OrderStatus
+from ordergate.orders.models import FulfilmentRequestStatus, OrderStatus, Verdict
 from ordergate.schemas import Flag, Page, Schema, Text
 
 
@@ -224,3 +224,26 @@ class FulfilmentOut(Schema):
         description="Units of `accepted` whose state was read back from Letzshop because the "
         "answer to the request that decided them was lost (none were sent twice)",
     )
+
+
+class FulfilmentRequestOut(Schema):
+    """A confirm/decline queued because Letzshop could not be reached (202 from confirm,
+    reject, item confirm/decline while jobs are on the queue; docs/jobs.md)."""
+
+    request_id: int = Field(validation_alias="id")
+    order_id: int
+    vendor_id: int
+    verdict: Verdict
+    item_id: int | None = Field(description="The item decided; null: the whole order")
+    status: FulfilmentRequestStatus = Field(
+        description="requested (waits for its next attempt), sent (an attempt is under way), "
+        "succeeded (Letzshop's answer is recorded), stopped (not sent: refused when the job "
+        "ran, e.g. an exception reopened meanwhile), failed (attempts ran out, or Letzshop "
+        "refused); the reason of the last two in `last_error`"
+    )
+    attempts: int = Field(description="Attempts made so far, the request's own included")
+    last_error: str | None
+    job_id: int | None = Field(description="The job queue's id of the job that retries it")
+    created_at: datetime
+    updated_at: datetime
+    finished_at: datetime | None

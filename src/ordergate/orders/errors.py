@@ -8,8 +8,10 @@ Specification name -> class -> code:
 
 Not in the specification: ``OrderNotFoundError`` (404 ``ORDER_NOT_FOUND``, also for another
 vendor's order), and fulfilment's ``OrderItemNotFoundError`` (404 ``ORDER_ITEM_NOT_FOUND``),
-``NoUnconfirmedUnitsError`` (400 ``NO_UNCONFIRMED_UNITS``) and ``FulfilmentInProgressError``
-(409 ``FULFILMENT_IN_PROGRESS``).
+``NoUnconfirmedUnitsError`` (400 ``NO_UNCONFIRMED_UNITS``), ``FulfilmentInProgressError``
+(409 ``FULFILMENT_IN_PROGRESS``), ``FulfilmentPendingError`` (409 ``FULFILMENT_PENDING``: a
+queued confirm/decline is under way) and ``FulfilmentRequestNotFoundError`` (404
+``FULFILMENT_REQUEST_NOT_FOUND``).
 """
 
 from __future__ import annotations
@@ -72,4 +74,26 @@ class FulfilmentInProgressError(ConflictError):
             f"Order {order_id} is being confirmed or declined by another request; "
             "retry when it has finished",
             details={"order_id": order_id},
+        )
+
+
+class FulfilmentPendingError(ConflictError):
+    """A queued confirm/decline of the order is still under way (docs/jobs.md)."""
+
+    code = "FULFILMENT_PENDING"
+
+    def __init__(self, *, order_id: int, request_id: int) -> None:
+        super().__init__(
+            f"Order {order_id} has queued confirm/decline request {request_id} under way "
+            "(Letzshop was unreachable); wait for it to land, stop or fail",
+            details={"order_id": order_id, "request_id": request_id},
+        )
+
+
+class FulfilmentRequestNotFoundError(NotFoundError):
+    code = "FULFILMENT_REQUEST_NOT_FOUND"
+
+    def __init__(self, request_id: int) -> None:
+        super().__init__(
+            f"Fulfilment request {request_id} not found", details={"request_id": request_id}
         )

@@ -65,3 +65,24 @@ def units_decided(
         before={"status": status_before},
         after={"status": status_after, "units": units},
     )
+
+
+def fulfilment_request_event(
+    *,
+    order_id: int,
+    vendor_id: int,
+    actor_user_id: int | None,
+    action: EventAction,
+    request: dict[str, object],
+) -> EventRow:
+    """A queued confirm/decline was recorded (by the person who asked) or ended without
+    landing (by the system): ``request`` holds its id, verdict, item, status and reason."""
+    return EventRow(
+        vendor_id=vendor_id,
+        actor_user_id=actor_user_id,
+        subject_type=EventSubject.ORDER,
+        subject_id=order_id,
+        action=action,
+        before=None,
+        after=request,
+    )

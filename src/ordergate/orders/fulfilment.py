@@ -14,7 +14,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from enum import StrEnum
 
 from sqlalchemy.orm import Session
 
@@ -24,19 +23,19 @@ from ordergate.events.repository import record_events
 from ordergate.orders import events, repository
 from ordergate.orders.errors import (
     FulfilmentInProgressError,
+    FulfilmentPendingError,
     NoUnconfirmedUnitsError,
     OrderItemNotFoundError,
     OrderNotFoundError,
 )
 from ordergate.orders.guard import ensure_confirmable
-from ordergate.orders.models import Order, OrderItemUnit, UnitState
+from ordergate.orders.models import Order, OrderItemUnit, UnitState, Verdict
 from ordergate.orders.status import next_order_status
 from ordergate.scope import VendorScope
 
-
-class Verdict(StrEnum):
-    CONFIRM = "confirm"  # the vendor ships the units (Letzshop: available)
-    DECLINE = "decline"  # the vendor cannot (Letzshop: unavailable); never blocked by the gate
+# A queued request with no job this long after it was recorded lost its defer.
+UNQUEUED_AFTER = timedelta(seconds=60)
+UNQUEUED = "its retry job was never queued (the process stopped); decide again"
 
 
 @dataclass(frozen=True, slots=True)
@@ -109,11 +108,14 @@ def start_decision(
     order_id: int,
     decision: UnitDecision,
     lease_seconds: int,
+    queued_request: int | None = None,
 ) -> PlannedDecision:
     """Check the gate (when confirming), pick the unconfirmed units the decision covers and
     take the order's fulfilment lease. Every confirming path goes through here, so nothing is
-    sent while the gate blocks."""
+    sent while the gate blocks. Refused (409 ``FULFILMENT_PENDING``) while a queued request
+    of the order is under way, unless it is ``queued_request``, the one a job is retrying."""
     order = get_order(session, scope=scope, order_id=order_id)
+    ensure_none_queued(session, order_id=order_id, own=queued_request)
     item_ids = decision.item_ids
     if item_ids is not None:
         _ensure_items_of_order(session, order_id, item_ids)
@@ -125,6 +127,9 @@ def start_decision(
             order_id=order_id, verdict=decision.verdict, item_id=decision.item_id
         )
     lease_until = _take_lease(session, order_id, lease_seconds)
+    # Again with the lease: a sender that queued its request as it released the lease has
+    # committed by now.
+    ensure_none_queued(session, order_id=order_id, own=queued_request)
     if decision.available:
         # Again, now that the order row is ours: a reopen that locked the order before our
         # lease (PostgreSQL, READ COMMITTED) committed meanwhile, and the first check may have
@@ -138,6 +143,21 @@ def start_decision(
         action=decision.event_action,
         lease_until=lease_until,
     )
+
+
+def ensure_none_queued(session: Session, *, order_id: int, own: int | None = None) -> None:
+    """409 ``FULFILMENT_PENDING`` while a queued request of the order (other than ``own``) is
+    under way. A request whose job was never recorded (its process stopped between the two
+    steps of queueing it) is failed here rather than blocking the order for ever."""
+    request = repository.open_fulfilment_request(session, order_id=order_id)
+    if request is None or request.id == own:
+        return
+    now = utcnow()
+    unqueued = request.job_id is None and request.created_at < now - UNQUEUED_AFTER
+    if not unqueued:
+        raise FulfilmentPendingError(order_id=order_id, request_id=request.id)
+    repository.fail_unqueued_request(session, request_id=request.id, error=UNQUEUED, at=now)
+    session.expire(request)
 
 
 def _take_lease(session: Session, order_id: int, lease_seconds: int) -> datetime:

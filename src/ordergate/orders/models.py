@@ -5,6 +5,7 @@ from enum import StrEnum
 from typing import Any
 
 from sqlalchemy import (
+    BigInteger,
     Boolean,
     CheckConstraint,
     ForeignKey,
@@ -52,6 +53,13 @@ class ExceptionStatus(StrEnum):
     def blocking(cls) -> tuple[ExceptionStatus, ...]:
         """Statuses that block confirmation (on a line that is not declined: orders/guard.py)."""
         return (cls.PENDING, cls.IGNORED)
+
+
+class Verdict(StrEnum):
+    """A confirm/decline's choice (orders/fulfilment.py)."""
+
+    CONFIRM = "confirm"  # the vendor ships the units (Letzshop: available)
+    DECLINE = "decline"  # the vendor cannot (Letzshop: unavailable); never blocked by the gate
 
 
 class Order(Base):
@@ -105,6 +113,9 @@ class Order(Base):
     confirm_by: Mapped[datetime | None] = query_expression()
     deadline_state: Mapped[str | None] = query_expression()
     age_seconds: Mapped[int | None] = query_expression()
+    # A confirm/decline of it is queued for a retry (an open FulfilmentRequest), loaded the
+    # same way; None otherwise.
+    confirmation_pending: Mapped[bool | None] = query_expression()
 
 
 class OrderItem(Base):
@@ -236,3 +247,51 @@ class OrderItemException(Base):
     resolution_notes: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+
+
+class FulfilmentRequestStatus(StrEnum):
+    """A confirm/decline the marketplace could not be asked about, queued for retries."""
+
+    REQUESTED = "requested"  # recorded; waits for its (next) attempt
+    SENT = "sent"  # an attempt is on its way to the marketplace (the order's lease is held)
+    SUCCEEDED = "succeeded"  # the marketplace answered; its answer is recorded on the units
+    STOPPED = "stopped"  # not sent: the gate closed (or nothing was left to decide) meanwhile
+    FAILED = "failed"  # attempts ran out, or the marketplace refused (the reason in last_error)
+
+    @classmethod
+    def open(cls) -> tuple[FulfilmentRequestStatus, ...]:
+        """Statuses of a request still under way: at most one per order."""
+        return (cls.REQUESTED, cls.SENT)
+
+
+class FulfilmentRequest(Base):
+    """A queued confirm/decline (docs/jobs.md, "Queued fulfilment"): recorded when the
+    marketplace was unreachable, retried by a job until it lands, stops or fails."""
+
+    __tablename__ = "fulfilment_requests"
+    __table_args__ = (
+        check_in("status", FulfilmentRequestStatus),
+        check_in("verdict", Verdict),
+        # One request under way per order: a second confirm/decline answers 409.
+        Index(
+            "uq_fulfilment_requests_one_open_per_order",
+            "order_id",
+            unique=True,
+            sqlite_where=text("status IN ('requested', 'sent')"),
+            postgresql_where=text("status IN ('requested', 'sent')"),
+        ),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
+    vendor_id: Mapped[int] = mapped_column(ForeignKey("vendors.id", ondelete="CASCADE"), index=True)
+    verdict: Mapped[str] = mapped_column(String(20))  # a Verdict
+    item_id: Mapped[int | None] = mapped_column(Integer)  # None: the whole order
+    status: Mapped[str] = mapped_column(String(20), default=FulfilmentRequestStatus.REQUESTED)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    job_id: Mapped[int | None] = mapped_column(BigInteger)
+    requested_by: Mapped[int | None] = mapped_column(ForeignKey("users.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[datetime] = mapped_column(UTCDateTime, default=utcnow, onupdate=utcnow)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

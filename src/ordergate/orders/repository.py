@@ -35,6 +35,8 @@ from ordergate.events.models import Event, EventSubject
 from ordergate.events.repository import subject_is, timeline_page
 from ordergate.orders import deadlines, guard
 from ordergate.orders.models import (
+    FulfilmentRequest,
+    FulfilmentRequestStatus,
     Order,
     OrderItem,
     OrderItemException,
@@ -102,6 +104,7 @@ def _with_lines(statement: Select[Any], *, now: datetime) -> Select[Any]:
         with_expression(Order.confirm_by, deadline),
         with_expression(Order.deadline_state, deadlines.deadline_state(deadline, now=now)),
         with_expression(Order.age_seconds, order_age_seconds(now=now)),
+        with_expression(Order.confirmation_pending, has_open_fulfilment_request()),
         selectinload(Order.items).selectinload(OrderItem.units),
         selectinload(Order.items).selectinload(OrderItem.exception),
     )
@@ -555,3 +558,53 @@ def order_timeline(
 def order_age_seconds(*, now: datetime) -> ColumnElement[int]:
     """Per ``Order`` row: whole seconds since its order date (its arrival without one)."""
     return deadlines.age_seconds(func.coalesce(Order.order_date, Order.created_at), now=now)
+
+
+# --- Queued fulfilment requests ---------------------------------------------------------------
+
+
+def _open_request_of(order_id: Any) -> Select[Any]:
+    return select(FulfilmentRequest.id).where(
+        FulfilmentRequest.order_id == order_id,
+        FulfilmentRequest.status.in_(FulfilmentRequestStatus.open()),
+    )
+
+
+def has_open_fulfilment_request() -> ColumnElement[bool]:
+    """Per ``Order`` row: a queued confirm/decline of it is under way."""
+    return exists(_open_request_of(Order.id).correlate(Order))
+
+
+def open_fulfilment_request(session: Session, *, order_id: int) -> FulfilmentRequest | None:
+    request_id = session.scalar(_open_request_of(order_id))
+    return None if request_id is None else session.get(FulfilmentRequest, request_id)
+
+
+def fail_unqueued_request(session: Session, *, request_id: int, error: str, at: datetime) -> None:
+    """End a request whose job was never recorded (its process stopped before the defer)."""
+    session.execute(
+        update(FulfilmentRequest)
+        .where(
+            FulfilmentRequest.id == request_id,
+            FulfilmentRequest.status == FulfilmentRequestStatus.REQUESTED,
+            FulfilmentRequest.job_id.is_(None),
+        )
+        .values(status=FulfilmentRequestStatus.FAILED, last_error=error, finished_at=at)
+        .execution_options(synchronize_session=False)
+    )
+
+
+def find_fulfilment_request(
+    session: Session, *, scope: Scope, request_id: int
+) -> FulfilmentRequest | None:
+    statement = select(FulfilmentRequest).where(FulfilmentRequest.id == request_id)
+    return session.scalar(scoped(statement, scope, FulfilmentRequest.vendor_id))
+
+
+def latest_fulfilment_request(session: Session, *, order_id: int) -> FulfilmentRequest | None:
+    return session.scalar(
+        select(FulfilmentRequest)
+        .where(FulfilmentRequest.order_id == order_id)
+        .order_by(FulfilmentRequest.id.desc())
+        .limit(1)
+    )

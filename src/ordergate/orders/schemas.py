@@ -77,6 +77,10 @@ class OrderOut(Schema):
         "null without confirm_by"
     )
     age_seconds: int = Field(description="Whole seconds since the order date (or its arrival)")
+    confirmation_pending: bool = Field(
+        description="A confirm/decline of the order is queued for retries because Letzshop "
+        "could not be reached (docs/jobs.md); another answers 409 FULFILMENT_PENDING meanwhile"
+    )
     items: list[OrderItemOut]
 
 

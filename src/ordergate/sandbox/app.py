@@ -7,7 +7,8 @@ execution, so a mutation under them *is* applied: the client just cannot tell, a
 lost response.
 
 Control API (JSON; errors are ``{"error": {"code", "message", "details"}}`` with 400/404):
-- ``POST /control/faults`` ``{mode, count, retry_after, latency_ms, timeout_seconds, bad_key}``
+- ``POST /control/faults`` ``{mode, count, retry_after, latency_ms, timeout_seconds, bad_key,
+  mutations_only}``
   (see ``FaultConfig``); replaces the whole fault setting and echoes it. ``GET`` reads it.
 - ``POST /control/reset``: generated shipments, construction-time faults, empty mutation log.
 - ``POST /control/shipments`` ``{api_key, shipments: [node, ...], replace?: bool}``: adds the
@@ -87,7 +88,9 @@ async def graphql_endpoint(request: Request) -> Response:
     if faults.latency_ms:
         await asyncio.sleep(faults.latency_ms / 1000)
     body = await _json_object(request)
-    fault = sandbox.take_fault()
+    # Parsed only when it matters: the bench's sandbox serves thousands of pages.
+    mutation = faults.mutations_only and _mutation_fields(body) is not None
+    fault = sandbox.take_fault(mutation=mutation)
     api_key = _bearer_key(request)
     log = _RequestLog(sandbox, body, api_key, fault)
 

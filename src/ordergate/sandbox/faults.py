@@ -29,7 +29,8 @@ class FaultConfig:
 
     ``count`` is how many requests get ``mode`` (None: every request until reset). Latency is
     added to every ``/graphql`` request, whatever the mode. ``bad_key`` is how an unknown or
-    missing API key is answered.
+    missing API key is answered. ``mutations_only``: queries pass untouched (and do not count),
+    so a test can lose a mutation's answer while the read-back works.
     """
 
     mode: FaultMode | None = None
@@ -38,6 +39,7 @@ class FaultConfig:
     latency_ms: int = 0
     timeout_seconds: float = 10.0
     bad_key: BadKeyStyle = "http_401"
+    mutations_only: bool = False
 
 
 class FaultConfigError(ValueError):
@@ -64,6 +66,7 @@ def parse_fault_config(body: Any) -> FaultConfig:
         latency_ms=int(_non_negative(body.get("latency_ms", 0), "latency_ms")),
         timeout_seconds=_non_negative(body.get("timeout_seconds", 10.0), "timeout_seconds"),
         bad_key=bad_key,
+        mutations_only=_flag(body.get("mutations_only", False), "mutations_only"),
     )
 
 
@@ -79,3 +82,9 @@ def _non_negative(value: Any, name: str) -> float:
     if not isinstance(value, int | float) or isinstance(value, bool) or value < 0:
         raise FaultConfigError(f"{name} must be a non-negative number")
     return float(value)
+
+
+def _flag(value: Any, name: str) -> bool:
+    if not isinstance(value, bool):
+        raise FaultConfigError(f"{name} must be true or false")
+    return value

@@ -282,10 +282,13 @@ class SandboxState:
             self._faults = faults
             self._remaining = faults.count
 
-    def take_fault(self) -> FaultMode | None:
-        """The fault for the request now arriving; uses up one of ``count``."""
+    def take_fault(self, *, mutation: bool = False) -> FaultMode | None:
+        """The fault for the request now arriving; uses up one of ``count``. With
+        ``mutations_only`` set, only mutations suffer it (and count)."""
         with self._lock:
             mode = self._faults.mode
+            if self._faults.mutations_only and not mutation:
+                return None
             if mode is None or self._remaining is None:
                 return mode
             self._remaining -= 1

@@ -23,11 +23,12 @@ from ordergate.item_exceptions import service as qc
 from ordergate.item_exceptions.errors import OrderItemExceptionNotFoundError
 from ordergate.item_exceptions.suggestions import suggest_products
 from ordergate.letzshop.errors import LetzshopRefusedUnitsError
-from ordergate.letzshop.fulfilment import run_fulfilment
+from ordergate.letzshop.fulfilment import QueuedFulfilment, run_fulfilment
 from ordergate.orders import service
 from ordergate.orders.deadlines import DeadlineState
 from ordergate.orders.errors import OrderItemNotFoundError
 from ordergate.orders.fulfilment import UnitDecision, Verdict
+from ordergate.orders.fulfilment_requests import latest_request
 from ordergate.orders.models import ExceptionStatus, Order, OrderStatus, UnitState
 from ordergate.routing import CommittingRoute
 from ordergate.schemas import NOTES_MAX_LENGTH, IdParam, trim
@@ -222,6 +223,7 @@ def _order_page(
         "error_exception_id": error_exception_id,
         "notes": notes,
         "statuses": ExceptionStatus,
+        "queued": latest_request(session, order_id=order.id),
     }
     status_code = error.status_code if error else 200
     return render(request, "order.html", context, status_code=status_code)
@@ -270,6 +272,7 @@ def _fulfil(
             scope=scope,
             order_id=order_id,
             decision=decision,
+            queue=job.fulfilment_queue,
         )
     except LetzshopRefusedUnitsError as refused:
         reasons = "; ".join(
@@ -282,6 +285,14 @@ def _fulfil(
         # The request's transaction has ended (hand_off); the job changed nothing it did not
         # record, so the order page shows the outcome with the API's own message.
         return redirect(request, _order_url(order_id), flash=failed.message, level="error")
+    if isinstance(result, QueuedFulfilment):
+        return redirect(
+            request,
+            _order_url(order_id),
+            flash=f"Letzshop could not be reached: the {decision.verdict} is queued as request "
+            f"{result.request.id} and retried in the background",
+            level="info",
+        )
     verb = "confirmed" if decision.available else "declined"
     count = len(result.accepted)
     return redirect(

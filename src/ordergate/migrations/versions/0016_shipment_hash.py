@@ -21,7 +21,7 @@ statement's transition table, the same rows written:
 SQLite keeps its row triggers (no transition tables there; its row triggers cost no call).
 
 Revision ID: 0016
-Revises: 0013
+Revises: 0015
 """
 
 from collections.abc import Sequence
@@ -30,7 +30,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0013"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

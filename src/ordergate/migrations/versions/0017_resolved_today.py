@@ -6,7 +6,7 @@ find today's few. Partial indexes (`WHERE status = 'resolved'`) hold only resolv
 import, which writes pending exceptions, never touches them.
 
 Revision ID: 0017
-Revises: 0013
+Revises: 0016
 """
 
 from collections.abc import Sequence
@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0017"
-down_revision: str | None = "0013"
+down_revision: str | None = "0016"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
