@@ -24,6 +24,8 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    select,
+    update,
 )
 from sqlalchemy.dialects import postgresql
 from sqlalchemy.dialects.postgresql import JSONB
@@ -241,6 +243,55 @@ def upsert_insert(session: Session) -> Any:
     from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 
     return sqlite_insert
+
+
+# --- One row per vendor (its Letzshop credentials, its webhook) -------------------------------
+
+VendorRow = TypeVar("VendorRow", bound="Base")
+
+
+def update_vendor_row(
+    session: Session, model: type[VendorRow], vendor_id: int, values: dict[str, Any]
+) -> VendorRow | None:
+    """Change the vendor's row of `model` (a table keyed by a unique ``vendor_id`` with an
+    ``updated_at``); None when it has none. No values: read it."""
+    vendor_column = cast(Any, model).vendor_id
+    if not values:
+        found: VendorRow | None = session.scalar(select(model).where(vendor_column == vendor_id))
+        return found
+    statement = (
+        update(model)
+        .where(vendor_column == vendor_id)
+        .values(**values, updated_at=utcnow())
+        .returning(model)
+    )
+    changed: VendorRow | None = session.scalar(
+        statement, execution_options={"populate_existing": True}
+    )
+    return changed
+
+
+def upsert_vendor_row(
+    session: Session,
+    model: type[VendorRow],
+    vendor_id: int,
+    *,
+    created: dict[str, Any],
+    changed: dict[str, Any],
+) -> VendorRow:
+    """Insert the vendor's row of `model` (``created``); if it exists by then, apply
+    ``changed``."""
+    now = utcnow()
+    insert = upsert_insert(session)(model).values(
+        vendor_id=vendor_id, created_at=now, updated_at=now, **created
+    )
+    statement = insert.on_conflict_do_update(
+        index_elements=[cast(Any, model).vendor_id], set_={**changed, "updated_at": now}
+    )
+    row: VendorRow = session.scalars(
+        statement.returning(model), execution_options={"populate_existing": True}
+    ).one()
+    return row
 
 
 # --- Pages and id lists -------------------------------------------------------------------------

@@ -15,7 +15,8 @@ from ordergate.db import (
     lease_expired,
     paginate,
     rows_changed,
-    upsert_insert,
+    update_vendor_row,
+    upsert_vendor_row,
     utcnow,
 )
 from ordergate.letzshop.models import LetzshopCredentials, SyncRun, SyncRunStatus
@@ -34,32 +35,16 @@ def update_credentials(
     session: Session, scope: VendorScope, values: dict[str, Any]
 ) -> LetzshopCredentials | None:
     """Change the stored credentials; None when there are none. No values: read them."""
-    if not values:
-        return find_credentials(session, scope)
-    statement = (
-        update(LetzshopCredentials)
-        .where(LetzshopCredentials.vendor_id == scope.vendor_id)
-        .values(**values, updated_at=utcnow())
-        .returning(LetzshopCredentials)
-    )
-    return session.scalar(statement, execution_options={"populate_existing": True})
+    return update_vendor_row(session, LetzshopCredentials, scope.vendor_id, values)
 
 
 def upsert_credentials(
     session: Session, scope: VendorScope, *, created: dict[str, Any], changed: dict[str, Any]
 ) -> LetzshopCredentials:
     """Insert the vendor's credentials (``created``); if they exist by then, apply ``changed``."""
-    now = utcnow()
-    insert = upsert_insert(session)(LetzshopCredentials).values(
-        vendor_id=scope.vendor_id, created_at=now, updated_at=now, **created
+    return upsert_vendor_row(
+        session, LetzshopCredentials, scope.vendor_id, created=created, changed=changed
     )
-    statement = insert.on_conflict_do_update(
-        index_elements=[LetzshopCredentials.vendor_id], set_={**changed, "updated_at": now}
-    )
-    credentials: LetzshopCredentials = session.scalars(
-        statement.returning(LetzshopCredentials), execution_options={"populate_existing": True}
-    ).one()
-    return credentials
 
 
 def record_check(session: Session, scope: VendorScope, values: dict[str, Any]) -> bool:

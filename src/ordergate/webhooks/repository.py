@@ -9,7 +9,16 @@ from typing import Any
 from sqlalchemy import String, cast, delete, exists, func, select, update
 from sqlalchemy.orm import Session
 
-from ordergate.db import PageRequest, chunks, in_list, paginate, rows_changed, upsert_insert, utcnow
+from ordergate.db import (
+    PageRequest,
+    chunks,
+    in_list,
+    paginate,
+    rows_changed,
+    update_vendor_row,
+    upsert_insert,
+    upsert_vendor_row,
+)
 from ordergate.orders.deadlines import DeadlineState, deadline_conditions
 from ordergate.orders.exception_context import exception_context
 from ordergate.orders.models import OrderItemException, OrderItemUnit, UnitState
@@ -31,32 +40,16 @@ def update_webhook(
     session: Session, scope: VendorScope, values: dict[str, Any]
 ) -> VendorWebhook | None:
     """Change the stored webhook; None when there is none. No values: read it."""
-    if not values:
-        return find_webhook(session, scope)
-    statement = (
-        update(VendorWebhook)
-        .where(VendorWebhook.vendor_id == scope.vendor_id)
-        .values(**values, updated_at=utcnow())
-        .returning(VendorWebhook)
-    )
-    return session.scalar(statement, execution_options={"populate_existing": True})
+    return update_vendor_row(session, VendorWebhook, scope.vendor_id, values)
 
 
 def upsert_webhook(
     session: Session, scope: VendorScope, *, created: dict[str, Any], changed: dict[str, Any]
 ) -> VendorWebhook:
     """Insert the vendor's webhook (``created``); if it exists by then, apply ``changed``."""
-    now = utcnow()
-    insert = upsert_insert(session)(VendorWebhook).values(
-        vendor_id=scope.vendor_id, created_at=now, updated_at=now, **created
+    return upsert_vendor_row(
+        session, VendorWebhook, scope.vendor_id, created=created, changed=changed
     )
-    statement = insert.on_conflict_do_update(
-        index_elements=[VendorWebhook.vendor_id], set_={**changed, "updated_at": now}
-    )
-    webhook: VendorWebhook = session.scalars(
-        statement.returning(VendorWebhook), execution_options={"populate_existing": True}
-    ).one()
-    return webhook
 
 
 def delete_webhook(session: Session, scope: VendorScope) -> bool:
