@@ -44,10 +44,18 @@ OWNER_ONLY: dict[tuple[str, str], dict[str, Any]] = {
     ("PATCH", "/api/v1/vendor/settings"): {"json": {"confirmation_deadline_hours": 48}},
     # the contract check (issue 13): runs requests with the vendor's key and records the result
     ("POST", "/api/v1/vendor/letzshop/check"): {},
+    # the vendor's webhook (issue 11): where its notifications go and the secret that signs them
+    ("PUT", "/api/v1/vendor/webhooks/config"): {
+        "json": {"url": "https://93.184.216.34/hooks/ordergate", "secret": "a-long-webhook-secret"}
+    },
+    ("DELETE", "/api/v1/vendor/webhooks/config"): {},
+    ("POST", "/api/v1/vendor/webhooks/ping"): {},
 }
 # An owner past the gate meets the route's own precondition here (no credentials configured).
 PAST_THE_GATE: dict[tuple[str, str], tuple[int, str]] = {
     ("POST", "/api/v1/vendor/letzshop/check"): (400, "LETZSHOP_NOT_CONFIGURED"),
+    ("DELETE", "/api/v1/vendor/webhooks/config"): (404, "WEBHOOK_NOT_CONFIGURED"),
+    ("POST", "/api/v1/vendor/webhooks/ping"): (404, "WEBHOOK_NOT_CONFIGURED"),
 }
 
 
