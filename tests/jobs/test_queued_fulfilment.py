@@ -174,7 +174,9 @@ def test_letzshop_down_queues_the_confirm_and_a_worker_lands_it_once(
     ended = wait_until_ended(queued_client, location, auth)
 
     assert ended["status"] == "succeeded", ended
-    assert ended["attempts"] >= 4
+    # The request's attempt and the worker's first failed while down; the third, started
+    # while down, may land once the sandbox is back (the count grows when an attempt starts).
+    assert ended["attempts"] >= 3
     assert sorted(applied_unit_ids(control)) == ["u1", "u2"]  # each unit sent once
     assert (
         local_states(db)
