@@ -6,12 +6,12 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi.testclient import TestClient
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import Session, sessionmaker
 
 from ordergate.events.models import Event
 from ordergate.events.repository import record_events
 from ordergate.events.timeline import SWEEP_CAUSE
-from ordergate.item_exceptions import service
+from ordergate.item_exceptions import sweep
 from ordergate.item_exceptions.events import MatchCause
 from ordergate.orders.events import exception_created
 from ordergate.orders.models import OrderItemException
@@ -157,14 +157,19 @@ def test_a_catalog_product_auto_matches_as_the_system(
     assert events[1]["after"]["resolved_product_id"] == created.json()["product"]["id"]
 
 
+def _sweep(db: Session, vendor_code: str) -> dict[str, int]:
+    """The nightly sweep's runner (its own sessions, one commit per vendor), for one vendor."""
+    db.rollback()
+    return dict(sweep.sweep_vendors(sessionmaker(bind=db.get_bind()), vendor_code=vendor_code))
+
+
 def test_a_sweep_matches_as_the_system_with_cause_sweep(
     client: TestClient, db: Session, caller: Caller
 ) -> None:
     exception = _imported(db, vendor_id=caller.vendor.id)
     make_product(db, vendor_id=caller.vendor.id, gtin=GTIN)  # written without auto-matching
     db.commit()
-    assert dict(service.sweep(db, vendor_code=caller.vendor.code)) == {caller.vendor.code: 1}
-    db.commit()
+    assert dict(_sweep(db, caller.vendor.code)) == {caller.vendor.code: 1}
     actors = [e["actor"] for e in _timeline(client, caller, exception.id)["events"]]
     assert actors[-1] == {"type": "system", "user_id": None, "email": None, "cause": "sweep"}
 
@@ -176,8 +181,7 @@ def test_duplicate_flags_are_the_systems_matching(
     make_product(db, vendor_id=caller.vendor.id, gtin=GTIN, title="One")
     make_product(db, vendor_id=caller.vendor.id, gtin=GTIN, title="Two")
     db.commit()
-    dict(service.sweep(db, vendor_code=caller.vendor.code))
-    db.commit()
+    dict(_sweep(db, caller.vendor.code))
     last = _timeline(client, caller, exception.id)["events"][-1]
     assert last["action"] == "marked_duplicate"
     assert last["actor"] == {"type": "system", "user_id": None, "email": None, "cause": "sweep"}

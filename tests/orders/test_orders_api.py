@@ -134,6 +134,7 @@ def test_order_carries_fields_items_units_and_exception_briefs(
         "confirm_by": None,
         "deadline_state": None,
         "age_seconds": body["age_seconds"],
+        "confirmation_pending": False,
     }
     assert items == [
         {
