@@ -467,5 +467,6 @@ def test_the_worker_app_retries_stalled_jobs_and_queues_due_syncs_every_minute(
         RETRY_STALLED_JOBS: "* * * * *",
         "ordergate.queue_due_syncs": "* * * * *",
         "ordergate.deliver_webhooks": "* * * * *",
+        "ordergate.sweep_exceptions": "0 3 * * *",
     }
     assert app.tasks[RETRY_STALLED_JOBS].lock is None  # the sweeper runs without a lock
