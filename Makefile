@@ -25,7 +25,7 @@ test: install lint
 	$(BIN)/python scripts/ensure_chromium.py
 	$(BIN)/pytest -q -p no:cacheprovider
 	$(BIN)/python scripts/with_postgres.py -- $(BIN)/pytest -q -p no:cacheprovider
-	$(BIN)/python bench/run_all.py --smoke
+	$(BIN)/python scripts/with_postgres.py -- $(BIN)/python bench/run_all.py --smoke
 
 ## make bench: the benchmarks on SQLite and on a throwaway PostgreSQL cluster (see bench/README.md)
 bench: install
