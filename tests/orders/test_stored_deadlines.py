@@ -1,5 +1,6 @@
-"""The stored deadline columns of the context table (migration 0012) stay equal to the rule
-(`deadlines.due_at`, the gate's `guard.is_blocking`, status pending) whatever changes: an
+"""The stored deadline columns of the context table (migration 0012) and the exception's
+status there (0018) stay equal to the rule (`deadlines.due_at`, the gate's
+`guard.is_blocking`, status pending) whatever changes: an
 order's exceptions, its status (confirmed, declined), its date, its vendor's hours; and after
 the migration's backfill. The lists, the stats and the KPIs read these columns."""
 
@@ -37,12 +38,14 @@ NOW = BASE_TIME + timedelta(hours=30)
 
 def _stored(db: Session) -> dict[int, tuple[Any, ...]]:
     c = exception_context.c
-    rows = db.execute(select(c.exception_id, c.order_start, c.awaiting, c.due_at, c.blocking))
-    return {r[0]: (r[1], bool(r[2]), r[3], bool(r[4])) for r in rows}
+    rows = db.execute(
+        select(c.exception_id, c.order_start, c.awaiting, c.due_at, c.blocking, c.status)
+    )
+    return {r[0]: (r[1], bool(r[2]), r[3], bool(r[4]), r[5]) for r in rows}
 
 
 def _rule(db: Session) -> dict[int, tuple[Any, ...]]:
-    """The same four values computed from the source rows."""
+    """The same five values computed from the source rows."""
     rows = db.execute(
         select(
             OrderItemException.id,
@@ -54,11 +57,12 @@ def _rule(db: Session) -> dict[int, tuple[Any, ...]]:
                 vendor_id=OrderItemException.vendor_id,
             ),
             guard.is_blocking(),
+            OrderItemException.status,
         )
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .join(Order, Order.id == OrderItem.order_id)
     )
-    return {r[0]: (r[1], bool(r[2]), r[3], bool(r[4])) for r in rows}
+    return {r[0]: (r[1], bool(r[2]), r[3], bool(r[4]), r[5]) for r in rows}
 
 
 def _matches_the_rule(db: Session) -> dict[int, tuple[Any, ...]]:
@@ -92,7 +96,7 @@ def test_the_stored_deadline_follows_the_orders_exceptions(db: Session) -> None:
     first = make_exception(db, item=lines[0])
     db.commit()
     due = BASE_TIME + timedelta(hours=48)
-    assert _matches_the_rule(db)[first.id] == (BASE_TIME, True, due, True)
+    assert _matches_the_rule(db)[first.id] == (BASE_TIME, True, due, True, "pending")
     assert _confirm_by(db, order) == (due, [due])
 
     second = make_exception(db, item=lines[1], status="ignored")
@@ -236,8 +240,9 @@ def test_the_migration_backfills_existing_rows(scratch_url: str) -> None:
         pending = make_order(db, vendor_id=vendor.id)
         shipped = make_order(db, vendor_id=vendor.id, status="shipped", order_date=None)
         no_hours = make_order(db, vendor_id=none.id)
-        for order in (pending, shipped, no_hours):
-            make_exception(db, item=make_item(db, order=order))
+        statuses = ("pending", "ignored", "resolved")
+        for order, status in zip((pending, shipped, no_hours), statuses, strict=True):
+            make_exception(db, item=make_item(db, order=order), status=status)
         make_item(db, order=pending)  # a line without an exception
         db.commit()
         before = _matches_the_rule(db)

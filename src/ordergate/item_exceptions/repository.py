@@ -230,12 +230,21 @@ def filter_conditions(
     if filters.exception_type is not None:
         conditions.append(OrderItemException.exception_type == filters.exception_type)
     if filters.deadline_state is not None:
-        in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
-        conditions.append(OrderItemException.id.in_(in_state))
+        conditions.append(OrderItemException.id.in_(_in_deadline_state(filters, scope, now)))
     if filters.term:
         dialect = session.get_bind().dialect.name
         conditions.append(_search_condition(filters.term, scope=scope, dialect=dialect))
     return conditions
+
+
+def _in_deadline_state(filters: ListFilters, scope: Scope, now: datetime) -> Select[Any]:
+    """Ids of the exceptions in `filters`' deadline state and, when it has one, its status: one
+    range of the context's deadline index, which carries the status (migration 0018)."""
+    assert filters.deadline_state is not None
+    in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
+    if filters.status is not None:
+        in_state = in_state.where(exception_context.c.status == filters.status.value)
+    return in_state
 
 
 def list_exceptions(
@@ -285,18 +294,14 @@ def _deadline_page(
 ) -> tuple[list[int], int]:
     """A page of `ids` (the list's filters, with a deadline state and no search), newest
     first, and the total. The state's rows are one range of the context's deadline index,
-    counted there first. Many rows: walk the newest-first index and probe each row's context
-    (matches are dense, the walk stops at the page); few: read them from the range and sort
-    them. The deadline alone is counted on the range; with other filters each in-state row is
-    looked up."""
+    counted there first (with the status, which the index carries). Many rows: walk the
+    newest-first index and probe each row's context (matches are dense, the walk stops at the
+    page); few: read them from the range and sort them. The deadline and status alone are
+    counted on the range; with other filters each in-state row is looked up."""
     assert filters.deadline_state is not None
-    in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
-    in_range = _count(session, in_state.subquery())
-    total = (
-        in_range
-        if filters == ListFilters(deadline_state=filters.deadline_state)
-        else _count(session, ids.subquery())
-    )
+    in_range = _count(session, _in_deadline_state(filters, scope, now).subquery())
+    on_the_range = ListFilters(deadline_state=filters.deadline_state, status=filters.status)
+    total = in_range if filters == on_the_range else _count(session, ids.subquery())
     if in_range >= DENSE_DEADLINE_ROWS:
         context = exception_context.c
         in_its_state = exists(
