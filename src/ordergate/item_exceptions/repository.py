@@ -243,7 +243,7 @@ def _in_deadline_state(filters: ListFilters, scope: Scope, now: datetime) -> Sel
     assert filters.deadline_state is not None
     in_state = deadlines.in_deadline_state(filters.deadline_state, scope=scope, now=now)
     if filters.status is not None:
-        in_state = in_state.where(exception_context.c.status == filters.status.value)
+        in_state = in_state.where(exception_context.c.status == str(filters.status))
     return in_state
 
 
