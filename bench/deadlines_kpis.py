@@ -157,9 +157,9 @@ def settle(engine: Engine) -> None:
 
 def _vacuum_until_visible(conn: Any, table: str, attempts: int = 10) -> None:
     """VACUUM ANALYZE `table` until its pages are all-visible again. A VACUUM cannot mark rows
-    newer than the oldest open snapshot, and autovacuum's own ANALYZE of the tables just
-    changed holds one for a moment: a single VACUUM then leaves the visibility map unset by
-    chance, and the index-only counts the pages make fetch every row from the heap."""
+    newer than the oldest open snapshot (any other transaction's, e.g. an ANALYZE's): a single
+    VACUUM right after add_rows left the visibility map unset now and then, and the index-only
+    counts the pages make then fetched every row from the heap."""
     for _ in range(attempts):
         conn.execute(text(f"VACUUM ANALYZE {table}"))
         pages, visible = conn.execute(
