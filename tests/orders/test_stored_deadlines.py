@@ -1,8 +1,8 @@
 """The stored deadline columns of the context table (migration 0012) and the exception's
 status there (0018) stay equal to the rule (`deadlines.due_at`, the gate's
-`guard.is_blocking`, status pending) whatever changes: an
-order's exceptions, its status (confirmed, declined), its date, its vendor's hours; and after
-the migration's backfill. The lists, the stats and the KPIs read these columns."""
+`guard.is_blocking`, status pending) whatever changes: an order's exceptions, its status
+(confirmed, declined), its date, its vendor's hours; and after the migration's backfill. The
+lists, the stats and the KPIs read these columns."""
 
 from __future__ import annotations
 
