@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import fields
+from functools import partial
 
 from ordergate.letzshop.types import Address, InventoryUnit, Shipment
-from ordergate.orders.intake import IncomingLine, IncomingOrder, IncomingUnit
+from ordergate.orders.intake import DeferredOrder, IncomingLine, IncomingOrder, IncomingUnit
 
 CHANNEL = "letzshop"
 
@@ -13,6 +14,16 @@ CHANNEL = "letzshop"
 def order_number(vendor_id: int, shipment: Shipment) -> str:
     """``LS-{vendor_id}-{Letzshop order number}`` (the shipment id when the number is missing)."""
     return f"LS-{vendor_id}-{shipment.order.number or shipment.number or shipment.id}"
+
+
+def deferred_order(vendor_id: int, shipment: Shipment) -> DeferredOrder:
+    """The shipment as the import takes it: adapted only if its digest differs from the stored
+    order's (an unchanged shipment of a re-import costs no adaptation)."""
+    return DeferredOrder(
+        external_shipment_id=shipment.id,
+        content_hash=shipment.digest,
+        build=partial(to_incoming_order, vendor_id, shipment),
+    )
 
 
 def to_incoming_order(vendor_id: int, shipment: Shipment) -> IncomingOrder:

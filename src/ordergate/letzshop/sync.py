@@ -32,7 +32,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from ordergate.config import Settings
 from ordergate.db import utcnow
 from ordergate.letzshop import repository
-from ordergate.letzshop.adapter import CHANNEL, to_incoming_order
+from ordergate.letzshop.adapter import CHANNEL, deferred_order
 from ordergate.letzshop.client import LetzshopClient
 from ordergate.letzshop.connection import VendorConnection, open_client, upstream_error
 from ordergate.letzshop.credentials import connection_for
@@ -263,7 +263,7 @@ class SyncJob:
         another list's)."""
         reconciling = only is not None
         shipments = page.shipments if only is None else only
-        orders = [to_incoming_order(self.vendor_id, shipment) for shipment in shipments]
+        orders = [deferred_order(self.vendor_id, shipment) for shipment in shipments]
         with self.session_factory() as session:
             result = import_orders(
                 session, vendor_id=self.vendor_id, channel=CHANNEL, orders=orders

@@ -1,12 +1,13 @@
 """The order import: every incoming order is kept; unmatched lines get the placeholder product
-and an order item exception. Marketplace-neutral (adapters hand in ``IncomingOrder``s).
+and an order item exception. Marketplace-neutral (adapters hand in ``IncomingOrder``s, or
+``DeferredOrder``s built only when they changed).
 
 Set-based: one batch (a marketplace page) costs a fixed handful of statements — one catalog
 lookup for all its GTINs, one bulk insert per table (``bulk.py`` below the orders) — whatever
 its size. Idempotent through unique constraints and ``ON CONFLICT DO NOTHING``: importing the
 same orders again, or twice at the same time, never duplicates orders, items, units or
-exceptions. An order stored with the incoming ``content_hash`` is skipped after the batch's
-first read (docs/letzshop.md, "The import of a page").
+exceptions. An order stored with the incoming ``content_hash`` is skipped, unbuilt, after the
+batch's first read (docs/letzshop.md, "The import of a page").
 
 This module decides (malformed orders, matching, reconciliation with stored orders); the
 statements are in ``repository.py`` and the order-status rule in ``status.py``.
@@ -34,6 +35,7 @@ from ordergate.orders.intake import (
     ImportResult,
     IncomingLine,
     IncomingOrder,
+    OrderSource,
 )
 from ordergate.orders.models import ExceptionStatus, ExceptionType, OrderStatus
 from ordergate.orders.status import next_order_status, order_status_from_units
@@ -44,14 +46,36 @@ _MAX_EXTERNAL_ID = 100
 
 
 def import_orders(
-    session: Session, *, vendor_id: int, channel: str, orders: Sequence[IncomingOrder]
+    session: Session, *, vendor_id: int, channel: str, orders: Sequence[OrderSource]
 ) -> ImportResult:
-    """Import one batch. Malformed orders are reported in ``failed``; the rest are written."""
+    """Import one batch. Malformed orders are reported in ``failed``; an order stored with the
+    incoming ``content_hash`` is skipped before it is built; the rest are written."""
     result = ImportResult(shipments_seen=len(orders))
-    valid = _drop_malformed(orders, result)
+    sources = _drop_bad_ids(orders, result)
+    existing = repository.existing_orders(
+        session,
+        vendor_id=vendor_id,
+        channel=channel,
+        shipment_ids=[s.external_shipment_id for s in sources],
+    )
+    # Stored from the same shipment as it is now: nothing to build, read or write.
+    changed = [
+        s.build() for s in sources if not _unchanged(s, existing.get(s.external_shipment_id))
+    ]
+    valid = _drop_malformed(changed, result)
+    if not valid:
+        return result
     try:
         with session.begin_nested():
-            result.add(_import_batch(session, vendor_id=vendor_id, channel=channel, orders=valid))
+            result.add(
+                _import_batch(
+                    session,
+                    vendor_id=vendor_id,
+                    channel=channel,
+                    orders=valid,
+                    existing=dict(existing),
+                )
+            )
         return result
     except SQLAlchemyError:
         logger.warning("batch import failed; retrying its %d orders one by one", len(valid))
@@ -59,7 +83,13 @@ def import_orders(
     for order in valid:
         try:
             with session.begin_nested():
-                one = _import_batch(session, vendor_id=vendor_id, channel=channel, orders=[order])
+                one = _import_batch(
+                    session,
+                    vendor_id=vendor_id,
+                    channel=channel,
+                    orders=[order],
+                    existing=dict(existing),
+                )
             result.add(one)
         except SQLAlchemyError as exc:
             reason = (
@@ -69,24 +99,36 @@ def import_orders(
     return result
 
 
-def _drop_malformed(orders: Sequence[IncomingOrder], result: ImportResult) -> list[IncomingOrder]:
-    valid: list[IncomingOrder] = []
+def _drop_bad_ids(orders: Sequence[OrderSource], result: ImportResult) -> list[OrderSource]:
+    """The orders whose shipment id is usable and not repeated in the batch."""
+    kept: list[OrderSource] = []
     seen: set[str] = set()
     for order in orders:
-        reason = _malformed_reason(order, seen)
-        if reason:
-            result.failed.append(ImportFailure(order.external_shipment_id or None, reason))
+        shipment_id = order.external_shipment_id
+        if not shipment_id or len(shipment_id) > _MAX_EXTERNAL_ID:
+            reason = "shipment id is missing or longer than 100 characters"
+        elif shipment_id in seen:
+            reason = "shipment appears twice in the same page"
         else:
-            seen.add(order.external_shipment_id)
+            seen.add(shipment_id)
+            kept.append(order)
+            continue
+        result.failed.append(ImportFailure(shipment_id or None, reason))
+    return kept
+
+
+def _drop_malformed(orders: Sequence[IncomingOrder], result: ImportResult) -> list[IncomingOrder]:
+    valid: list[IncomingOrder] = []
+    for order in orders:
+        reason = _malformed_reason(order)
+        if reason:
+            result.failed.append(ImportFailure(order.external_shipment_id, reason))
+        else:
             valid.append(order)
     return valid
 
 
-def _malformed_reason(order: IncomingOrder, seen: set[str]) -> str | None:
-    if not order.external_shipment_id or len(order.external_shipment_id) > _MAX_EXTERNAL_ID:
-        return "shipment id is missing or longer than 100 characters"
-    if order.external_shipment_id in seen:
-        return "shipment appears twice in the same page"
+def _malformed_reason(order: IncomingOrder) -> str | None:
     if not order.lines:
         return "shipment has no inventory units"
     unit_ids = [unit.external_id for line in order.lines for unit in line.units]
@@ -123,19 +165,16 @@ class _Batch:
 
 
 def _import_batch(
-    session: Session, *, vendor_id: int, channel: str, orders: list[IncomingOrder]
+    session: Session,
+    *,
+    vendor_id: int,
+    channel: str,
+    orders: list[IncomingOrder],
+    existing: dict[str, repository.StoredOrder],
 ) -> ImportResult:
+    """Write changed and new ``orders``; ``existing``: the stored orders of the batch (read
+    before it, grown here by the orders another import inserted meanwhile)."""
     result = ImportResult()
-    if not orders:
-        return result
-    existing = repository.existing_orders(
-        session,
-        vendor_id=vendor_id,
-        channel=channel,
-        shipment_ids=[o.external_shipment_id for o in orders],
-    )
-    # Stored from the same shipment as it is now: nothing to read or write.
-    orders = [o for o in orders if not _unchanged(o, existing.get(o.external_shipment_id))]
     fresh = [o for o in orders if o.external_shipment_id not in existing]
     created = _insert_orders(session, vendor_id=vendor_id, channel=channel, orders=fresh)
     # Orders another import inserted meanwhile are treated as existing.
@@ -166,7 +205,7 @@ def _import_batch(
     return result
 
 
-def _unchanged(order: IncomingOrder, stored: repository.StoredOrder | None) -> bool:
+def _unchanged(order: OrderSource, stored: repository.StoredOrder | None) -> bool:
     return (
         stored is not None
         and order.content_hash is not None

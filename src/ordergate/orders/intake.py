@@ -5,6 +5,7 @@ A second marketplace is a new adapter producing these, not edits to the import.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -55,6 +56,24 @@ class IncomingOrder:
     # The adapter's digest of everything the order was built from (stored on the order): an
     # order stored with the same digest is skipped by a re-import. None: always compared in full.
     content_hash: str | None = field(default=None, repr=False, compare=False)
+
+    def build(self) -> IncomingOrder:
+        """Built already (see ``DeferredOrder``)."""
+        return self
+
+
+@dataclass(frozen=True, slots=True)
+class DeferredOrder:
+    """An order the adapter builds only when the import needs it: the import compares
+    ``content_hash`` with the stored order's first and skips an unchanged order unbuilt."""
+
+    external_shipment_id: str
+    content_hash: str | None
+    build: Callable[[], IncomingOrder] = field(repr=False, compare=False)
+
+
+# What the import takes: built orders, or orders built once they are known to have changed.
+OrderSource = IncomingOrder | DeferredOrder
 
 
 @dataclass(frozen=True, slots=True)
