@@ -327,17 +327,25 @@ def in_list_batches(
 ) -> Iterator[list[T]]:
     """`values` in lists for `in_list`: `size` at a time (one bound parameter per value), or
     `ARRAY_BATCH_SIZE` at a time on PostgreSQL (one array parameter)."""
-    return chunks(values, ARRAY_BATCH_SIZE if _binds_arrays(session) else size)
+    return chunks(values, ARRAY_BATCH_SIZE if binds_arrays(session) else size)
 
 
 def in_list(
     session: Session, column: ColumnElement[Any] | InstrumentedAttribute[Any], values: Sequence[Any]
 ) -> ColumnElement[bool]:
     """`column IN (values)`, or `column = ANY(:values)` with one array parameter."""
-    if _binds_arrays(session):
+    if binds_arrays(session):
         array = bindparam(None, list(values), type_=postgresql.ARRAY(column.type))
         return column == any_(array)
     return column.in_(values)
+
+
+def in_parameter(column: ColumnElement[Any], name: str, *, arrays: bool) -> ColumnElement[bool]:
+    """`in_list` for a statement built once: `column IN :name` (expanding), or with
+    ``arrays`` (PostgreSQL, `binds_arrays`) `column = ANY(:name)`, executed with a list."""
+    if arrays:
+        return column == any_(bindparam(name, type_=postgresql.ARRAY(column.type)))
+    return column.in_(bindparam(name, expanding=True))
 
 
 def rows_changed(result: Result[Any]) -> int:
@@ -346,5 +354,6 @@ def rows_changed(result: Result[Any]) -> int:
     return cast(CursorResult[Any], result).rowcount
 
 
-def _binds_arrays(session: Session) -> bool:
+def binds_arrays(session: Session) -> bool:
+    """Whether long id lists go as one array parameter (PostgreSQL)."""
     return session.get_bind().dialect.name == "postgresql"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import case, delete, func, select, update
+from sqlalchemy import Table, case, delete, func, select, update
 from sqlalchemy.orm import Session
 
 from ordergate.db import (
@@ -176,11 +176,16 @@ def latest_run(session: Session, vendor_id: int, state_filter: str) -> SyncRun |
     )
 
 
+SYNC_RUNS = cast(Table, SyncRun.__table__)
+
+
 def update_running_run(session: Session, run_id: int, values: dict[str, Any]) -> bool:
-    """Update the run if it is still running; False when it is not (it lost its lease)."""
+    """Update the run if it is still running; False when it is not (it lost its lease). Runs
+    once per imported page, so on the table, without the ORM's bookkeeping (no caller holds a
+    loaded run to synchronise)."""
     result = session.execute(
-        update(SyncRun)
-        .where(SyncRun.id == run_id, SyncRun.status == SyncRunStatus.RUNNING)
+        update(SYNC_RUNS)
+        .where(SYNC_RUNS.c.id == run_id, SYNC_RUNS.c.status == SyncRunStatus.RUNNING)
         .values(**values)
     )
     return bool(rows_changed(result))
