@@ -150,6 +150,8 @@ def measure_pages(app: Any, url: str, rng: random.Random, requests: int) -> None
             ("queue", "staff, own vendor", page(staff, ["/queue", "/queue?skip=50"])),
             ("grouped queue", "admin, all vendors", page(admin, ["/queue?mode=groups"])),
             ("grouped queue", "staff, own vendor", page(staff, ["/queue?mode=groups"])),
+            ("orders list", "admin, all vendors", page(admin, ["/orders"])),
+            ("orders list", "staff, own vendor", page(staff, ["/orders", "/orders?page=2"])),
             (
                 "order detail",
                 "admin",

@@ -20,12 +20,19 @@ def _procrastinate_object(obj: Any, name: str | None, type_: str) -> bool:
     return bool(table_name and table_name.startswith("procrastinate_"))
 
 
+# Indexes only a migration spells (dialect-specific): 0020's newest-first order of the orders.
+MIGRATION_ONLY_INDEXES = frozenset({"ix_orders_vendor_id_newest", "ix_orders_newest"})
+
+
 def include_in_schema_comparison(
     obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
 ) -> bool:
     """Alembic ``include_object`` hook: the models' schema, without the migration-only side
-    tables (``side_tables.py``) and without procrastinate's schema, which is procrastinate's."""
+    tables (``side_tables.py``) and indexes, and without procrastinate's schema, which is
+    procrastinate's."""
     if _procrastinate_object(obj, name, type_):
+        return False
+    if type_ == "index" and name in MIGRATION_ONLY_INDEXES:
         return False
     return side_tables.include_in_schema_comparison(obj, name, type_, reflected, compare_to)
 

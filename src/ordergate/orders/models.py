@@ -70,6 +70,7 @@ class Order(Base):
         UniqueConstraint("vendor_id", "channel", "external_shipment_id"),
         check_in("status", OrderStatus),
         Index("ix_orders_vendor_id_order_date", "vendor_id", "order_date"),
+        # The list's newest-first order has two more, dialect-specific: migration 0020.
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
