@@ -7,10 +7,10 @@ statement.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any, TypedDict, cast
 
-from sqlalchemy import ColumnElement, Select, Table, and_, insert, select
+from sqlalchemy import ColumnElement, Table, and_, insert, select
 from sqlalchemy.orm import Session
 
 from ordergate import bulk
@@ -56,9 +56,13 @@ def record_many_events(session: Session, rows: Sequence[EventRow]) -> None:
 OLDEST_FIRST = (Event.at, Event.id)
 
 
-def subject_is(subject_type: EventSubject, subject_ids: Any) -> ColumnElement[bool]:
-    """Events of these subjects: one id, or a select of ids (through `ix_events_subject`)."""
-    ids = subject_ids if isinstance(subject_ids, Select) else [subject_ids]
+def subject_is(
+    subject_type: EventSubject, subject_ids: int | Collection[int]
+) -> ColumnElement[bool]:
+    """Events of these subjects: one id, or the ids read beforehand (probes of
+    `ix_events_subject`; a subquery of ids here made PostgreSQL walk every event of the
+    vendor by time instead, 6-13 ms for an order's timeline at 6,000 events)."""
+    ids = [subject_ids] if isinstance(subject_ids, int) else list(subject_ids)
     return and_(Event.subject_type == subject_type, Event.subject_id.in_(ids))
 
 

@@ -552,11 +552,11 @@ def order_timeline(
     session: Session, *, vendor_id: int, order_id: int, page: PageRequest
 ) -> tuple[list[Event], int]:
     """The order's events and its lines' exceptions' events, oldest first."""
-    exception_ids = (
+    exception_ids = session.scalars(
         select(OrderItemException.id)
         .join(OrderItem, OrderItem.id == OrderItemException.order_item_id)
         .where(OrderItem.order_id == order_id)
-    )
+    ).all()
     return timeline_page(
         session,
         vendor_id=vendor_id,
