@@ -73,7 +73,7 @@ def import_orders(
                     vendor_id=vendor_id,
                     channel=channel,
                     orders=valid,
-                    existing=dict(existing),
+                    existing=existing,
                 )
             )
         return result
@@ -88,7 +88,7 @@ def import_orders(
                     vendor_id=vendor_id,
                     channel=channel,
                     orders=[order],
-                    existing=dict(existing),
+                    existing=existing,
                 )
             result.add(one)
         except SQLAlchemyError as exc:
@@ -104,17 +104,21 @@ def _drop_bad_ids(orders: Sequence[OrderSource], result: ImportResult) -> list[O
     kept: list[OrderSource] = []
     seen: set[str] = set()
     for order in orders:
-        shipment_id = order.external_shipment_id
-        if not shipment_id or len(shipment_id) > _MAX_EXTERNAL_ID:
-            reason = "shipment id is missing or longer than 100 characters"
-        elif shipment_id in seen:
-            reason = "shipment appears twice in the same page"
+        reason = _bad_id_reason(order.external_shipment_id, seen)
+        if reason:
+            result.failed.append(ImportFailure(order.external_shipment_id or None, reason))
         else:
-            seen.add(shipment_id)
+            seen.add(order.external_shipment_id)
             kept.append(order)
-            continue
-        result.failed.append(ImportFailure(shipment_id or None, reason))
     return kept
+
+
+def _bad_id_reason(shipment_id: str, seen: set[str]) -> str | None:
+    if not shipment_id or len(shipment_id) > _MAX_EXTERNAL_ID:
+        return "shipment id is missing or longer than 100 characters"
+    if shipment_id in seen:
+        return "shipment appears twice in the same page"
+    return None
 
 
 def _drop_malformed(orders: Sequence[IncomingOrder], result: ImportResult) -> list[IncomingOrder]:
@@ -172,15 +176,16 @@ def _import_batch(
     orders: list[IncomingOrder],
     existing: dict[str, repository.StoredOrder],
 ) -> ImportResult:
-    """Write changed and new ``orders``; ``existing``: the stored orders of the batch (read
-    before it, grown here by the orders another import inserted meanwhile)."""
+    """Write changed and new ``orders``; ``existing``: the stored orders of the batch, read
+    before it (not changed here: the orders another import inserted meanwhile are added to a
+    copy, so a retry order by order starts from the same read)."""
     result = ImportResult()
     fresh = [o for o in orders if o.external_shipment_id not in existing]
     created = _insert_orders(session, vendor_id=vendor_id, channel=channel, orders=fresh)
     # Orders another import inserted meanwhile are treated as existing.
     lost_race = [o.external_shipment_id for o in fresh if o.external_shipment_id not in created]
     if lost_race:
-        existing |= repository.existing_orders(
+        existing = existing | repository.existing_orders(
             session, vendor_id=vendor_id, channel=channel, shipment_ids=lost_race
         )
     batch = _Batch()
