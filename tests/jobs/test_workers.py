@@ -258,8 +258,10 @@ def _run_period(
         if app is not None:
             _tick(app)
         runs = [r for r in _all_runs(db) if r.id > after]
+        before = len(pressed)
         _press(client, admin, runs, pressed)
-        live = any(r.status in ("queued", "running") for r in runs)
+        # A run pressed now is not in ``runs``: only a read after the last press can end it.
+        live = len(pressed) > before or any(r.status in ("queued", "running") for r in runs)
         return runs if len(pressed) == MANY and not live else None
 
     wait_for(ended, timeout=60, every=0.2)

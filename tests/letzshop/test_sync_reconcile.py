@@ -32,7 +32,7 @@ def _local(db: Session, shipment_id: str) -> tuple[str, dict[str, str]]:
         .join(OrderItem, OrderItem.id == OrderItemUnit.order_item_id)
         .where(OrderItem.order_id == order.id)
     )
-    return order.status, dict(units.tuples().all())
+    return order.status, dict(units.all())
 
 
 def test_units_decided_at_letzshop_are_repaired_by_the_default_sync(
