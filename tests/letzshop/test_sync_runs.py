@@ -251,9 +251,7 @@ def test_resume_continues_from_the_cursor_then_walks_the_pages_before_it(
         1,
     )
     assert _orders(db) == sorted([*ids[:7], *ids[8:], "S13"])
-    states = dict(
-        db.execute(select(OrderItemUnit.external_unit_id, OrderItemUnit.state)).all()
-    )
+    states = dict(db.execute(select(OrderItemUnit.external_unit_id, OrderItemUnit.state)).all())
     assert (states["S02a"], states["S03a"], states["S03b"]) == (
         "confirmed_available",
         "confirmed_unavailable",
