@@ -33,6 +33,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 import deadlines_kpis  # noqa: E402
 import exceptions_api  # noqa: E402
 import generate_dataset  # noqa: E402
+import httpx  # noqa: E402
 from fastapi.testclient import TestClient  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
@@ -47,7 +48,9 @@ TARGET_MS = 100.0
 _LOGIN_CSRF = re.compile(r'name="login_csrf" value="([^"]+)"')
 
 
-def web_login(client: TestClient, email: str) -> None:
+def web_login(client: TestClient, email: str) -> httpx.Cookies:
+    """Log `email` in on a cookie jar of its own; the client keeps it (and the session)."""
+    client.cookies = httpx.Cookies()
     form = _LOGIN_CSRF.search(client.get("/").text)
     assert form, "no login form"
     response = client.post(
@@ -57,6 +60,7 @@ def web_login(client: TestClient, email: str) -> None:
     )
     if response.status_code != 303:
         sys.exit(f"login of {email} failed: {response.status_code}")
+    return client.cookies
 
 
 def sample_ids(session: object, rng: random.Random, vendor_id: int) -> tuple[list, list]:
@@ -123,18 +127,26 @@ def measure_pages(app: Any, url: str, rng: random.Random, requests: int) -> None
     print(f"database: {url.split('@')[-1]}; pending {pending:,}; staff of {vendor_code}")
 
     results = []
-    admin, staff = TestClient(app), TestClient(app)
-    with admin, staff:
-        web_login(admin, "admin@bench.test")
-        web_login(staff, "staff@bench.test")
-        first = admin.get("/queue")
+    # One client, so one lifespan and one event loop, as in one server process (a second
+    # TestClient's idle loop made every request of the first 20-40 % slower); the admin and the
+    # staff member are two cookie jars.
+    client = TestClient(app)
+    with client:
+        staff = web_login(client, "staff@bench.test")
+        admin = web_login(client, "admin@bench.test")
+        first = client.get("/queue")
         if f"{pending:,}" not in first.text and str(pending) not in first.text:
             sys.exit(f"the admin queue does not show the {pending} pending exceptions")
+        other = next(f"/orders/{row[2]}" for row in every if row[3] != vendor_id)
+        client.cookies = staff
+        if client.get(other).status_code != 404:
+            sys.exit(f"the staff member's cookies are not in use: {other} is not 404")
 
         def page(
-            client: TestClient, paths: list[str], expect: list[str] | None = None
+            cookies: httpx.Cookies, paths: list[str], expect: list[str] | None = None
         ) -> Callable[[int], None]:
             def call(i: int) -> None:
+                client.cookies = cookies
                 response = client.get(paths[i % len(paths)])
                 if response.status_code != 200:
                     sys.exit(f"{paths[i % len(paths)]}: {response.status_code}")

@@ -63,6 +63,7 @@ from ordergate import migrate
 from ordergate.catalog.placeholder import placeholder_product_id
 from ordergate.db import make_engine, make_session_factory, utcnow
 from ordergate.gtin import normalize_gtin
+from ordergate.heap import startup_objects_frozen
 from ordergate.letzshop.adapter import CHANNEL
 from ordergate.letzshop.models import SyncRunStatus
 from ordergate.letzshop.parse import parse_graphql_errors, parse_shipment_page
@@ -720,24 +721,26 @@ def _run_one(
 
     names = ("first_import", "reimport", "changed")
     profilers = {name: cProfile.Profile() if profile else None for name in names}
-    first = import_pass(session_factory, vendor.id, pages, profilers["first_import"])
-    phases["first import"] = _peak_rss_mb()
-    log(f"first import {first.seconds:.1f}s")
-    after_first = count_rows(engine)
-    again = import_pass(session_factory, vendor.id, pages, profilers["reimport"])
-    phases["re-import"] = _peak_rss_mb()
-    log(f"re-import {again.seconds:.1f}s")
-    after_again = count_rows(engine)
-    changed = import_pass(session_factory, vendor.id, changed_pages, profilers["changed"])
-    phases["re-import 5 % changed"] = _peak_rss_mb()
-    log(f"re-import, {changed_shipments} shipments changed, {changed.seconds:.1f}s")
-    after_changed = count_rows(engine)
-    parse_seconds, parse_cpu_seconds, parsed = parse_only_pass(pages)
-    log(f"parse only {parse_seconds:.1f}s")
-    limit = limit_pass(limit_engine, limit_vendor, pages)
-    phases["limit"] = _peak_rss_mb()
-    log(f"limit {limit.seconds:.1f}s (build {limit.build_seconds:.1f}s)")
-    limit_rows = count_rows(limit_engine)
+    # As `ordergate worker` runs its jobs (ordergate/heap.py); the limit runs in it as well.
+    with startup_objects_frozen():
+        first = import_pass(session_factory, vendor.id, pages, profilers["first_import"])
+        phases["first import"] = _peak_rss_mb()
+        log(f"first import {first.seconds:.1f}s")
+        after_first = count_rows(engine)
+        again = import_pass(session_factory, vendor.id, pages, profilers["reimport"])
+        phases["re-import"] = _peak_rss_mb()
+        log(f"re-import {again.seconds:.1f}s")
+        after_again = count_rows(engine)
+        changed = import_pass(session_factory, vendor.id, changed_pages, profilers["changed"])
+        phases["re-import 5 % changed"] = _peak_rss_mb()
+        log(f"re-import, {changed_shipments} shipments changed, {changed.seconds:.1f}s")
+        after_changed = count_rows(engine)
+        parse_seconds, parse_cpu_seconds, parsed = parse_only_pass(pages)
+        log(f"parse only {parse_seconds:.1f}s")
+        limit = limit_pass(limit_engine, limit_vendor, pages)
+        phases["limit"] = _peak_rss_mb()
+        log(f"limit {limit.seconds:.1f}s (build {limit.build_seconds:.1f}s)")
+        limit_rows = count_rows(limit_engine)
     with engine.connect() as conn:
         server_version = str(
             conn.scalar(

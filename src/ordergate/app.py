@@ -20,6 +20,7 @@ from ordergate.config import Settings, get_settings
 from ordergate.db import PoolLimits, make_engine, make_session_factory
 from ordergate.deps import TREES
 from ordergate.errors import install_error_handlers
+from ordergate.heap import startup_objects_frozen
 from ordergate.http_contract import install_http_contract
 from ordergate.item_exceptions import endpoints as exception_endpoints
 from ordergate.letzshop import endpoints as letzshop_endpoints
@@ -74,7 +75,8 @@ async def _lifespan(app: FastAPI) -> AsyncIterator[None]:
     if deliveries is not None:
         deliveries.start()
     try:
-        yield
+        with startup_objects_frozen():
+            yield
     finally:
         if deliveries is not None:
             deliveries.stop()

@@ -24,6 +24,7 @@ from sqlalchemy import (
     create_engine,
     event,
     func,
+    literal,
     select,
     update,
 )
@@ -299,15 +300,30 @@ def upsert_vendor_row(
 
 @dataclass(frozen=True, slots=True)
 class PageRequest:
+    """`skip` rows, then up to `limit`. `count_up_to`: the total is exact up to that many rows,
+    and `count_up_to + 1` ("more than") beyond, so a long list's pager does not count every row
+    (the dashboard's orders list over all vendors: 388,853 rows, 27-47 ms on PostgreSQL)."""
+
     skip: int = 0
     limit: int = 50
+    count_up_to: int | None = None
 
 
 def paginate(session: Session, statement: Select[Any], page: PageRequest) -> tuple[list[Any], int]:
     """One page of `statement`'s rows (ORM entities when it selects one) and the total."""
     rows = list(session.scalars(statement.offset(page.skip).limit(page.limit)))
-    counted = statement.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
-    return rows, session.scalar(counted) or 0
+    return rows, count_rows(session, statement, up_to=page.count_up_to)
+
+
+def count_rows(session: Session, statement: Select[Any], *, up_to: int | None = None) -> int:
+    """How many rows `statement` selects; with `up_to`, at most `up_to + 1`."""
+    if up_to is None:
+        counted = statement.order_by(None).with_only_columns(
+            func.count(), maintain_column_froms=True
+        )
+        return session.scalar(counted) or 0
+    first = statement.order_by(None).with_only_columns(literal(1), maintain_column_froms=True)
+    return session.scalar(select(func.count()).select_from(first.limit(up_to + 1).subquery())) or 0
 
 
 # Long id lists: one array parameter on PostgreSQL (a 900-id IN list cost 20-35 ms per statement

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from datetime import timedelta
 
 import httpx
 import pytest
@@ -14,7 +15,15 @@ from fastapi.testclient import TestClient
 from sqlalchemy.orm import Session
 
 from ordergate.orders.models import FulfilmentRequest, Order, OrderItem, OrderItemException
-from tests.factories import exception_state, make_product, make_user, set_deadline_hours
+from ordergate.web import order_pages
+from tests.factories import (
+    BASE_TIME,
+    exception_state,
+    make_order,
+    make_product,
+    make_user,
+    set_deadline_hours,
+)
 from tests.web.letzshop_shop import (  # noqa: F401  (fixtures)
     KNOWN,
     UNKNOWN,
@@ -415,3 +424,32 @@ def test_a_queued_confirm_shows_as_pending_then_its_end_on_the_order_page(
     page = client.get(f"/orders/{order.id}")
     assert 'id="confirmation-pending"' not in page.text
     assert f"Request {queued.id} ended stopped after 2 attempt(s): Order cannot be" in page.text
+
+
+def test_a_long_list_counts_up_to_its_limit_and_pages_on_past_it(
+    client: TestClient, db: Session, shop: Shop, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Past `COUNTED_UP_TO` the list says "more than" and still pages, newest first, to the
+    last order; the API's total stays exact."""
+    monkeypatch.setattr(order_pages, "PER_PAGE", 2)
+    monkeypatch.setattr(order_pages, "COUNTED_UP_TO", 3)
+    orders = [
+        make_order(db, vendor_id=shop.vendor.id, order_date=BASE_TIME + timedelta(hours=hour))
+        for hour in range(5)
+    ]
+    db.commit()
+    newest_first = [o.order_number for o in reversed(orders)]
+    web_login(client, shop.staff_email)
+
+    seen: list[str] = []
+    for number in (1, 2, 3):
+        page = client.get(f"/orders?page={number}")
+        assert page.status_code == 200
+        assert "More than 3 orders" in page.text
+        seen += re.findall(r'href="/orders/\d+">([^<]+)</a>', page.text)
+        assert f"Page {number} of more than 2" in page.text
+        assert ('rel="next"' in page.text) == (number < 3)
+    assert seen == newest_first
+
+    exact = client.get("/api/v1/admin/orders", headers=shop.admin, params={"limit": 2})
+    assert exact.json()["total"] == 5

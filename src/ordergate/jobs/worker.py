@@ -17,6 +17,7 @@ import procrastinate
 
 from ordergate.config import Settings
 from ordergate.db import make_engine, make_session_factory
+from ordergate.heap import startup_objects_frozen
 from ordergate.jobs.queue import build_app
 from ordergate.jobs.tasks import CONTEXT_KEY, WorkerRuntime
 from ordergate.security import SecretBox
@@ -58,12 +59,13 @@ def run_worker(
     )
     app = app or build_app(settings, max_pool_size=concurrency + 2)
     try:
-        app.run_worker(
-            **worker_options(
-                settings, concurrency=concurrency, queues=queues, name=name or worker_name()
-            ),
-            additional_context={CONTEXT_KEY: runtime},
-            install_signal_handlers=install_signal_handlers,
-        )
+        with startup_objects_frozen():
+            app.run_worker(
+                **worker_options(
+                    settings, concurrency=concurrency, queues=queues, name=name or worker_name()
+                ),
+                additional_context={CONTEXT_KEY: runtime},
+                install_signal_handlers=install_signal_handlers,
+            )
     finally:
         engine.dispose()

@@ -26,10 +26,10 @@ from ordergate.catalog.repository import matchable
 from ordergate.db import (
     PageRequest,
     binds_arrays,
+    count_rows,
     in_list,
     in_list_batches,
     in_parameter,
-    paginate,
     rows_changed,
     upsert_insert,
 )
@@ -112,6 +112,9 @@ def _with_lines(statement: Select[Any], *, now: datetime) -> Select[Any]:
     )
 
 
+NEWEST_ORDERS_FIRST = (Order.order_date.desc().nulls_last(), Order.id.desc())
+
+
 def list_orders(
     session: Session,
     *,
@@ -144,35 +147,49 @@ def list_orders(
             )
         )
     statement = scoped(select(Order), scope, Order.vendor_id).where(*conditions)
-    newest_first = (Order.order_date.desc().nulls_last(), Order.id.desc())
+    total = count_rows(session, statement, up_to=page.count_up_to)
     if not by_confirm_by:
-        return paginate(session, _with_lines(statement.order_by(*newest_first), now=now), page)
+        return _orders_page(session, statement, page.skip, page.limit, now=now), total
     # Two walks instead of a deadline per order: the orders with one (the context's deadline
     # rows) soonest first, then the others newest first, each stopping at the page.
-    holds = deadlines.order_holds_deadline(Order.id)
     with_deadline = statement.where(Order.id.in_(deadlines.orders_with_deadline(scope=scope)))
-    first = list(
-        session.scalars(
-            _with_lines(
-                with_deadline.order_by(deadlines.order_confirm_by(Order.id).asc(), *newest_first),
-                now=now,
-            )
-            .offset(page.skip)
-            .limit(page.limit)
-        )
-    )
-    total = _count(session, statement)
+    soonest = deadlines.order_confirm_by(Order.id).asc()
+    first = _orders_page(session, with_deadline, page.skip, page.limit, now=now, first=soonest)
     if len(first) == page.limit:
         return first, total
-    holders = page.skip + len(first) if first else _count(session, with_deadline)
-    rest = _with_lines(statement.where(~holds).order_by(*newest_first), now=now)
-    more = session.scalars(rest.offset(max(page.skip - holders, 0)).limit(page.limit - len(first)))
-    return first + list(more), total
+    holders = page.skip + len(first) if first else count_rows(session, with_deadline)
+    rest = statement.where(~deadlines.order_holds_deadline(Order.id))
+    more = _orders_page(
+        session, rest, max(page.skip - holders, 0), page.limit - len(first), now=now
+    )
+    return first + more, total
 
 
-def _count(session: Session, statement: Select[Any]) -> int:
-    counted = statement.order_by(None).with_only_columns(func.count(), maintain_column_froms=True)
-    return session.scalar(counted) or 0
+def _orders_page(
+    session: Session,
+    statement: Select[Any],
+    skip: int,
+    limit: int,
+    *,
+    now: datetime,
+    first: ColumnElement[Any] | None = None,
+) -> list[Order]:
+    """The page's order ids first (`first`, then newest first), then those orders with their
+    lines: OFFSET skips bare ids, not rows whose blocking count and deadline were computed
+    (page 150 of all vendors' orders: 593 ms in that statement on PostgreSQL, before)."""
+    order = (first, *NEWEST_ORDERS_FIRST) if first is not None else NEWEST_ORDERS_FIRST
+    ids = list(
+        session.scalars(
+            statement.with_only_columns(Order.id).order_by(*order).offset(skip).limit(limit)
+        )
+    )
+    if not ids:
+        return []
+    rows = session.scalars(
+        _with_lines(select(Order).where(in_list(session, Order.id, ids)), now=now)
+    )
+    by_id = {row.id: row for row in rows}
+    return [by_id[order_id] for order_id in ids]
 
 
 def get_order(session: Session, *, scope: Scope, order_id: int, now: datetime) -> Order | None:

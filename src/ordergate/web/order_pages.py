@@ -39,6 +39,8 @@ from ordergate.web.templating import redirect, render
 
 router = APIRouter(route_class=CommittingRoute, include_in_schema=False)
 PER_PAGE = 50
+# The list counts its orders up to here, then says "more than" (db.PageRequest.count_up_to).
+COUNTED_UP_TO = 10_000
 TIMELINE_LIMIT = 200
 
 
@@ -119,7 +121,7 @@ def orders_page(
     orders, total = service.list_orders(
         session,
         scope=scope,
-        page=PageRequest(skip=(page - 1) * PER_PAGE, limit=PER_PAGE),
+        page=PageRequest(skip=(page - 1) * PER_PAGE, limit=PER_PAGE, count_up_to=COUNTED_UP_TO),
         **filters,
     )
     query = {
@@ -131,14 +133,18 @@ def orders_page(
         "vendor_id": vendor_id if vendor_id and web.vendor is None else "",
     }
     kept = {k: v for k, v in query.items() if v}
-    pages = max(1, -(-total // PER_PAGE))
+    more = total > COUNTED_UP_TO
+    pages = max(1, -(-min(total, COUNTED_UP_TO) // PER_PAGE))
     context = {
         "web": web,
         "section": "orders",
         "orders": orders,
         "total": total,
+        "more": more,
+        "counted_up_to": f"{COUNTED_UP_TO:,}",
         "page": page,
         "pages": pages,
+        "per_page": PER_PAGE,
         "query": query,
         "filtered": bool(kept),
         "page_url": lambda n: "/orders?" + urlencode({**kept, "page": n}),
